@@ -1,0 +1,279 @@
+"""Where each component of a prime-rl run writes, and what any file under `logs/` is.
+
+Two layouts are in use and both are read:
+
+* the one this library writes::
+
+    logs/rl.log  logs/orchestrator.log  logs/inference.stdout
+    logs/trainer/rank_{N}.log  logs/env_workers/{env_name}.log
+
+* prime-rl's newer one, where ``logs/latest`` is a symlink swapped atomically to
+  ``logs/attempt_{n}`` on each resume::
+
+    trainer.log  orchestrator.log  inference.log  envs/{train,eval}/{name}.log
+    trainer/node_{N}.log  inference/node_{N}.log
+
+  plus torchrun's ``--log-dir`` tree ``{rdzv_id}/attempt_{k}/{rank}/{stdout,stderr}.log``.
+
+`classify` turns any path into a `Source`; a file it does not recognise is still a
+`Source` with component ``"other"``, never an error.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+LOGS_DIR: Final = "logs"
+
+# Components, in the order the dashboard lists them.
+TRAINER: Final = "trainer"
+ORCHESTRATOR: Final = "orchestrator"
+INFERENCE: Final = "inference"
+ENV: Final = "env"
+LAUNCHER: Final = "launcher"
+OTHER: Final = "other"
+COMPONENTS: Final = (TRAINER, ORCHESTRATOR, INFERENCE, ENV, LAUNCHER, OTHER)
+
+COMPONENT_TITLES: Final = {
+    TRAINER: "Trainer",
+    ORCHESTRATOR: "Orchestrator",
+    INFERENCE: "Inference",
+    ENV: "Env workers",
+    LAUNCHER: "Launcher",
+    OTHER: "Other",
+}
+
+# Files that hold logs; anything else under logs/ (core dumps, .pid files) is ignored
+# by discovery, though `classify` still accepts it.
+LOG_SUFFIXES: Final = (".log", ".stdout", ".stderr", ".out", ".err", ".txt", ".jsonl")
+
+
+# ---------------------------------------------------------------------------
+# Where the library writes (the first layout)
+
+
+def logs_dir(output_dir: str | os.PathLike[str]) -> Path:
+    """The ``logs/`` folder of a run."""
+    return Path(output_dir) / LOGS_DIR
+
+
+def launcher_log(output_dir: str | os.PathLike[str]) -> Path:
+    return logs_dir(output_dir) / "rl.log"
+
+
+def orchestrator_log(output_dir: str | os.PathLike[str]) -> Path:
+    return logs_dir(output_dir) / "orchestrator.log"
+
+
+def inference_log(output_dir: str | os.PathLike[str]) -> Path:
+    return logs_dir(output_dir) / "inference.stdout"
+
+
+def trainer_log(output_dir: str | os.PathLike[str], rank: int) -> Path:
+    return logs_dir(output_dir) / "trainer" / f"rank_{rank}.log"
+
+
+def env_worker_log(output_dir: str | os.PathLike[str], env_name: str) -> Path:
+    return logs_dir(output_dir) / "env_workers" / f"{env_name}.log"
+
+
+# ---------------------------------------------------------------------------
+# What a file is
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One log file of a run and what it belongs to.
+
+    ``rel`` is the path relative to ``logs/`` as discovered (through ``latest/`` when
+    that symlink is used), so it stays the same when ``latest`` is swapped to a new
+    attempt; ``attempt`` is what it pointed to when classified.
+    """
+
+    path: Path
+    rel: str
+    component: str = OTHER
+    rank: int | None = None
+    node: int | None = None
+    env: str | None = None
+    split: str | None = None  # "train" / "eval" for envs/{split}/{name}.log
+    attempt: int | None = None
+    stream: str | None = None  # "stdout" / "stderr" in torchrun's tree
+
+    @property
+    def tag(self) -> str:
+        """Short label shown before each line in a multi-source pane: r3, orch, inf, gsm8k."""
+        if self.component == TRAINER:
+            if self.rank is not None:
+                base = f"r{self.rank}"
+            elif self.node is not None:
+                base = f"n{self.node}"
+            else:
+                base = "train"
+            return f"{base}!" if self.stream == "stderr" else base
+        if self.component == ORCHESTRATOR:
+            return "orch"
+        if self.component == INFERENCE:
+            return "inf" if self.node is None else f"inf{self.node}"
+        if self.component == ENV:
+            name = self.env or "env"
+            return f"{name}:eval" if self.split == "eval" else name
+        if self.component == LAUNCHER:
+            return "rl"
+        return Path(self.rel).stem
+
+    @property
+    def title(self) -> str:
+        """A row label for the sidebar."""
+        if self.component == TRAINER:
+            if self.rank is not None:
+                label = f"rank {self.rank}"
+            elif self.node is not None:
+                label = f"node {self.node}"
+            else:
+                label = "trainer"
+            return f"{label} ({self.stream})" if self.stream else label
+        if self.component == INFERENCE and self.node is not None:
+            return f"node {self.node}"
+        if self.component == ENV:
+            name = self.env or "env"
+            return f"{name} ({self.split})" if self.split else name
+        if self.component in (ORCHESTRATOR, INFERENCE, LAUNCHER):
+            return Path(self.rel).name
+        return self.rel
+
+    @property
+    def sort_key(self) -> tuple[int, str, int, str]:
+        return (
+            COMPONENTS.index(self.component),
+            self.env or "",
+            self.rank if self.rank is not None else (self.node if self.node is not None else -1),
+            self.rel,
+        )
+
+
+_ATTEMPT_DIR = re.compile(r"attempt_(\d+)")
+_TORCHRUN = re.compile(r"(?:^|/)attempt_(\d+)/(\d+)/(stdout|stderr)\.log$")
+_RANK = re.compile(r"rank_?(\d+)")
+_NODE = re.compile(r"node_?(\d+)")
+
+
+def _attempt_of(path: Path, logs: Path | None) -> int | None:
+    """The attempt a ``latest/...`` path points into, read off the symlink."""
+    if logs is None:
+        return None
+    try:
+        target = os.readlink(logs / "latest")
+    except OSError:
+        return None
+    m = _ATTEMPT_DIR.fullmatch(Path(target).name)
+    return int(m.group(1)) if m else None
+
+
+def classify(path: str | os.PathLike[str], logs: str | os.PathLike[str] | None = None) -> Source:
+    """Say what a log file is from its path.
+
+    ``logs`` is the run's ``logs/`` folder; without it the path is taken as relative
+    to one. Never raises for an unknown shape: that is a ``Source`` of component
+    ``"other"``.
+    """
+    path = Path(path)
+    logs_path = Path(logs) if logs is not None else None
+    if logs_path is not None:
+        try:
+            rel = path.relative_to(logs_path).as_posix()
+        except ValueError:
+            rel = path.name
+    else:
+        rel = path.as_posix()
+
+    parts = rel.split("/")
+    attempt: int | None = None
+    if parts[0] == "latest":
+        attempt = _attempt_of(path, logs_path)
+        parts = parts[1:]
+    elif len(parts) > 1 and (m := _ATTEMPT_DIR.fullmatch(parts[0])):
+        attempt = int(m.group(1))
+        parts = parts[1:]
+    inner = "/".join(parts)
+    name = parts[-1]
+    stem = name.rsplit(".", 1)[0] if "." in name else name
+    top = parts[0] if len(parts) > 1 else None
+
+    def make(component: str, **kw: object) -> Source:
+        kw.setdefault("attempt", attempt)
+        return Source(path=path, rel=rel, component=component, **kw)  # type: ignore[arg-type]
+
+    if m := _TORCHRUN.search(inner):
+        return make(TRAINER, rank=int(m.group(2)), attempt=int(m.group(1)), stream=m.group(3))
+    if len(parts) == 1:
+        if stem in ("rl", "launcher"):
+            return make(LAUNCHER)
+        if stem == "orchestrator":
+            return make(ORCHESTRATOR)
+        if stem == "inference":
+            return make(INFERENCE)
+        if stem == "trainer":
+            return make(TRAINER)
+        if m := _RANK.fullmatch(stem):
+            return make(TRAINER, rank=int(m.group(1)))
+        return make(OTHER)
+    if top == "trainer":
+        if m := _RANK.fullmatch(stem):
+            return make(TRAINER, rank=int(m.group(1)))
+        if m := _NODE.fullmatch(stem):
+            return make(TRAINER, node=int(m.group(1)))
+        return make(TRAINER)
+    if top == "inference":
+        if m := _NODE.fullmatch(stem):
+            return make(INFERENCE, node=int(m.group(1)))
+        return make(INFERENCE)
+    if top == "orchestrator":
+        return make(ORCHESTRATOR)
+    if top == "env_workers":
+        return make(ENV, env=stem)
+    if top == "envs":
+        split = parts[1] if len(parts) == 3 else None
+        return make(ENV, env=stem, split=split)
+    return make(OTHER)
+
+
+def _is_log_file(name: str) -> bool:
+    return name.endswith(LOG_SUFFIXES) and not name.startswith(".")
+
+
+def discover(logs: str | os.PathLike[str]) -> list[Path]:
+    """Every log file under a run's ``logs/`` folder, sorted.
+
+    When ``logs/latest`` exists (prime-rl's newer layout) the current attempt is read
+    through it and the ``attempt_*`` folders beside it are skipped, so one resume does
+    not show every line twice; files are named ``logs/latest/...`` so that a swap of
+    the symlink reads as the same file being recreated, the way ``tail -F`` sees it.
+    Unreadable folders are skipped, not raised.
+    """
+    root = Path(logs)
+    has_latest = (root / "latest").is_dir()
+    found: list[Path] = []
+
+    def walk(folder: Path, top: bool) -> None:
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            return
+        for entry in entries:
+            if top and has_latest and _ATTEMPT_DIR.fullmatch(entry.name):
+                continue
+            try:
+                if entry.is_dir(follow_symlinks=top and entry.name == "latest"):
+                    walk(Path(entry.path), top=False)
+                elif entry.is_file() and _is_log_file(entry.name):
+                    found.append(Path(entry.path))
+            except OSError:
+                continue
+
+    walk(root, top=True)
+    return sorted(found)
