@@ -1,17 +1,114 @@
-"""prime-logs: watch | tail | demo | tmux | metrics."""
+"""prime-logs: watch | tail | demo | tmux | metrics.
+
+Each command lives in its own module and is imported only when it runs, so
+``prime-logs tail`` never pays for Textual. A command returns its exit code; bad
+input raises `CLIError`, which becomes one line on stderr and exit code 2.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
+
+from prime_rl_logs import __version__
+
+
+class CLIError(Exception):
+    """Bad input from the user: shown as one line, exit code 2, no traceback."""
+
+
+def output_dir_arg(value: str) -> Path:
+    """An OUTPUT_DIR: may not exist yet (we wait for it), but must not be a file."""
+    path = Path(value).expanduser()
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{value} is not a directory")
+    if path.is_dir() and not os.access(path, os.R_OK | os.X_OK):
+        raise argparse.ArgumentTypeError(f"{value} is not readable")
+    return path
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="prime-logs", description="Watch the logs of a prime-rl run."
+        prog="prime-logs",
+        description="Watch the logs of a prime-rl run: a live dashboard, a plain-text "
+        "tail, a tmux fallback, and the metrics from the step lines.",
     )
-    parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser.add_argument("--version", action="version", version=f"prime-logs {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add_filters(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--level", metavar="LEVEL", help="minimum level (debug, info, ...)")
+        p.add_argument("--rank", metavar="RANK", help="trainer ranks to show, e.g. 0 or 0,3")
+        p.add_argument("--poll", action="store_true", help="poll files (network filesystems)")
+
+    watch = sub.add_parser("watch", help="live dashboard of a run")
+    watch.add_argument("output_dir", type=output_dir_arg, metavar="OUTPUT_DIR")
+    watch.add_argument("--pane", metavar="NAME", help="starting pane (trainer, orchestrator, ...)")
+    watch.add_argument("--split", metavar="A,B", help="start split with two panes")
+    add_filters(watch)
+
+    tail = sub.add_parser("tail", help="print a run's records as plain text")
+    tail.add_argument("output_dir", type=output_dir_arg, metavar="OUTPUT_DIR")
+    add_filters(tail)
+    tail.add_argument("--component", metavar="NAME", help="components to show, comma separated")
+    tail.add_argument("--grep", metavar="REGEX", help="only records matching REGEX")
+    tail.add_argument("--exclude", metavar="REGEX", help="hide records matching REGEX")
+    tail.add_argument("-f", "--follow", action="store_true", help="keep printing new records")
+    tail.add_argument("-n", "--lines", type=int, default=None, metavar="N", help="last N lines")
+    tail.add_argument("--json", action="store_true", help="one JSON object per record")
+    tail.add_argument("--no-color", action="store_true", help="drop colour codes")
+
+    demo = sub.add_parser("demo", help="simulate a run and watch it")
+    demo.add_argument("output_dir", nargs="?", type=output_dir_arg, metavar="OUTPUT_DIR")
+    demo.add_argument("--no-ui", action="store_true", help="only write the logs")
+    demo.add_argument("--speed", type=float, default=1.0, help="pace multiplier (default 1)")
+    demo.add_argument("--steps", type=int, default=None, help="stop after N steps")
+    demo.add_argument("--ranks", type=int, default=4, help="trainer ranks (default 4)")
+
+    tmux = sub.add_parser("tmux", help="open the run in tmux panes (tail -F fallback)")
+    tmux.add_argument("output_dir", type=output_dir_arg, metavar="OUTPUT_DIR")
+    tmux.add_argument("-s", "--session", default=None, help="tmux session name")
+
+    metrics = sub.add_parser("metrics", help="print the run's metric series")
+    metrics.add_argument("output_dir", type=output_dir_arg, metavar="OUTPUT_DIR")
+    fmt = metrics.add_mutually_exclusive_group()
+    fmt.add_argument("--csv", action="store_true", help="CSV, one row per step (default)")
+    fmt.add_argument("--json", action="store_true", help="JSON object of series")
     return parser
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    if args.command == "watch":
+        if not sys.stdout.isatty():
+            print(
+                "prime-logs: stdout is not a terminal; printing as `prime-logs tail --follow`",
+                file=sys.stderr,
+            )
+            from prime_rl_logs import tail
+
+            return tail.run_as_follow(args)
+        from prime_rl_logs.tui import app
+
+        return app.run(args)
+    if args.command == "tail":
+        from prime_rl_logs import tail
+
+        return tail.run(args)
+    if args.command == "demo":
+        from prime_rl_logs import demo
+
+        return demo.run(args)
+    if args.command == "tmux":
+        from prime_rl_logs import tmux
+
+        return tmux.run(args)
+    if args.command == "metrics":
+        from prime_rl_logs import metrics
+
+        return metrics.run(args)
+    raise CLIError(f"unknown command {args.command!r}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,7 +117,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
-    return 0
+    try:
+        return dispatch(args)
+    except CLIError as exc:
+        print(f"prime-logs: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
 
 
 if __name__ == "__main__":
