@@ -1,0 +1,96 @@
+"""`prime-logs tmux OUTPUT_DIR`: the tmux fallback, with the dashboard one window away.
+
+Runs the ``tmux.sh`` shipped beside this module (the same file as the repository's
+``scripts/tmux.sh``) detached, which makes the session with the Trainer, Orchestrator,
+Inference and Env workers panes or finds the existing one; adds a ``watch`` window
+running ``prime-logs watch OUTPUT_DIR`` unless the session has one; then attaches when
+stdin and stdout are a terminal, and otherwise says how to attach.
+
+``PRIME_LOGS_TMUX_SOCKET`` selects a separate tmux server, as for the script.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from prime_rl_logs.cli import CLIError
+
+SCRIPT = Path(__file__).with_name("tmux.sh")
+DEFAULT_SESSION = "prime-rl"
+WATCH_WINDOW = "watch"
+SOCKET_ENV = "PRIME_LOGS_TMUX_SOCKET"
+
+
+def tmux_command() -> list[str]:
+    """``tmux`` with the server ``PRIME_LOGS_TMUX_SOCKET`` names (-L name, -S path)."""
+    socket = os.environ.get(SOCKET_ENV, "")
+    if not socket:
+        return ["tmux"]
+    return ["tmux", "-S" if "/" in socket else "-L", socket]
+
+
+def session_name(name: str | None) -> str:
+    """The name tmux will use: it turns '.' and ':' into '_'."""
+    name = name or DEFAULT_SESSION
+    return name.replace(".", "_").replace(":", "_")
+
+
+def _tmux(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*tmux_command(), *args], capture_output=True, text=True, stdin=subprocess.DEVNULL
+    )
+
+
+def _in_terminal() -> bool:
+    try:
+        return os.isatty(sys.stdin.fileno()) and os.isatty(sys.stdout.fileno())
+    except (OSError, ValueError):  # replaced streams (pytest's capture) have no fd
+        return False
+
+
+def run(args: argparse.Namespace) -> int:
+    if shutil.which("tmux") is None:
+        raise CLIError("tmux is not installed (install it, or use `prime-logs watch`)")
+    bash = shutil.which("bash")
+    if bash is None:
+        raise CLIError("bash is not installed; tmux.sh needs it")
+    session = session_name(args.session)
+    output_dir = Path(args.output_dir).absolute()
+
+    made = subprocess.run(
+        [bash, str(SCRIPT), "-d", "-s", session, "-o", str(output_dir)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,  # its "attach with" line; ours follows
+    )
+    if made.returncode != 0:
+        return made.returncode  # the script said why on stderr
+
+    target = f"={session}:"
+    windows = _tmux("list-windows", "-t", target, "-F", "#{window_name}").stdout.split()
+    if WATCH_WINDOW not in windows:
+        added = _tmux(
+            "new-window", "-d", "-t", target, "-n", WATCH_WINDOW, "-P", "-F", "#{pane_id}",
+            sys.executable, "-m", "prime_rl_logs", "watch", str(output_dir),
+        )  # fmt: skip
+        if added.returncode != 0:
+            raise CLIError(f"could not add the watch window: {added.stderr.strip()}")
+        # A dashboard that crashes stays on screen with its message; `q` closes it.
+        _tmux("set-option", "-p", "-t", added.stdout.strip(), "remain-on-exit", "failed")
+
+    attach_hint = " ".join([*tmux_command(), "attach", "-t", session])
+    if not _in_terminal():
+        print(
+            f"prime-logs: tmux session '{session}' follows {output_dir}; attach with: {attach_hint}"
+        )
+        return 0
+    if os.environ.get("TMUX") and not os.environ.get(SOCKET_ENV):
+        return subprocess.run(["tmux", "switch-client", "-t", f"={session}"]).returncode
+    env = {**os.environ, "TMUX": ""}  # attaching from inside another server nests
+    return subprocess.run(
+        [*tmux_command(), "attach-session", "-t", f"={session}"], env=env
+    ).returncode

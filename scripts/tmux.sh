@@ -1,0 +1,1 @@
+../prime_rl_logs/tmux.sh

@@ -1,0 +1,256 @@
+"""Fixture runs on disk: the files a real prime-rl run leaves, in both layouts.
+
+`write_fixture_run(path, layout="library" | "latest")` writes a small run whose lines
+are byte-for-byte what loguru writes with ``colorize=True`` (ANSI SGR codes, the level
+right-aligned to 7 characters, optional ``[tag]``, a DEBUG ``[file.py::123]`` suffix),
+plus vLLM and uvicorn lines, a multi-line step record and a traceback. Every record
+has its own second, so the merged order is unambiguous; `FixtureRun.records` lists
+them in that order for tests to compare against.
+
+The pytest fixtures `library_run` and `latest_run` in ``tests/conftest.py`` wrap it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+Layout = Literal["library", "latest"]
+
+ESC = "\x1b"
+DIM = f"{ESC}[2m"
+RESET = f"{ESC}[0m"
+
+# loguru's default level colours (``<level>`` markup).
+LEVEL_COLOURS = {
+    "TRACE": f"{ESC}[36m{ESC}[1m",
+    "DEBUG": f"{ESC}[34m{ESC}[1m",
+    "INFO": f"{ESC}[1m",
+    "SUCCESS": f"{ESC}[32m{ESC}[1m",
+    "WARNING": f"{ESC}[33m{ESC}[1m",
+    "ERROR": f"{ESC}[31m{ESC}[1m",
+    "CRITICAL": f"{ESC}[41m{ESC}[1m",
+}
+
+
+def clock(seconds: int) -> str:
+    """``HH:MM:SS`` of a number of seconds since midnight (wraps at 24 h)."""
+    seconds %= 86400
+    return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def loguru_line(time: str, level: str, message: str, prefix: str = "") -> str:
+    """One record as prime-rl's loguru sink writes it with colours (lines joined by \\n).
+
+    A multi-line message (step line with continuation lines, a message followed by a
+    traceback) is coloured as a whole, so the resets end its last line.
+    """
+    colour = LEVEL_COLOURS[level]
+    return (
+        f"{prefix}{DIM}{time}{RESET} {colour}{level:>7}{RESET} "
+        f"{colour}{ESC}[22m{message}{RESET}{RESET}"
+    )
+
+
+def vllm_line(time: str, level: str, message: str, where: str = "api_server.py:1351") -> str:
+    return f"(APIServer pid=41213) {level} 02-09 {time} [{where}] {message}"
+
+
+def access_line(status: int = 200) -> str:
+    return (
+        '(APIServer pid=41213) INFO:     127.0.0.1:53440 - "POST /v1/chat/completions '
+        f'HTTP/1.1" {status} OK'
+    )
+
+
+@dataclass(frozen=True)
+class FixtureRecord:
+    """One record of the fixture run, in merged (time) order."""
+
+    rel: str  # the file, relative to logs/ as discovered (``latest/...`` in that layout)
+    tag: str  # the source tag `prime-logs tail` puts first
+    component: str
+    rank: int | None  # trainer rank (from the file name or the torchrun prefix)
+    time: str  # HH:MM:SS
+    level: str  # loguru level name
+    message: str  # first line of the message, plain
+    continuation: tuple[str, ...] = ()  # further lines of the same record, plain
+    fmt: str = "loguru"
+
+
+@dataclass
+class FixtureRun:
+    output_dir: Path
+    layout: Layout
+    records: list[FixtureRecord] = field(default_factory=list)
+
+    @property
+    def logs(self) -> Path:
+        return self.output_dir / "logs"
+
+    @property
+    def files(self) -> list[Path]:
+        """Every log file of the current attempt, as discovered (through latest/)."""
+        return sorted({self.logs / r.rel for r in self.records})
+
+    def messages(self, **match: object) -> list[str]:
+        """First lines of the records whose fields equal ``match``, in merged order."""
+        return [
+            r.message
+            for r in self.records
+            if all(getattr(r, key) == value for key, value in match.items())
+        ]
+
+
+# (source key, seconds after 14:03:50, level, message, continuation lines)
+# Source keys are mapped to a file per layout below.
+START = 14 * 3600 + 3 * 60 + 50
+TRACEBACK = (
+    "Traceback (most recent call last):",
+    '  File "/app/src/prime_rl/trainer/ckpt.py", line 88, in load',
+    "    shard = torch.load(path)",
+    "FileNotFoundError: [Errno 2] No such file or directory: 'checkpoints/step_0/rank_1.pt'",
+)
+SCRIPT: list[tuple[str, int, str, str, tuple[str, ...]]] = [
+    ("launcher", 0, "INFO", "Starting RL run: 2 trainer ranks, 1 inference server", ()),
+    ("inference", 1, "INFO", "Starting vLLM API server 0 on http://0.0.0.0:8000", ()),
+    ("rank0", 2, "INFO", "Starting trainer on rank 0", ()),
+    ("rank1", 3, "INFO", "Starting trainer on rank 1", ()),
+    ("orchestrator", 4, "INFO", "[setup] Connected to inference server at localhost:8000", ()),
+    ("gsm8k", 5, "INFO", "Loaded 7473 examples from openai/gsm8k", ()),
+    ("reverse_text", 6, "DEBUG", "Worker ready [env_worker.py::88]", ()),
+    ("inference", 7, "INFO", "Avg prompt throughput: 412.3 tokens/s, Running: 64 reqs", ()),
+    (
+        "orchestrator",
+        9,
+        "SUCCESS",
+        "Step 1 | Time: 13.87s | Reward: 0.5123 | Throughput: 1520.3 tokens/s | "
+        "Seq. Length: 412.5 tokens/sample | Async Level: 1",
+        ("\t\t ╰─ gsm8k | Ratio 50.0% | Reward 0.6010",),
+    ),
+    (
+        "rank0",
+        10,
+        "SUCCESS",
+        "Step 1 | Time: 8.03s | Loss: 0.0003 | Entropy: 0.5121 | Grad. Norm: 0.2210 | "
+        "LR: 1.00e-06 | Throughput: 2210.5 tokens/s | MFU: 31.2% | Peak Mem.: 21.3 GiB",
+        (),
+    ),
+    (
+        "rank1",
+        11,
+        "SUCCESS",
+        "Step 1 |    8.1s | Loss 0.0004 | Entropy 0.5133 | Peak Mem. 21.4 GiB",
+        (),
+    ),
+    ("orchestrator", 12, "WARNING", "Inference server slow to respond (3.2s); pausing", ()),
+    ("rank1", 13, "ERROR", "Failed to load checkpoint shard", TRACEBACK),
+    ("gsm8k", 14, "INFO", "[rollout] Scored 64 samples | mean reward 0.5410", ()),
+    ("reverse_text", 15, "WARNING", "Sample 12 exceeded max tokens; truncated", ()),
+    (
+        "orchestrator",
+        16,
+        "SUCCESS",
+        "Step 2 | Time: 12.10s | Reward: 0.5530 | Throughput: 1602.8 tokens/s | "
+        "Seq. Length: 418.0 tokens/sample | Async Level: 1",
+        ("\t\t ╰─ gsm8k | Ratio 50.0% | Reward 0.6120",),
+    ),
+    (
+        "rank0",
+        17,
+        "SUCCESS",
+        "Step 2 | Time: 7.95s | Loss: 0.0002 | Entropy: 0.5098 | Grad. Norm: 0.2011 | "
+        "LR: 1.00e-06 | Throughput: 2231.0 tokens/s | MFU: 31.5% | Peak Mem.: 21.3 GiB",
+        (),
+    ),
+    ("launcher", 18, "INFO", "All components running", ()),
+]
+
+# source key -> (rel path, tag, component, rank, torchrun prefix) per layout
+FILES: dict[Layout, dict[str, tuple[str, str, str, int | None, str]]] = {
+    "library": {
+        "launcher": ("rl.log", "rl", "launcher", None, ""),
+        "orchestrator": ("orchestrator.log", "orch", "orchestrator", None, ""),
+        "inference": ("inference.stdout", "inf", "inference", None, ""),
+        "rank0": ("trainer/rank_0.log", "r0", "trainer", 0, ""),
+        "rank1": ("trainer/rank_1.log", "r1", "trainer", 1, ""),
+        "gsm8k": ("env_workers/gsm8k.log", "gsm8k", "env", None, ""),
+        "reverse_text": ("env_workers/reverse_text.log", "reverse_text", "env", None, ""),
+    },
+    "latest": {
+        "orchestrator": ("latest/orchestrator.log", "orch", "orchestrator", None, ""),
+        "inference": ("latest/inference.log", "inf", "inference", None, ""),
+        "rank0": ("latest/trainer/node_0.log", "n0", "trainer", 0, "[default0]:"),
+        "rank1": ("latest/trainer/node_0.log", "n0", "trainer", 1, "[default1]:"),
+        "gsm8k": ("latest/envs/train/gsm8k.log", "gsm8k", "env", None, ""),
+        "reverse_text": (
+            "latest/envs/eval/reverse_text.log",
+            "reverse_text:eval",
+            "env",
+            None,
+            "",
+        ),
+    },
+}
+
+# A line of an earlier attempt that a reader of logs/latest must not show.
+STALE_MESSAGE = "Stale line from attempt_0 (must not be shown)"
+
+
+def write_fixture_run(path: str | os.PathLike[str], layout: Layout = "library") -> FixtureRun:
+    """Write a small finished run into ``path`` (its OUTPUT_DIR) and describe it.
+
+    ``layout="library"``: logs/rl.log, orchestrator.log, inference.stdout,
+    trainer/rank_{0,1}.log, env_workers/{gsm8k,reverse_text}.log.
+    ``layout="latest"``: logs/latest -> attempt_1 (relative symlink) holding
+    orchestrator.log, inference.log, trainer/node_0.log (torchrun ``[defaultN]:``
+    prefixes for ranks 0 and 1), envs/train/gsm8k.log, envs/eval/reverse_text.log;
+    plus a stale logs/attempt_0/orchestrator.log.
+    """
+    out = Path(path)
+    logs = out / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    files = FILES[layout]
+    if layout == "latest":
+        (logs / "attempt_0").mkdir(exist_ok=True)
+        (logs / "attempt_0" / "orchestrator.log").write_text(
+            loguru_line("13:59:00", "INFO", STALE_MESSAGE) + "\n", encoding="utf-8"
+        )
+        (logs / "attempt_1").mkdir(exist_ok=True)
+        latest = logs / "latest"
+        if not latest.is_symlink():
+            latest.symlink_to("attempt_1", target_is_directory=True)
+
+    run = FixtureRun(output_dir=out, layout=layout)
+    chunks: dict[str, list[str]] = {}
+    for key, offset, level, message, cont in SCRIPT:
+        if key not in files:
+            continue
+        rel, tag, component, rank, prefix = files[key]
+        time = clock(START + offset)
+        if key == "inference":
+            text = vllm_line(time, level, message) + "\n" + access_line() + "\n"
+            fmt = "vllm"
+        else:
+            lines = loguru_line(time, level, "\n".join((message, *cont)))
+            # torchrun prefixes every physical line it forwards.
+            text = "".join(f"{prefix}{line}\n" for line in lines.split("\n"))
+            fmt = "loguru"
+        chunks.setdefault(rel, []).append(text)
+        run.records.append(
+            FixtureRecord(rel, tag, component, rank, time, level, message, cont, fmt)
+        )
+        if key == "inference":
+            # uvicorn's access line has no clock of its own: it follows the line above.
+            access = access_line().removeprefix("(APIServer pid=41213) INFO:     ")
+            run.records.append(
+                FixtureRecord(rel, tag, component, rank, time, "INFO", access, (), "uvicorn")
+            )
+    for rel, parts in chunks.items():
+        target = logs / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(target, "w", encoding="utf-8") as fh:
+            fh.write("".join(parts))
+    return run
