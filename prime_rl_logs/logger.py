@@ -1,0 +1,280 @@
+"""The logger every prime-rl process uses: one loguru logger per process, set up once.
+
+``setup_logger`` builds a loguru ``Logger`` on its **own core**, not ``loguru.logger``,
+so third-party code that calls ``loguru.logger.remove()`` or ``.add(...)`` can neither
+silence nor duplicate our lines. It writes the format prime-rl users know, colour
+codes included (prime-rl's files carry them)::
+
+    \\x1b[2m14:03:55\\x1b[0m \\x1b[32m\\x1b[1mSUCCESS\\x1b[0m
+    \\x1b[32m\\x1b[1m\\x1b[22m[tag] Step 3 | ...\\x1b[0m\\x1b[0m   (one line)
+
+which reads ``14:03:55 SUCCESS [tag] Step 3 | ...`` once stripped; at DEBUG each line
+ends with `` [file.py::123]``.
+
+Why a custom file sink: several processes append to one file (env workers, forked
+children, torchrun ranks sharing a log). The file is opened with ``O_APPEND`` and
+each record, traceback included, goes out in a single ``os.write``, so the kernel
+places it whole at the end of the file: no line is torn or interleaved and nothing
+sits in a userspace buffer to be lost or duplicated by ``fork``. No ``enqueue``
+thread or queue is needed; loguru's per-handler lock covers threads.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from loguru._logger import Core as _Core
+from loguru._logger import Logger as _Logger
+
+from prime_rl_logs.config import normalize_level
+
+if TYPE_CHECKING:
+    from loguru import Logger, Message
+
+__all__ = [
+    "AppendFileSink",
+    "get_logger",
+    "line_format",
+    "reset_logger",
+    "setup_logger",
+]
+
+NO_BOLD: Final = "\x1b[22m"
+RESET: Final = "\x1b[0m"
+TIME_FORMAT: Final = "<dim>{time:HH:mm:ss}</dim>"
+
+
+def _escape_tag(tag: str) -> str:
+    """A tag as literal text inside a loguru format string (no fields, no markup)."""
+    return tag.replace("\\", "\\\\").replace("<", "\\<").replace("{", "{{").replace("}", "}}")
+
+
+def line_format(level: str, tag: str | None = None, *, colorize: bool = True) -> str:
+    """The loguru format string of a text line, exactly as prime-rl writes it.
+
+    ``level`` is the handler's level: at DEBUG (or TRACE) lines end with
+    `` [file::line]``. With ``colorize`` the message is wrapped in ``ESC[22m`` ...
+    ``ESC[0m`` like prime-rl's (bold off inside the level colour); without it those
+    raw codes are left out too, so the line holds no escape at all.
+    """
+    prefix = f"[{_escape_tag(tag)}] " if tag else ""
+    no_bold, reset = (NO_BOLD, RESET) if colorize else ("", "")
+    message = f"<level>{no_bold}{prefix}{{message}}{reset}</level>"
+    fmt = f"{TIME_FORMAT} <level>{{level: >7}}</level> {message}"
+    if normalize_level(level) in ("DEBUG", "TRACE"):
+        fmt += f"<level>{no_bold} [{{file}}::{{line}}]{reset}</level>"
+    return fmt
+
+
+class AppendFileSink:
+    """A loguru sink that appends each record to a file with one ``os.write``.
+
+    The file is opened ``O_WRONLY | O_APPEND | O_CREAT``: concurrent writers (threads,
+    forked or spawned processes, each with its own sink) never tear a record, since
+    the kernel appends each write whole. ``stop`` (called by loguru when the handler
+    is removed) closes the file.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.fd: int | None = os.open(
+            self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644
+        )
+        self.name = str(self.path)  # loguru shows it in repr(logger)
+
+    def write(self, message: str) -> None:
+        fd = self.fd
+        if fd is None:
+            return
+        data = message.encode("utf-8", "replace")
+        written = os.write(fd, data)
+        # A regular file takes the whole buffer in one call; should a signal or a full
+        # disk cut it short, finish the record rather than lose its end.
+        while written < len(data):
+            data = data[written:]
+            written = os.write(fd, data)
+
+    def stop(self) -> None:
+        fd, self.fd = self.fd, None
+        if fd is not None:
+            os.close(fd)
+
+
+class _Stdout:
+    """Writes to whatever ``sys.stdout`` is at the time (so redirection is honoured)."""
+
+    name = "<stdout>"
+
+    def write(self, message: str) -> None:
+        stream = sys.stdout
+        if stream is None:
+            return
+        stream.write(message)
+        stream.flush()
+
+
+def json_line(message: Message, tag: str | None) -> str:
+    """One record as a flat JSON object on one line (for Loki, Grafana, ``jq``)."""
+    record = message.record
+    entry: dict[str, Any] = {
+        "timestamp": record["time"].isoformat(),
+        "level": record["level"].name,
+        "message": record["message"],
+        "module": record["module"],
+        "function": record["function"],
+        "line": record["line"],
+        "tag": tag,
+        "exception": None,
+    }
+    exc = record["exception"]
+    if exc is not None and exc.type is not None:
+        entry["exception"] = "".join(traceback.format_exception(exc.type, exc.value, exc.traceback))
+    if record["extra"]:
+        entry["extra"] = {k: _jsonable(v) for k, v in record["extra"].items()}
+    return json.dumps(entry, ensure_ascii=False) + "\n"
+
+
+def _jsonable(value: object) -> object:
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+class _JsonSink:
+    """Writes each record as one JSON line to a text sink (stdout or an append file)."""
+
+    def __init__(self, target: AppendFileSink | _Stdout, tag: str | None) -> None:
+        self.target = target
+        self.tag = tag
+        self.name = f"json:{getattr(target, 'name', target)}"
+
+    def write(self, message: Message) -> None:
+        self.target.write(json_line(message, self.tag))
+
+    def stop(self) -> None:
+        if isinstance(self.target, AppendFileSink):
+            self.target.stop()
+
+
+@dataclass(frozen=True)
+class _Setup:
+    logger: Logger
+    level: str
+    file: Path | None
+    tag: str | None
+    json_logging: bool
+
+    def describe(self) -> str:
+        where = str(self.file) if self.file is not None else "no file"
+        return f"level {self.level}, file {where}"
+
+
+_SETUP: _Setup | None = None
+
+
+def _new_logger() -> Logger:
+    """A loguru ``Logger`` on a fresh core, built the way ``loguru/__init__.py`` builds its own."""
+    logger: Logger = _Logger(  # type: ignore[assignment]
+        core=_Core(),
+        exception=None,
+        depth=0,
+        record=False,
+        lazy=False,
+        colors=False,
+        raw=False,
+        capture=True,
+        patchers=[],
+        extra={},
+    )
+    return logger
+
+
+def setup_logger(
+    log_level: str,
+    log_file: str | os.PathLike[str] | None = None,
+    *,
+    append: bool = False,
+    tag: str | None = None,
+    json_logging: bool = False,
+    colorize: bool = True,
+    console: bool = True,
+) -> Logger:
+    """Create this process's logger; call once per process (again only after `reset_logger`).
+
+    - ``log_level``: loguru level name, case-insensitive (``"warn"`` is accepted).
+    - ``log_file``: also write here; parent folders are created, and an existing file
+      is deleted first unless ``append`` is true.
+    - ``tag``: written as ``[tag] `` before every message.
+    - ``json_logging``: one JSON object per line on stdout and in the file.
+    - ``colorize``: ANSI colours on stdout and in the file (prime-rl writes them to both).
+    - ``console``: also write to stdout (env workers with their own file turn it off).
+
+    Raises `RuntimeError` naming the first call's level and file when already set up,
+    and `ValueError` for an unknown level.
+    """
+    global _SETUP
+    if _SETUP is not None:
+        raise RuntimeError(
+            f"setup_logger was already called in this process ({_SETUP.describe()}); "
+            "call reset_logger() first to set it up again"
+        )
+    level = normalize_level(log_level)
+    path = Path(log_file) if log_file is not None else None
+
+    logger = _new_logger()
+    if path is not None and not append:
+        path.unlink(missing_ok=True)
+    file_sink = AppendFileSink(path) if path is not None else None
+
+    # Plain Python tracebacks; `diagnose` would print local variables (and secrets).
+    common: dict[str, Any] = {"level": level, "backtrace": False, "diagnose": False}
+    if json_logging:
+        if console:
+            logger.add(_JsonSink(_Stdout(), tag), format="{message}", colorize=False, **common)
+        if file_sink is not None:
+            logger.add(_JsonSink(file_sink, tag), format="{message}", colorize=False, **common)
+    else:
+        fmt = line_format(level, tag, colorize=colorize)
+        if console:
+            logger.add(_Stdout(), format=fmt, colorize=colorize, **common)
+        if file_sink is not None:
+            logger.add(file_sink, format=fmt, colorize=colorize, **common)
+
+    _SETUP = _Setup(logger=logger, level=level, file=path, tag=tag, json_logging=json_logging)
+    return logger
+
+
+def get_logger() -> Logger:
+    """This process's logger; raises `RuntimeError` if `setup_logger` has not run."""
+    setup = _SETUP
+    if setup is None:
+        raise RuntimeError(
+            "the logger is not set up: call prime_rl_logs.setup_logger(level, log_file) "
+            "once at process start before get_logger()"
+        )
+    return setup.logger
+
+
+def reset_logger() -> None:
+    """Remove every handler, close the files and forget the logger.
+
+    Used between tests and by forked workers that want their own file: after it,
+    `setup_logger` may be called again. Harmless when nothing is set up.
+    """
+    global _SETUP
+    setup, _SETUP = _SETUP, None
+    if setup is not None:
+        setup.logger.remove()
+
+
+def current_setup() -> tuple[str, Path | None, str | None, bool] | None:
+    """``(level, file, tag, json_logging)`` of the live logger, or None."""
+    s = _SETUP
+    return None if s is None else (s.level, s.file, s.tag, s.json_logging)
