@@ -1,0 +1,457 @@
+"""One log line -> what it says: does it start a record, when, at which level, from whom.
+
+prime-rl's processes write several shapes into the same files (see DESIGN.md):
+
+* loguru, the one that matters most, with or without ANSI colour codes::
+
+      14:03:55 SUCCESS [orchestrator] Step 3 | Time: 13.87s | Reward: 0.5123
+      14:03:56   DEBUG Sending batch [batch.py::88]
+
+  clock ``HH:MM:SS`` (no date), level right-aligned to 7 (any upper-case name,
+  custom levels included), an optional ``[tag] `` before the message;
+* vLLM: ``(APIServer pid=41213) INFO 02-09 14:02:40 [api_server.py:1351] message``,
+  with or without the ``(process pid=N)`` prefix;
+* uvicorn access and startup lines: ``(APIServer pid=N) INFO:     127.0.0.1:53440 - "POST
+  /v1/chat/completions HTTP/1.1" 200 OK``;
+* JSON lines from loguru ``json_logging`` (flat ``{"timestamp", "level", "message",
+  "tag"}``) or ``serialize=True`` (``{"text", "record": {...}}``);
+* common ISO shapes from other tools: ``2026-02-09 14:02:40,123 - INFO - msg``,
+  ``2026-02-09 14:02:40.123 | INFO | msg``;
+
+any of them behind a torchrun prefix (``[default0]:``, ``[trainer3]:``, ``[rank3]:``)
+which gives the rank. Every other line (tracebacks, ``╰─`` lines, wrapped output,
+blank lines) continues the record above it.
+
+`parse_line` runs for every line of multi-gigabyte files, so it dispatches on the
+first character and tries at most one or two compiled regexes; lines that cannot
+be headers cost one character test. For scanning raw bytes without decoding,
+`HEADER_LEVEL_RE` finds the loguru headers of a whole buffer in one pass.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, Final
+
+from prime_rl_logs.core.ansi import SGR_RE, sanitize
+
+__all__ = [
+    "DISPLAY_LIMIT",
+    "HEADER_LEVEL_RE",
+    "LEVELS",
+    "LineInfo",
+    "RunClock",
+    "decode_line",
+    "level_no",
+    "parse_line",
+]
+
+# ---------------------------------------------------------------------------
+# Levels
+
+LEVELS: Final[dict[str, int]] = {
+    "TRACE": 5,
+    "DEBUG": 10,
+    "INFO": 20,
+    "SUCCESS": 25,
+    "WARNING": 30,
+    "ERROR": 40,
+    "CRITICAL": 50,
+}
+_ALIASES: Final[dict[str, int]] = {"WARN": 30, "FATAL": 50}
+
+
+def level_no(name: str) -> int:
+    """Loguru's number for a level name, case-insensitive.
+
+    ``WARN`` is 30 and ``FATAL`` 50 (stdlib logging spellings); any other name, a
+    custom loguru level included, is 20 so it shows wherever INFO does.
+    """
+    number = LEVELS.get(name)
+    if number is not None:
+        return number
+    upper = name.upper()
+    return LEVELS.get(upper) or _ALIASES.get(upper, 20)
+
+
+# ---------------------------------------------------------------------------
+# LineInfo
+
+
+@dataclass(frozen=True, slots=True)
+class LineInfo:
+    """What one physical line says.
+
+    A continuation line (``header=False``) has ``level=0``, ``level_name=""`` and
+    ``clock=None``; its record's level is the one of the header above it.
+    ``message`` is plain text (no colour codes), without the clock, level, tag,
+    process prefix or torchrun prefix. ``clock`` is seconds since midnight.
+    """
+
+    header: bool
+    clock: int | None
+    level: int
+    level_name: str
+    tag: str | None
+    message: str
+    rank: int | None
+    fmt: str  # "loguru", "vllm", "uvicorn", "json", "plain"
+
+
+class _LineInfoBuilder:
+    """Builds a `LineInfo` at a third of the frozen dataclass's cost.
+
+    A frozen dataclass's ``__init__`` sets each field through ``object.__setattr__``,
+    which costs more than parsing the line. This class has the same slots (CPython
+    lays slots out by name, so the order written does not matter), so an instance can
+    be filled with plain stores and then become a `LineInfo` by ``__class__``
+    assignment, which CPython allows between classes of the same layout. The result
+    is an ordinary, immutable `LineInfo`.
+    """
+
+    __slots__ = ("clock", "fmt", "header", "level", "level_name", "message", "rank", "tag")
+
+    def __init__(
+        self,
+        header: bool,
+        clock: int | None,
+        level: int,
+        level_name: str,
+        tag: str | None,
+        message: str,
+        rank: int | None,
+        fmt: str,
+    ) -> None:
+        self.header = header
+        self.clock = clock
+        self.level = level
+        self.level_name = level_name
+        self.tag = tag
+        self.message = message
+        self.rank = rank
+        self.fmt = fmt
+
+
+assert set(_LineInfoBuilder.__slots__) == set(LineInfo.__slots__)
+
+
+def _info(
+    header: bool,
+    clock: int | None,
+    level: int,
+    level_name: str,
+    tag: str | None,
+    message: str,
+    rank: int | None,
+    fmt: str,
+) -> LineInfo:
+    info: Any = _LineInfoBuilder(header, clock, level, level_name, tag, message, rank, fmt)
+    info.__class__ = LineInfo
+    return info
+
+
+# ---------------------------------------------------------------------------
+# Regexes
+
+# torchrun --tee / --redirects prefix: "[default0]:", "[trainer3]:", "[rank3]: ".
+_TORCHRUN: Final = re.compile(r"\[[A-Za-z_][A-Za-z_\-]*?(\d+)\]: ?")
+_TORCHRUN_B: Final = re.compile(rb"\[[A-Za-z_][A-Za-z_\-]*?\d+\]:")
+
+# loguru as prime-rl formats it: "HH:MM:SS LEVEL [tag] message", level padded on the
+# left to 7. Fractional seconds are accepted in case a format adds them.
+_LOGURU: Final = re.compile(
+    r"(\d\d:\d\d:\d\d)(?:[.,]\d{1,6})? +([A-Z][A-Z0-9_]*)(?: (?:\[([A-Za-z][\w.\-]*)\] )?(.*))?$",
+    re.S,
+)
+
+# Other tools: an ISO date and time, then a known level, separated by any of " |-:[]".
+_ISO: Final = re.compile(
+    r"\[?\d{4}-\d\d-\d\d[T ](\d\d:\d\d:\d\d)(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?\]?"
+    r"[\s|:\-]*\[?(TRACE|DEBUG|INFO|SUCCESS|WARNING|WARN|ERROR|CRITICAL|FATAL)\]?"
+    r"(?:[\s|:\-]+(.*))?$",
+    re.S | re.I,
+)
+
+# vLLM: "[(Proc pid=N) ]LEVEL MM-DD HH:MM:SS [file.py:123] message" (older vLLM
+# writes "file.py:123]" without the opening bracket).
+_VLLM: Final = re.compile(
+    r"(?:\(([^)]*)\) )?([A-Z]+) \d\d-\d\d (\d\d:\d\d:\d\d)(?:[.,]\d+)? "
+    r"\[?[^\s\]]+:\d+\](?: (.*))?$",
+    re.S,
+)
+
+# uvicorn: "[(Proc pid=N) ]INFO:     message", level padded after the colon.
+_UVICORN: Final = re.compile(
+    r"(?:\(([^)]*)\) )?(TRACE|DEBUG|INFO|WARNING|ERROR|CRITICAL):[ \t]+(.*)$", re.S
+)
+
+_CLOCK: Final = re.compile(r"(\d\d):(\d\d):(\d\d)")
+
+_DIGITS: Final = frozenset("0123456789")
+_UPPER_OR_PAREN: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ(")
+
+# "HH:MM:SS" -> seconds since midnight; at most 86 400 keys.
+_clock_cache: dict[str, int] = {}
+
+
+def _clock_of(hms: str) -> int:
+    seconds = _clock_cache.get(hms)
+    if seconds is None:
+        seconds = int(hms[0:2]) * 3600 + int(hms[3:5]) * 60 + int(hms[6:8])
+        if len(_clock_cache) < 100_000:
+            _clock_cache[hms] = seconds
+    return seconds
+
+
+# ---------------------------------------------------------------------------
+# parse_line
+
+
+def parse_line(text: str) -> LineInfo:
+    """Parse one decoded, ``\\r``-resolved line (see `decode_line`).
+
+    Colour codes are ignored. Never raises: a line of no known shape is a
+    continuation of the record above.
+    """
+    if "\x1b" in text:
+        text = SGR_RE.sub("", text)
+    rank: int | None = None
+    first = text[:1]
+    if first == "[":
+        m = _TORCHRUN.match(text)
+        if m is not None:
+            rank = int(m.group(1))
+            text = text[m.end() :]
+            first = text[:1]
+
+    if first in _DIGITS:
+        m = _LOGURU.match(text)
+        if m is not None:
+            hms, name, tag, message = m.groups()
+            return _info(
+                True,
+                _clock_of(hms),
+                level_no(name),
+                name,
+                tag,
+                message or "",
+                rank,
+                "loguru",
+            )
+        m = _ISO.match(text)
+        if m is not None:
+            return _iso_info(m, rank)
+    elif first in _UPPER_OR_PAREN:
+        m = _VLLM.match(text)
+        if m is not None:
+            proc, name, hms, message = m.groups()
+            name = name.upper()
+            return _info(
+                True, _clock_of(hms), level_no(name), name, proc, message or "", rank, "vllm"
+            )
+        m = _UVICORN.match(text)
+        if m is not None:
+            proc, name, message = m.groups()
+            return _info(True, None, level_no(name), name, proc, message, rank, "uvicorn")
+    elif first == "{":
+        info = _json_info(text, rank)
+        if info is not None:
+            return info
+    elif first == "[" and text[1:2] in _DIGITS:
+        m = _ISO.match(text)
+        if m is not None:
+            return _iso_info(m, rank)
+    return _info(False, None, 0, "", None, text, rank, "plain")
+
+
+def _iso_info(m: re.Match[str], rank: int | None) -> LineInfo:
+    hms, name, message = m.groups()
+    name = name.upper()
+    return _info(True, _clock_of(hms), level_no(name), name, None, message or "", rank, "plain")
+
+
+def _json_info(text: str, rank: int | None) -> LineInfo | None:
+    """A loguru JSON line, flat (``json_logging``) or ``serialize=True``; None if not."""
+    if not text.startswith('{"'):
+        return None
+    try:
+        obj = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(obj, dict):
+        return None
+    record = obj.get("record")
+    if isinstance(record, dict):
+        # loguru serialize=True: {"text": ..., "record": {"level": {"name"}, "time":
+        # {"repr"}, "message", "extra": {...}}}
+        level = record.get("level")
+        name = level.get("name") if isinstance(level, dict) else level
+        time = record.get("time")
+        stamp = time.get("repr") if isinstance(time, dict) else time
+        message = record.get("message")
+        extra = record.get("extra")
+        tag = extra.get("tag") if isinstance(extra, dict) else None
+        if rank is None and isinstance(extra, dict):
+            rank = _int_or_none(extra.get("rank"))
+    else:
+        name = obj.get("level")
+        stamp = obj.get("timestamp", obj.get("time"))
+        message = obj.get("message", obj.get("msg"))
+        tag = obj.get("tag")
+        if rank is None:
+            rank = _int_or_none(obj.get("rank"))
+    if not isinstance(name, str) or not name or message is None:
+        return None
+    clock: int | None = None
+    if isinstance(stamp, str) and len(stamp) >= 19 and stamp[10:11] in ("T", " "):
+        cm = _CLOCK.match(stamp, 11)
+        if cm is not None:
+            clock = _clock_of(cm.group())
+    name = name.upper()
+    return _info(
+        True,
+        clock,
+        level_no(name),
+        name,
+        tag if isinstance(tag, str) else None,
+        message if isinstance(message, str) else str(message),
+        rank,
+        "json",
+    )
+
+
+def _int_or_none(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+# ---------------------------------------------------------------------------
+# Bytes-level header scan
+
+_SGR_B = rb"(?:\x1b\[[0-9;:]*m)*"
+
+HEADER_LEVEL_RE: Final[re.Pattern[bytes]] = re.compile(
+    rb"^(?:\[[A-Za-z_][A-Za-z_\-]*?\d+\]: ?)?"  # torchrun prefix
+    + _SGR_B
+    + rb"\d\d:\d\d:\d\d(?:[.,]\d{1,6})?"  # clock
+    + _SGR_B
+    + rb" (?:\x1b\[[0-9;:]*m| )*"  # the space, colour codes and the level's padding
+    + rb"([A-Z][A-Z0-9_]*)"  # level name
+    + _SGR_B
+    + rb"(?= |\r?$)",
+    re.M,
+)
+"""The loguru headers of a raw bytes buffer, for ``HEADER_LEVEL_RE.finditer(chunk)``.
+
+Matches at the start of a line (MULTILINE ``^``: offset 0 of the buffer or just after
+a ``\\n``) that is a loguru record header as `parse_line` reads it:
+
+    [torchrun prefix] HH:MM:SS[.frac] <spaces> LEVEL (space | end of line)
+
+with SGR colour codes allowed before and after the clock, among the spaces and
+after the level name (where loguru puts them). Group 1 is the level name (bytes,
+upper case as written: feed ``.decode()`` to `level_no`); ``match.start()`` is the
+line's start offset. On loguru lines it agrees with ``parse_line(decode_line(line))``
+having ``header=True`` and ``fmt == "loguru"``; it does not see the other header
+shapes (vLLM, uvicorn, JSON, ISO), nor colour codes inside the clock digits or the
+level name, nor a line whose ``\\r`` redraws put a header after the last ``\\r``.
+"""
+
+
+# ---------------------------------------------------------------------------
+# Decoding
+
+DISPLAY_LIMIT: Final = 10_000
+"""Characters of one line that are ever displayed; the rest is cut with a marker."""
+
+
+def _human_size(n: int) -> str:
+    if n >= 1_000_000:
+        return f"{n / 1_000_000:.1f} MB"
+    if n >= 1_000:
+        return f"{n / 1_000:.1f} kB"
+    return f"{n} B"
+
+
+def decode_line(raw: bytes) -> str:
+    """Display text of one raw line.
+
+    UTF-8 with replacement characters for invalid bytes; the trailing newline (and
+    a CR before it) dropped; tqdm ``\\r`` redraws resolved to the last non-empty
+    state (keeping a torchrun prefix the redraws lost); more than `DISPLAY_LIMIT`
+    characters cut, with `` … [cut: 10.0 MB line]`` marking it; then `sanitize`d,
+    so only SGR colour codes remain. A 10 MB line costs a slice, not a decode.
+    """
+    if raw.endswith(b"\n"):
+        raw = raw[:-1]
+    size = len(raw)
+    if b"\r" in raw:
+        raw = _last_redraw(raw)
+    limit_bytes = DISPLAY_LIMIT * 4  # UTF-8 is at most 4 bytes per character
+    if len(raw) > limit_bytes:
+        text = raw[:limit_bytes].decode("utf-8", "replace")
+        cut = True
+    else:
+        text = raw.decode("utf-8", "replace")
+        cut = len(text) > DISPLAY_LIMIT
+    if cut:
+        text = text[:DISPLAY_LIMIT]
+        reset = "\x1b[0m" if "\x1b" in text else ""
+        text = f"{text}{reset} … [cut: {_human_size(size)} line]"
+    return sanitize(text)
+
+
+def _last_redraw(raw: bytes) -> bytes:
+    stripped = raw.rstrip(b"\r")
+    i = stripped.rfind(b"\r")
+    if i < 0:
+        return stripped
+    last = stripped[i + 1 :]
+    if raw[:1] == b"[":
+        m = _TORCHRUN_B.match(raw)
+        if m is not None and not last.startswith(m.group()):
+            last = m.group() + last
+    return last
+
+
+# ---------------------------------------------------------------------------
+# Run time
+
+
+class RunClock:
+    """Turns the clock times of successive records into a run time that only grows.
+
+    loguru writes ``HH:MM:SS`` without a date, so a run crossing midnight goes from
+    ``23:59:59`` to ``00:00:00``. A clock that goes back by more than `wrap_after`
+    seconds is taken as the next day; a smaller step back (lines written out of
+    order by a few seconds) keeps the run time where it was, and so does a line
+    from just before a wrap that arrives after it.
+
+    Run time is seconds since midnight of the first day seen.
+    """
+
+    __slots__ = ("day", "last", "time", "wrap_after")
+
+    def __init__(self, wrap_after: int = 3600) -> None:
+        self.wrap_after = wrap_after
+        self.day = 0
+        self.last: int | None = None  # the last clock value that moved time
+        self.time = 0  # the current run time
+
+    def advance(self, clock: int) -> int:
+        """Run time of a record stamped ``clock`` (seconds since midnight)."""
+        last = self.last
+        if last is None:
+            self.last = self.time = clock
+            return clock
+        delta = clock - last
+        if delta < -self.wrap_after:
+            self.day += 1
+        elif delta > 86_400 - self.wrap_after:
+            return self.time  # a straggler from before midnight
+        self.last = clock
+        now = self.day * 86_400 + clock
+        if now > self.time:
+            self.time = now
+        return self.time
