@@ -1,0 +1,230 @@
+"""One log file followed by byte offset, the way ``tail -F`` follows it.
+
+A `FileFollower` opens the file read-only (it never writes, moves or locks it) and
+reads appended bytes with ``os.pread`` from where it stopped. What can happen to a
+log file while we watch it, and what `poll` reports:
+
+* growth: the appended complete lines; a partial last line is held back until its
+  newline arrives, so no line is ever returned in two pieces or twice;
+* truncation in place (``size < offset``, e.g. copytruncate): ``reset=True`` and the
+  content from offset 0;
+* recreation (``setup_logger`` deletes and recreates its files), rename rotation
+  (``x.log`` -> ``x.log.1``, new ``x.log``) and a swapped ``logs/latest`` symlink: the
+  path now names another inode. What the old file still holds is drained first
+  (one poll), then the follower switches: ``reset=True`` and the new file from 0;
+* deletion: whatever remained is drained, then ``gone=True`` on every poll until the
+  path exists again, which is read from 0 with ``reset=True``.
+
+Size and inode decide what happened; nothing here trusts a change notification.
+The inode of an open descriptor cannot be reused while we hold it, so comparing
+``(st_dev, st_ino)`` of the path with ``fstat`` of our descriptor is reliable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+__all__ = ["FileFollower", "FollowResult"]
+
+READ_BLOCK: Final = 4 << 20
+"""Bytes asked of one ``pread``."""
+
+MAX_POLL_BYTES: Final = 256 << 20
+"""At most this much is returned by one poll; `FileFollower.behind` says there is more."""
+
+# Errors that mean "the path does not name a file right now", not "something is broken".
+_VANISHED: Final = frozenset({errno.ENOENT, errno.ENOTDIR, errno.ESTALE})
+
+
+@dataclass(frozen=True, slots=True)
+class FollowResult:
+    """What one `FileFollower.poll` found.
+
+    ``data`` holds only complete lines (each ending in ``\\n``) and starts at byte
+    ``offset`` of the file. ``reset`` means the file was truncated or replaced and
+    ``data`` comes from offset 0 of the new content. ``gone`` means the path names no
+    file now (``data`` may still hold the last lines drained from the old one).
+    """
+
+    data: bytes
+    offset: int
+    reset: bool
+    gone: bool
+
+
+class FileFollower:
+    """Reads one file by byte offset; see the module docstring for what it survives.
+
+    ``start`` is where the first file opened is read from (the end of the last
+    complete line when only new lines are wanted). Not thread-safe.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], start: int = 0) -> None:
+        self.path = Path(path)
+        self._start = start
+        self._fd: int | None = None
+        self._ident: tuple[int, int] | None = None  # (st_dev, st_ino) of _fd
+        self._offset = start  # where the next complete line starts
+        self._pending = b""  # a partial last line, read but not returned
+        self._ever_opened = False
+        self._switch_pending = False  # the path names another file; old one drained
+        self._gone = False
+        self.behind = False
+        """True after a poll that left something to read: it stopped at `MAX_POLL_BYTES`,
+        or it drained a file the path no longer names and switches on the next poll.
+        Poll again at once when set."""
+
+    # -- state -----------------------------------------------------------------
+
+    @property
+    def offset(self) -> int:
+        """The file offset after the last complete line returned."""
+        return self._offset
+
+    @property
+    def pending(self) -> bytes:
+        """The partial last line held back (no newline yet); shown as pending, if at all."""
+        return self._pending
+
+    @property
+    def fd(self) -> int | None:
+        """The open descriptor (for ``os.pread`` by readers of the same file), or None."""
+        return self._fd
+
+    @property
+    def identity(self) -> tuple[int, int] | None:
+        """``(st_dev, st_ino)`` of the file being followed."""
+        return self._ident
+
+    @property
+    def gone(self) -> bool:
+        return self._gone
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> FileFollower:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        # Best effort: a dropped follower must not leak its descriptor.
+        with contextlib.suppress(OSError):
+            self.close()
+
+    # -- polling ---------------------------------------------------------------
+
+    def poll(self) -> FollowResult:
+        """Read what was appended since the last poll.
+
+        Never raises for a file that vanished (``gone=True``); other errors (no
+        permission, I/O error) raise `OSError` and leave the state as it was, so
+        the next poll retries.
+        """
+        self.behind = False
+        if self._fd is None:
+            return self._poll_closed()
+        try:
+            st = os.stat(self.path)
+        except OSError as exc:
+            if exc.errno not in _VANISHED:
+                raise
+            return self._vanished()
+        self._gone = False
+        if (st.st_dev, st.st_ino) != self._ident:
+            # The path names another file now. Drain the old one first; switch on the
+            # poll after that (so the two contents never share one result).
+            if not self._switch_pending:
+                data, offset = self._read_complete()
+                self._switch_pending = not self.behind  # drained to EOF: switch next
+                if data:
+                    self.behind = True
+                    return FollowResult(data, offset, reset=False, gone=False)
+            self._switch_pending = False
+            self.close()
+            return self._poll_closed()
+        self._switch_pending = False
+        size = os.fstat(self._fd).st_size
+        if size < self._offset + len(self._pending):
+            # Truncated in place: the old content is gone, read the new from 0.
+            self._offset = 0
+            self._pending = b""
+            data, offset = self._read_complete()
+            return FollowResult(data, offset, reset=True, gone=False)
+        data, offset = self._read_complete()
+        return FollowResult(data, offset, reset=False, gone=False)
+
+    def _poll_closed(self) -> FollowResult:
+        """No open file: try to open the path (first time, or it came back)."""
+        reappeared = self._ever_opened
+        try:
+            return self._open_new(reset=reappeared)
+        except OSError as exc:
+            if exc.errno not in _VANISHED:
+                raise
+            self._gone = True
+            return FollowResult(b"", self._offset, reset=False, gone=True)
+
+    def _vanished(self) -> FollowResult:
+        """The path is gone: drain the old file, close it, report gone."""
+        data, offset = self._read_complete()
+        self.close()
+        self._gone = True
+        self._pending = b""
+        return FollowResult(data, offset, reset=False, gone=True)
+
+    def _open_new(self, *, reset: bool) -> FollowResult:
+        fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise OSError(errno.EINVAL, f"not a regular file: {self.path}")
+        except BaseException:
+            os.close(fd)
+            raise
+        first = not self._ever_opened
+        self._fd = fd
+        self._ident = (st.st_dev, st.st_ino)
+        self._ever_opened = True
+        self._gone = False
+        self._pending = b""
+        # The first file is read from `start` (if it is still that long); a file
+        # that replaced another, or appeared later, from its beginning.
+        self._offset = self._start if first and self._start <= st.st_size else 0
+        data, offset = self._read_complete()
+        return FollowResult(data, offset, reset=reset and not first, gone=False)
+
+    def _read_complete(self) -> tuple[bytes, int]:
+        """Read to EOF (or `MAX_POLL_BYTES`); return the complete lines and their offset."""
+        assert self._fd is not None
+        fd = self._fd
+        pos = self._offset + len(self._pending)
+        parts = [self._pending] if self._pending else []
+        got = 0
+        while got < MAX_POLL_BYTES:
+            block = os.pread(fd, READ_BLOCK, pos)
+            if not block:
+                break
+            parts.append(block)
+            pos += len(block)
+            got += len(block)
+            if len(block) < READ_BLOCK:
+                break
+        else:
+            self.behind = True
+        buf = b"".join(parts) if len(parts) != 1 else parts[0]
+        cut = buf.rfind(b"\n") + 1
+        offset = self._offset
+        self._pending = buf[cut:]
+        self._offset = offset + cut
+        return buf[:cut], offset

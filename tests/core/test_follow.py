@@ -1,0 +1,236 @@
+"""FileFollower against real files: what a ``tail -F`` user would see."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from prime_rl_logs.core.follow import FileFollower, FollowResult
+
+
+def poll_all(f: FileFollower) -> list[FollowResult]:
+    """Poll until the follower has nothing more to say right now."""
+    out = [f.poll()]
+    while f.behind:
+        out.append(f.poll())
+    return out
+
+
+def data_of(results: list[FollowResult]) -> bytes:
+    return b"".join(r.data for r in results)
+
+
+def test_growth_and_partial_lines(tmp_path: Path) -> None:
+    p = tmp_path / "a.log"
+    p.write_bytes(b"one\ntw")
+    with FileFollower(p) as f:
+        r = f.poll()
+        assert (r.data, r.offset, r.reset, r.gone) == (b"one\n", 0, False, False)
+        assert f.pending == b"tw"
+        with p.open("ab") as w:
+            w.write(b"o\nthr")
+        r = f.poll()
+        assert (r.data, r.offset) == (b"two\n", 4)
+        assert f.poll().data == b""  # nothing new: the partial line is not repeated
+        with p.open("ab") as w:
+            w.write(b"ee\n")
+        r = f.poll()
+        assert (r.data, r.offset) == (b"three\n", 8)
+        assert f.offset == 14
+
+
+def test_start_offset_skips_history(tmp_path: Path) -> None:
+    p = tmp_path / "a.log"
+    p.write_bytes(b"old\nold\nnew\n")
+    with FileFollower(p, start=8) as f:
+        r = f.poll()
+        assert (r.data, r.offset) == (b"new\n", 8)
+
+
+def test_truncation_reads_from_zero(tmp_path: Path) -> None:
+    p = tmp_path / "a.log"
+    p.write_bytes(b"a\nb\nc\n")
+    with FileFollower(p) as f:
+        f.poll()
+        with p.open("r+b") as w:
+            w.truncate(0)
+        with p.open("ab") as w:
+            w.write(b"x\n")
+        r = f.poll()
+        assert (r.data, r.offset, r.reset) == (b"x\n", 0, True)
+        assert f.poll().reset is False
+
+
+def test_recreation_is_a_reset(tmp_path: Path) -> None:
+    p = tmp_path / "a.log"
+    p.write_bytes(b"a\n" * 100)
+    with FileFollower(p) as f:
+        f.poll()
+        p.unlink()
+        p.write_bytes(b"new\n" * 200)  # bigger than before: size alone would not tell
+        results = poll_all(f)
+        assert results[-1].reset and data_of(results) == b"new\n" * 200
+        assert results[-1].offset == 0
+
+
+def test_rename_rotation_drains_old_file_first(tmp_path: Path) -> None:
+    p = tmp_path / "a.log"
+    p.write_bytes(b"1\n")
+    with FileFollower(p) as f:
+        f.poll()
+        with p.open("ab") as w:
+            w.write(b"2\n")  # written just before the rotation, not yet read
+            p.rename(tmp_path / "a.log.1")
+            p.write_bytes(b"fresh\n")
+        first = f.poll()
+        assert (first.data, first.reset, f.behind) == (b"2\n", False, True)
+        second = f.poll()
+        assert (second.data, second.offset, second.reset) == (b"fresh\n", 0, True)
+
+
+def test_deletion_then_return(tmp_path: Path) -> None:
+    p = tmp_path / "a.log"
+    p.write_bytes(b"a\n")
+    with FileFollower(p) as f:
+        f.poll()
+        with p.open("ab") as w:
+            w.write(b"last words\n")
+        p.unlink()
+        r = f.poll()
+        assert (r.data, r.gone) == (b"last words\n", True)
+        assert f.poll().gone and f.poll().data == b""
+        assert f.fd is None  # a deleted file's space is not held by us
+        p.write_bytes(b"back\n")
+        r = f.poll()
+        assert (r.data, r.offset, r.reset, r.gone) == (b"back\n", 0, True, False)
+
+
+def test_missing_file_appears_later(tmp_path: Path) -> None:
+    p = tmp_path / "later.log"
+    with FileFollower(p) as f:
+        assert f.poll() == FollowResult(b"", 0, False, True)
+        p.write_bytes(b"hello\n")
+        r = f.poll()
+        assert (r.data, r.reset, r.gone) == (b"hello\n", False, False)
+
+
+def test_latest_symlink_swap(tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    (logs / "attempt_1").mkdir(parents=True)
+    (logs / "attempt_2").mkdir()
+    (logs / "attempt_1" / "trainer.log").write_bytes(b"attempt one\n")
+    (logs / "attempt_2" / "trainer.log").write_bytes(b"attempt two\n")
+    (logs / "latest").symlink_to("attempt_1")
+    with FileFollower(logs / "latest" / "trainer.log") as f:
+        assert f.poll().data == b"attempt one\n"
+        tmp_link = logs / "latest.tmp"
+        tmp_link.symlink_to("attempt_2")
+        os.replace(tmp_link, logs / "latest")  # atomic swap, as prime-rl does
+        results = poll_all(f)
+        assert results[-1].reset and data_of(results) == b"attempt two\n"
+
+
+def test_not_a_regular_file_raises_and_never_half_opens(tmp_path: Path) -> None:
+    d = tmp_path / "dir.log"
+    d.mkdir()
+    with FileFollower(d) as f:
+        with pytest.raises(OSError):
+            f.poll()
+        assert f.fd is None
+
+
+def test_reads_do_not_touch_the_file(tmp_path: Path) -> None:
+    p = tmp_path / "a.log"
+    p.write_bytes(b"a\nb\n")
+    before = p.stat()
+    with FileFollower(p) as f:
+        f.poll()
+    after = p.stat()
+    assert (before.st_mtime_ns, before.st_size) == (after.st_mtime_ns, after.st_size)
+
+
+# ---------------------------------------------------------------------------
+# Random sequences against a model of what tail -F shows
+
+
+piece = st.binary(max_size=12).map(lambda b: b.replace(b"\n", b"."))
+ops = st.lists(
+    st.one_of(
+        st.tuples(st.just("lines"), st.lists(piece, min_size=1, max_size=4)),
+        st.tuples(st.just("partial"), piece),
+        st.tuples(st.just("poll"), st.none()),
+        st.tuples(st.just("truncate"), st.floats(0, 1)),
+        st.tuples(st.just("recreate"), st.none()),
+        st.tuples(st.just("rotate"), st.none()),
+        st.tuples(st.just("delete"), st.none()),
+    ),
+    max_size=30,
+)
+
+
+def complete_lines(content: bytes) -> list[bytes]:
+    return content.split(b"\n")[:-1]
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(ops=ops)
+def test_random_writes_match_ground_truth(tmp_path_factory: pytest.TempPathFactory, ops) -> None:
+    d = tmp_path_factory.mktemp("follow")
+    p = d / "a.log"
+    p.write_bytes(b"")
+    content = b""  # the current file's bytes
+    expected: list[list[bytes]] = []  # finished generations, complete lines only
+    seen: list[list[bytes]] = [[]]
+    rotations = 0
+
+    def consume(f: FileFollower) -> None:
+        for r in poll_all(f):
+            if r.reset:
+                seen.append([])
+            if r.data:
+                assert r.data.endswith(b"\n")
+                seen[-1].extend(r.data.split(b"\n")[:-1])
+
+    with FileFollower(p) as f:
+        consume(f)
+        for op, arg in ops:
+            if op == "lines":
+                content += b"".join(x + b"\n" for x in arg)
+                with p.open("ab") as w:
+                    w.write(b"".join(x + b"\n" for x in arg))
+            elif op == "partial":
+                content += arg
+                with p.open("ab") as w:
+                    w.write(arg)
+            elif op == "poll":
+                consume(f)
+            elif op == "truncate":
+                keep = int(len(content) * arg)
+                if keep >= len(content):
+                    continue
+                consume(f)  # a watcher polls soon after every write
+                expected.append(complete_lines(content))
+                content = content[:keep]
+                os.truncate(p, keep)
+            else:
+                consume(f)
+                expected.append(complete_lines(content))
+                content = b""
+                if op == "recreate":
+                    p.unlink()
+                elif op == "rotate":
+                    rotations += 1
+                    p.rename(d / f"a.log.{rotations}")
+                else:  # delete, seen as gone, then the file comes back
+                    p.unlink()
+                    assert f.poll().gone
+                p.write_bytes(b"")
+        consume(f)
+    expected.append(complete_lines(content))
+    assert seen == expected
