@@ -38,6 +38,9 @@ READ_BLOCK: Final = 4 << 20
 MAX_POLL_BYTES: Final = 256 << 20
 """At most this much is returned by one poll; `FileFollower.behind` says there is more."""
 
+TAIL_CHECK: Final = 32
+"""Bytes before the offset compared on growth, to notice a truncation we slept through."""
+
 # Errors that mean "the path does not name a file right now", not "something is broken".
 _VANISHED: Final = frozenset({errno.ENOENT, errno.ENOTDIR, errno.ESTALE})
 
@@ -72,6 +75,7 @@ class FileFollower:
         self._ident: tuple[int, int] | None = None  # (st_dev, st_ino) of _fd
         self._offset = start  # where the next complete line starts
         self._pending = b""  # a partial last line, read but not returned
+        self._tail = b""  # the last bytes read, to notice a truncate-and-regrow
         self._ever_opened = False
         self._switch_pending = False  # the path names another file; old one drained
         self._gone = False
@@ -155,10 +159,14 @@ class FileFollower:
             return self._poll_closed()
         self._switch_pending = False
         size = os.fstat(self._fd).st_size
-        if size < self._offset + len(self._pending):
-            # Truncated in place: the old content is gone, read the new from 0.
+        end = self._offset + len(self._pending)
+        if size < end or (size > end and not self._same_tail(end)):
+            # Truncated in place: the old content is gone, read the new from 0. (Also
+            # when it was truncated and has grown past our offset again: the bytes we
+            # read last are not there any more.)
             self._offset = 0
             self._pending = b""
+            self._tail = b""
             data, offset = self._read_complete()
             return FollowResult(data, offset, reset=True, gone=False)
         data, offset = self._read_complete()
@@ -198,11 +206,23 @@ class FileFollower:
         self._ever_opened = True
         self._gone = False
         self._pending = b""
+        self._tail = b""
         # The first file is read from `start` (if it is still that long); a file
         # that replaced another, or appeared later, from its beginning.
         self._offset = self._start if first and self._start <= st.st_size else 0
+        if self._offset:
+            n = min(TAIL_CHECK, self._offset)
+            self._tail = os.pread(fd, n, self._offset - n)
         data, offset = self._read_complete()
         return FollowResult(data, offset, reset=reset and not first, gone=False)
+
+    def _same_tail(self, end: int) -> bool:
+        """Do the bytes before ``end`` still read as they did? (One tiny pread.)"""
+        tail = self._tail
+        if not tail or end < len(tail):
+            return True
+        assert self._fd is not None
+        return os.pread(self._fd, len(tail), end - len(tail)) == tail
 
     def _read_complete(self) -> tuple[bytes, int]:
         """Read to EOF (or `MAX_POLL_BYTES`); return the complete lines and their offset."""
@@ -210,6 +230,7 @@ class FileFollower:
         fd = self._fd
         pos = self._offset + len(self._pending)
         parts = [self._pending] if self._pending else []
+        fresh = len(parts)  # parts[fresh:] are bytes read now
         got = 0
         while got < MAX_POLL_BYTES:
             block = os.pread(fd, READ_BLOCK, pos)
@@ -222,6 +243,12 @@ class FileFollower:
                 break
         else:
             self.behind = True
+        if got:
+            last = parts[-1]
+            if len(last) >= TAIL_CHECK:
+                self._tail = last[-TAIL_CHECK:]
+            else:
+                self._tail = (self._tail + b"".join(parts[fresh:]))[-TAIL_CHECK:]
         buf = b"".join(parts) if len(parts) != 1 else parts[0]
         cut = buf.rfind(b"\n") + 1
         offset = self._offset
