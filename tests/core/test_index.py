@@ -1,0 +1,117 @@
+"""LineIndex: backward build from the end, forward extension, lookups by offset."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from prime_rl_logs.core.index import LineIndex, line_starts
+
+
+def truth(data: bytes) -> list[int]:
+    """Line starts of whole lines, the slow obvious way."""
+    out, pos = [], 0
+    for line in data.split(b"\n")[:-1]:
+        out.append(pos)
+        pos += len(line) + 1
+    return out
+
+
+def reader(data: bytes):
+    return lambda off, n: data[off : off + n]
+
+
+def test_line_starts() -> None:
+    assert list(line_starts(b"a\nbb\n\nc\n", 100)) == [100, 102, 105, 106]
+    assert list(line_starts(b"\n", 7)) == [7]
+
+
+def test_last_lines_first_then_everything(tmp_path: Path) -> None:
+    data = b"".join(b"line %d %s\n" % (i, b"x" * (i % 50)) for i in range(20_000))
+    p = tmp_path / "big.log"
+    p.write_bytes(data)
+    fd = os.open(p, os.O_RDONLY)
+    try:
+        idx = LineIndex(base=len(data))
+        first = idx.build_step(lambda o, n: os.pread(fd, n, o), size=4096)
+        assert first is not None
+        start, chunk = first
+        assert chunk.endswith(b"\n") and start + len(chunk) == len(data)
+        assert idx[-1] == truth(data)[-1] and len(idx) > 50  # the last screen is there
+        assert not idx.complete
+        while idx.build_step(lambda o, n: os.pread(fd, n, o), size=65536):
+            pass
+        assert idx.complete and list(idx) == truth(data)
+    finally:
+        os.close(fd)
+
+
+def test_extend_forward_and_lookups() -> None:
+    data = b"aa\nbbb\nc\n"
+    idx = LineIndex(base=len(data))
+    while idx.build_step(reader(data), size=3):
+        pass
+    idx.extend(b"dd\ne\n", len(data))
+    assert list(idx) == [0, 3, 7, 9, 12]
+    assert idx.find(0) == 0 and idx.find(5) == 1 and idx.find(9) == 3 and idx.find(13) == 4
+    assert idx.line_end(3) == 7 and idx.line_end(12) == 14 and idx.line_end(4) is None
+    assert idx[-1] == 12 and len(idx) == 5
+
+
+def test_offsets_stay_valid_while_history_is_prepended() -> None:
+    data = b"".join(b"%d\n" % i for i in range(1000))
+    idx = LineIndex(base=len(data))
+    idx.build_step(reader(data), size=100)
+    last = idx[-1]
+    before = idx.find(last)
+    while idx.build_step(reader(data), size=100):
+        pass
+    after = idx.find(last)
+    assert idx[after] == last and after > before  # its number moved, its offset did not
+
+
+def test_a_line_longer_than_the_chunk() -> None:
+    data = b"short\n" + b"x" * 100_000 + b"\nend\n"
+    idx = LineIndex(base=len(data))
+    while idx.build_step(reader(data), size=1000):
+        pass
+    assert list(idx) == [0, 6, 100_007]
+
+
+def test_short_read_marks_stale() -> None:
+    data = b"a\nb\nc\n"
+    idx = LineIndex(base=len(data))
+    assert idx.build_step(lambda o, n: b"", size=2) is None
+    assert idx.stale and not idx.complete
+
+
+def test_memory_is_about_eight_bytes_a_line() -> None:
+    data = b"x\n" * 200_000
+    idx = LineIndex(base=len(data))
+    while idx.build_step(reader(data)):
+        pass
+    assert len(idx) == 200_000 and idx.nbytes <= 200_000 * 8 * 1.15
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    lines=st.lists(st.binary(max_size=30).map(lambda b: b.replace(b"\n", b"")), max_size=60),
+    split=st.floats(0, 1),
+    size=st.integers(1, 64),
+)
+def test_any_split_and_chunk_size_gives_the_true_index(
+    lines: list[bytes], split: float, size: int
+) -> None:
+    data = b"".join(x + b"\n" for x in lines)
+    starts = truth(data)
+    cut = starts[int(len(starts) * split)] if starts and split < 1 else len(data)
+    idx = LineIndex(base=cut)
+    idx.extend(data[cut:], cut)
+    while idx.build_step(reader(data[:cut]), size=size):
+        pass
+    assert idx.complete and list(idx) == starts
+    for i, s in enumerate(starts):
+        assert idx.find(s) == i
