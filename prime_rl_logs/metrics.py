@@ -117,12 +117,10 @@ _NEEDLES_B: Final = tuple(n.encode() for n in NEEDLES)
 # Values
 
 _NUM: Final = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?:nan|NaN|inf|Infinity)"
-_VALUE: Final = re.compile(rf"({_NUM})\s*(.*)$", re.S)
 _DURATION: Final = re.compile(r"(?:\d+(?:\.\d+)?\s*(?:ms|min|s|m|h|d)\b\s*)+$")
 _DURATION_PART: Final = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|min|s|m|h|d)\b")
 _DURATION_UNITS: Final = {"ms": 0.001, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
 _FRACTION: Final = re.compile(rf"/\s*(\d+)\s*(?:\(\s*({_NUM})\s*%\s*\))?$")
-_UNIT: Final = re.compile(r"(?:%|[A-Za-zµ]+(?:/[A-Za-z]+)?)?(?:\s*\(.*\))?$")
 _MEMORY_TO_GIB: Final = {"KiB": 1 / 1024**2, "MiB": 1 / 1024, "GiB": 1.0, "TiB": 1024.0}
 
 
@@ -132,41 +130,6 @@ def parse_duration(text: str) -> float | None:
     if not text or _DURATION.match(text) is None:
         return None
     return sum(float(n) * _DURATION_UNITS[u] for n, u in _DURATION_PART.findall(text))
-
-
-def _parse_value(text: str) -> list[tuple[str, float]] | None:
-    """The numbers in one field's value, as (name suffix, value) pairs; None if malformed.
-
-    ``0.5123`` -> [("", 0.5123)]; ``3120 tokens/s``, ``4.1%``, ``18.2 GiB`` -> the
-    number (MiB and KiB converted to GiB); ``1m 5s`` -> 65.0; ``120/128 (93.8%)`` ->
-    [("", 120), ("_total", 128), ("_pct", 93.8)].
-    """
-    text = text.strip().rstrip(".,;")
-    duration = parse_duration(text)
-    if duration is not None:
-        return [("", duration)]
-    m = _VALUE.match(text)
-    if m is None:
-        return None
-    try:
-        number = float(m.group(1))
-    except ValueError:
-        return None
-    unit = m.group(2).strip()
-    if not unit:
-        return [("", number)]
-    if unit[0] == "/":
-        frac = _FRACTION.match(unit)
-        if frac is None:
-            return None
-        values = [("", number), ("_total", float(frac.group(1)))]
-        if frac.group(2) is not None:
-            values.append(("_pct", float(frac.group(2))))
-        return values
-    if _UNIT.match(unit) is None:
-        return None
-    factor = _MEMORY_TO_GIB.get(unit.split()[0])
-    return [("", number * factor if factor is not None else number)]
 
 
 _key_cache: dict[str, str] = {}
@@ -183,35 +146,72 @@ def _key(label: str) -> str:
     return key
 
 
-# "Key: value", "Key value", "Key=value"; the key is the shortest run of words before
-# a value that starts like a number.
+# One field of a step line: "Key: value", "Key value" or "Key=value". The key is the
+# shortest run of words before something that starts like a number; then the number,
+# an optional unit ("%", "s", "GiB", "tokens/s") and whatever follows (a second
+# duration part, "/128 (93.8%)", "(±12.1)"), trailing punctuation dropped.
 _FIELD: Final = re.compile(
-    r"([A-Za-z][\w .\-/@#'()]*?)\s*(?::\s*|=\s*|\s+)((?:[-+]?[\d.]|nan|NaN|inf|Infinity).*)$",
+    r"\s*([A-Za-z][\w .\-/@#'()]*?)\s*(?::\s*|=\s*|\s+)"
+    rf"({_NUM})\s*(%|[A-Za-zµ]+(?:/[A-Za-z]+)?)?\s*(.*?)[\s.,;]*$",
     re.S,
 )
 
 
 def _fields(parts: Iterable[str], renames: dict[str, str]) -> Iterator[tuple[str, float]]:
-    """(key, value) of each ``Key value`` part; a bare duration is ``time``."""
+    """(key, value) of each ``Key value`` part; a bare duration is ``time``.
+
+    Values: ``0.5123``; ``3120 tokens/s``, ``4.1%``, ``18.2 GiB`` -> the number (KiB
+    and MiB converted to GiB); ``9.8s``, ``120ms``, ``1m 5s`` -> seconds; ``120/128
+    (93.8%)`` -> ``key`` 120, ``key_total`` 128, ``key_pct`` 93.8. A value that is
+    none of these is skipped.
+    """
     for part in parts:
-        part = part.strip()
-        if not part:
-            continue
+        # Fast path for the commonest field, "Key: 0.1234": no regex.
+        colon = part.find(":")
+        if colon > 0:
+            label = part[:colon].strip()
+            if label[:1].isalpha():
+                try:
+                    number = float(part[colon + 1 :])
+                except ValueError:
+                    pass
+                else:
+                    key = _key(label)
+                    if key:
+                        yield renames.get(key, key), number
+                    continue
         m = _FIELD.match(part)
         if m is None:
             duration = parse_duration(part)
             if duration is not None:
                 yield renames.get("time", "time"), duration
             continue
-        key = _key(m.group(1))
+        label, number_text, unit, rest = m.groups()
+        key = _key(label)
         if not key:
             continue
-        values = _parse_value(m.group(2))
-        if values is None:
-            continue
         key = renames.get(key, key)
-        for suffix, value in values:
-            yield key + suffix, value
+        number = float(number_text)
+        if unit is not None and unit in _DURATION_UNITS:
+            if rest:
+                duration = parse_duration(part[m.start(2) : m.end(4)])
+                if duration is None:
+                    continue
+                number = duration
+            else:
+                number *= _DURATION_UNITS[unit]
+            yield key, number
+        elif not rest or (rest[0] == "(" and rest[-1] == ")"):
+            factor = _MEMORY_TO_GIB.get(unit) if unit is not None else None
+            yield key, number * factor if factor is not None else number
+        elif unit is None and rest[0] == "/":
+            frac = _FRACTION.match(rest)
+            if frac is None:
+                continue
+            yield key, number
+            yield key + "_total", float(frac.group(1))
+            if frac.group(2) is not None:
+                yield key + "_pct", float(frac.group(2))
 
 
 # ---------------------------------------------------------------------------
