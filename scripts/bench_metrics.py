@@ -56,7 +56,11 @@ def generate(out: Path, size_mb: int, seed: int = 0) -> int:
             clock += 9
             reward = 0.3 + 0.4 * step / (step + 500) + rng.uniform(-0.02, 0.02)
             o = [
-                loguru(clock, "DEBUG", f"Sampling batch of 128 rollouts for step {step} [sched.py::120]")
+                loguru(
+                    clock,
+                    "DEBUG",
+                    f"Sampling batch of 128 rollouts for step {step} [sched.py::120]",
+                )
                 for _ in range(4)
             ]
             o += [loguru(clock, "INFO", f"[verifiers] Scored {k * 16} rollouts") for k in range(6)]
@@ -77,8 +81,9 @@ def generate(out: Path, size_mb: int, seed: int = 0) -> int:
                 loguru(
                     clock,
                     "SUCCESS",
-                    f"Step {step} | Time: {rng.uniform(7, 9):.2f}s | Loss: {rng.uniform(0, 1e-3):.4f}"
-                    f" | Entropy: {rng.uniform(0.4, 0.6):.4f} | Mismatch KL: 0.0011 | Grad. Norm: "
+                    f"Step {step} | Time: {rng.uniform(7, 9):.2f}s | "
+                    f"Loss: {rng.uniform(0, 1e-3):.4f} | Entropy: {rng.uniform(0.4, 0.6):.4f} | "
+                    f"Mismatch KL: 0.0011 | Grad. Norm: "
                     f"{rng.uniform(0.1, 0.3):.4f} | LR: 1.00e-06 | Throughput: 2210 tokens/s | "
                     f"MFU: 31.2% | Peak Mem.: 21.3 GiB",
                 )
