@@ -64,16 +64,18 @@ class FollowResult:
 class FileFollower:
     """Reads one file by byte offset; see the module docstring for what it survives.
 
-    ``start`` is where the first file opened is read from (the end of the last
-    complete line when only new lines are wanted). Not thread-safe.
+    ``start`` is where the first file opened is read from; ``None`` means the end of
+    its last complete line (only lines completed from now on are returned), found
+    on the descriptor actually opened, so no race with a writer or a replacement.
+    A file that replaces another is always read from 0. Not thread-safe.
     """
 
-    def __init__(self, path: str | os.PathLike[str], start: int = 0) -> None:
+    def __init__(self, path: str | os.PathLike[str], start: int | None = 0) -> None:
         self.path = Path(path)
         self._start = start
         self._fd: int | None = None
         self._ident: tuple[int, int] | None = None  # (st_dev, st_ino) of _fd
-        self._offset = start  # where the next complete line starts
+        self._offset = start or 0  # where the next complete line starts
         self._pending = b""  # a partial last line, read but not returned
         self._tail = b""  # the last bytes read, to notice a truncate-and-regrow
         self._ever_opened = False
@@ -209,7 +211,12 @@ class FileFollower:
         self._tail = b""
         # The first file is read from `start` (if it is still that long); a file
         # that replaced another, or appeared later, from its beginning.
-        self._offset = self._start if first and self._start <= st.st_size else 0
+        if not first:
+            self._offset = 0
+        elif self._start is None:
+            self._offset = _end_of_last_line(fd, st.st_size)
+        else:
+            self._offset = self._start if self._start <= st.st_size else 0
         if self._offset:
             n = min(TAIL_CHECK, self._offset)
             self._tail = os.pread(fd, n, self._offset - n)
@@ -255,3 +262,18 @@ class FileFollower:
         self._pending = buf[cut:]
         self._offset = offset + cut
         return buf[:cut], offset
+
+
+def _end_of_last_line(fd: int, size: int) -> int:
+    """Offset just after the last ``\\n`` before ``size`` (0 if there is none)."""
+    pos = size
+    block = 64 << 10
+    while pos > 0:
+        a = max(0, pos - block)
+        buf = os.pread(fd, pos - a, a)
+        i = buf.rfind(b"\n")
+        if i >= 0:
+            return a + i + 1
+        pos = a
+        block = min(block * 2, 16 << 20)
+    return 0

@@ -51,6 +51,17 @@ def test_start_offset_skips_history(tmp_path: Path) -> None:
         assert (r.data, r.offset) == (b"new\n", 8)
 
 
+def test_start_at_end_holds_back_the_partial_line(tmp_path: Path) -> None:
+    p = tmp_path / "a.log"
+    p.write_bytes(b"old\nold\nhalf")
+    with FileFollower(p, start=None) as f:
+        r = f.poll()
+        assert (r.data, r.offset, f.offset) == (b"", 8, 8)
+        with p.open("ab") as w:
+            w.write(b" done\n")
+        assert f.poll().data == b"half done\n"
+
+
 def test_truncation_reads_from_zero(tmp_path: Path) -> None:
     p = tmp_path / "a.log"
     p.write_bytes(b"a\nb\nc\n")
