@@ -1,0 +1,1350 @@
+"""Which lines a pane shows: filters, and a merge by time over several files.
+
+A `View` is the rows of one pane over a `Run`: the files its `Filter` selects, each
+row one physical line named by ``(file, generation, byte offset)`` (offsets never
+shift, unlike line numbers). Rows are kept in two arrays like `LineIndex`: history
+found scanning backwards is *prepended* (`View.build`, newest first, the last screen
+on the first call), live lines are *appended* (`View.update`).
+
+Filters are judged per record: a continuation line (traceback, ``╰─`` line) takes the
+level of the header above it, and an include/exclude regex that matches any line of
+a record shows/hides the whole record, so a traceback is never split from its first
+line. Scanning backwards, continuation lines at the top of a chunk are carried to
+the next (older) chunk until their header is found.
+
+Speed: pure per-line Python tops out near 30 MB/s, so a single-file scan works on
+4 MB chunks with C-speed primitives: ``bytes.find`` for the level words of the
+levels that decide (WARNING and up when hiding INFO; DEBUG/TRACE when hiding only
+those), each hit checked with `header_level`, and record extents found from there;
+regexes run over the decoded chunk (or, on coloured chunks, only over lines holding
+a literal the regex requires). Every shortcut is checked line by line where it could
+disagree with `parse_line` (``\\r`` redraws, control characters). Files that
+interleave torchrun ranks (a combined ``trainer.log``) are read line by line, with
+records tracked per rank.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from array import array
+from bisect import bisect_right
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from prime_rl_logs.core.ansi import SGR_RE, strip_sgr
+from prime_rl_logs.core.index import CHUNK, FIRST_CHUNK, line_starts
+from prime_rl_logs.core.parse import (
+    DISPLAY_LIMIT,
+    LEVELS,
+    LineInfo,
+    decode_line,
+    parse_line,
+)
+from prime_rl_logs.core.run import (
+    ORPHAN_LEVEL,
+    RECORD_LOOKBACK,
+    LogFile,
+    Run,
+    RunChanges,
+    header_level,
+    problem_lines,
+)
+from prime_rl_logs.layout import (
+    COMPONENTS,
+    ENV,
+    INFERENCE,
+    LAUNCHER,
+    ORCHESTRATOR,
+    TRAINER,
+    Source,
+)
+
+__all__ = ["Filter", "Row", "View", "ViewDelta"]
+
+FIRST_SCREEN: Final = 200
+"""Rows the first `View.build` call finds before it returns (if there are that many)."""
+
+FIRST_CALL_MAX_S: Final = 0.5
+"""The first `View.build` call may take this long to find the first screen."""
+
+WARNING: Final = LEVELS["WARNING"]
+
+# ---------------------------------------------------------------------------
+# Filter
+
+_LEVEL_NAMES: Final = {**{k.lower(): v for k, v in LEVELS.items()}, "warn": 30, "fatal": 50}
+
+_COMPONENT_NAMES: Final = {
+    **{c: c for c in COMPONENTS},
+    "orch": ORCHESTRATOR,
+    "inf": INFERENCE,
+    "vllm": INFERENCE,
+    "envs": ENV,
+    "env_workers": ENV,
+    "rl": LAUNCHER,
+    "train": TRAINER,
+    "trainers": TRAINER,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Filter:
+    """What a pane shows. ``None`` means no restriction.
+
+    ``ranks`` restricts trainer sources (a rank's own file, or the lines of a
+    combined ``trainer.log`` by their torchrun prefix); other components pass.
+    ``include`` / ``exclude`` match the plain text (no colour codes) of any line of
+    a record and show / hide the whole record; hidden, not dimmed.
+    """
+
+    min_level: int = 0
+    ranks: frozenset[int] | None = None
+    components: frozenset[str] | None = None
+    rels: frozenset[str] | None = None
+    include: re.Pattern[str] | None = None
+    exclude: re.Pattern[str] | None = None
+
+    @classmethod
+    def from_options(
+        cls,
+        level: str | None = None,
+        rank: str | None = None,
+        component: str | None = None,
+        grep: str | None = None,
+        exclude: str | None = None,
+    ) -> Filter:
+        """The filter of the command-line options; ValueError (one line) on bad values."""
+        min_level = 0
+        if level is not None and level.strip():
+            name = level.strip().lower()
+            if name.isdigit():
+                min_level = int(name)
+            elif name in _LEVEL_NAMES:
+                min_level = _LEVEL_NAMES[name]
+            else:
+                names = ", ".join(k.lower() for k in LEVELS)
+                raise ValueError(f"unknown level {level!r} (choose from {names})")
+        return cls(
+            min_level=min_level,
+            ranks=_parse_ranks(rank),
+            components=_parse_components(component),
+            include=_compile(grep, "--grep"),
+            exclude=_compile(exclude, "--exclude"),
+        )
+
+    def selects(self, source: Source) -> bool:
+        """Does a file belong in the view at all?"""
+        if self.rels is not None and source.rel not in self.rels:
+            return False
+        if self.components is not None and source.component not in self.components:
+            return False
+        return not (
+            self.ranks is not None
+            and source.component == TRAINER
+            and source.rank is not None
+            and source.rank not in self.ranks
+        )
+
+    @property
+    def by_line(self) -> bool:
+        """Does the filter look inside files (not just pick them)?"""
+        return self.min_level > 5 or self.include is not None or self.exclude is not None
+
+
+def _parse_ranks(value: str | None) -> frozenset[int] | None:
+    if value is None or value.strip().lower() in ("", "all"):
+        return None
+    ranks: set[int] = set()
+    try:
+        for part in value.split(","):
+            part = part.strip()
+            if "-" in part:
+                lo, hi = (int(x) for x in part.split("-", 1))
+                if lo > hi or lo < 0:
+                    raise ValueError
+                ranks.update(range(lo, hi + 1))
+            else:
+                r = int(part)
+                if r < 0:
+                    raise ValueError
+                ranks.add(r)
+    except ValueError:
+        raise ValueError(f"bad rank list {value!r} (use e.g. 0, 0,3, 0-7 or all)") from None
+    return frozenset(ranks)
+
+
+def _parse_components(value: str | None) -> frozenset[str] | None:
+    if value is None or not value.strip():
+        return None
+    out = set()
+    for part in value.split(","):
+        name = part.strip().lower()
+        if name not in _COMPONENT_NAMES:
+            names = ", ".join(COMPONENTS)
+            raise ValueError(f"unknown component {part.strip()!r} (choose from {names})")
+        out.add(_COMPONENT_NAMES[name])
+    return frozenset(out)
+
+
+def _compile(pattern: str | None, option: str) -> re.Pattern[str] | None:
+    if pattern is None or pattern == "":
+        return None
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"invalid regex for {option} {pattern!r}: {exc}") from None
+
+
+# ---------------------------------------------------------------------------
+# Rows
+
+
+class Row:
+    """One row of a view: a line of a file, its text and info read on demand."""
+
+    __slots__ = ("file", "generation", "offset")
+
+    def __init__(self, file: LogFile, offset: int, generation: int) -> None:
+        self.file = file
+        self.offset = offset
+        self.generation = generation
+
+    @property
+    def info(self) -> LineInfo:
+        return self.file.info(self.offset, self.generation)
+
+    @property
+    def text(self) -> str:
+        return self.file.text(self.offset, self.generation)
+
+    def __repr__(self) -> str:
+        return f"Row({self.file.source.rel!r}, {self.offset}, gen={self.generation})"
+
+
+@dataclass(frozen=True, slots=True)
+class ViewDelta:
+    """What one `View.update` (or `View.build`) changed.
+
+    ``prepended`` rows were added before row 0 (history: every row index moves up by
+    that much), ``appended`` rows after the last. ``reset`` says a file of the view
+    was truncated or replaced: its rows stay, its new content follows them; rows of
+    the old and new content may share an offset, so caches keyed by
+    ``(file, offset)`` must include ``Row.generation`` or be dropped.
+    """
+
+    prepended: int = 0
+    appended: int = 0
+    reset: bool = False
+
+
+class _Rows:
+    """Row addresses (offset, slot) in two arrays; one slot stored once while uniform."""
+
+    __slots__ = ("_new_off", "_new_slot", "_old_off", "_old_slot", "_uniform")
+
+    def __init__(self) -> None:
+        self._old_off = array("q")  # prepended, newest first
+        self._new_off = array("q")  # appended, oldest first
+        self._old_slot: array[int] | None = None
+        self._new_slot: array[int] | None = None
+        self._uniform: int | None = None  # the one slot of every row, until a second
+
+    def __len__(self) -> int:
+        return len(self._old_off) + len(self._new_off)
+
+    def _split(self, slot: int) -> None:
+        if self._uniform is None and not len(self):
+            self._uniform = slot
+        if self._uniform == slot or self._old_slot is not None:
+            return
+        u = self._uniform or 0
+        self._old_slot = array("I", [u]) * len(self._old_off)
+        self._new_slot = array("I", [u]) * len(self._new_off)
+        self._uniform = None
+
+    def prepend(self, offsets: array[int], slot: int) -> None:
+        """Add rows (ascending offsets) before the first row."""
+        if not offsets:
+            return
+        self._split(slot)
+        rev = array("q", offsets)
+        rev.reverse()
+        self._old_off.extend(rev)
+        if self._old_slot is not None:
+            self._old_slot.extend(array("I", [slot]) * len(rev))
+
+    def append(self, offsets: Iterable[int], slot: int) -> int:
+        before = len(self._new_off)
+        self._split(slot)
+        self._new_off.extend(offsets)
+        n = len(self._new_off) - before
+        if self._new_slot is not None:
+            self._new_slot.extend(array("I", [slot]) * n)
+        return n
+
+    def get(self, i: int) -> tuple[int, int]:
+        n_old = len(self._old_off)
+        if i < 0:
+            i += len(self)
+        if i < 0 or i >= len(self):
+            raise IndexError("row out of range")
+        if i < n_old:
+            j = n_old - 1 - i
+            slot = self._uniform if self._old_slot is None else self._old_slot[j]
+            return self._old_off[j], slot  # type: ignore[return-value]
+        j = i - n_old
+        slot = self._uniform if self._new_slot is None else self._new_slot[j]
+        return self._new_off[j], slot  # type: ignore[return-value]
+
+    @property
+    def nbytes(self) -> int:
+        n = (len(self._old_off) + len(self._new_off)) * 8
+        if self._old_slot is not None and self._new_slot is not None:
+            n += (len(self._old_slot) + len(self._new_slot)) * 4
+        return n
+
+
+# ---------------------------------------------------------------------------
+# Byte-level helpers over a chunk of whole lines (offsets relative to the chunk)
+
+_NL: Final = re.compile(b"\n")
+
+# The loguru clock at a line start (after an optional torchrun prefix and colours).
+_CLOCK_B: Final = re.compile(
+    rb"(?:\[[A-Za-z_][A-Za-z_\-]*?\d+\]: ?)?(?:\x1b\[[0-9;:]*m)*(\d\d):(\d\d):(\d\d)"
+)
+
+# Words whose presence makes a line a candidate header of a level (checked after).
+_LEVEL_WORDS: Final = (
+    (b"TRACE", 5),
+    (b"DEBUG", 10),
+    (b"SUCCESS", 25),
+    (b"WARN", 30),
+    (b"ERROR", 40),
+    (b"CRITICAL", 50),
+    (b"FATAL", 50),
+)
+
+# Control bytes that make `decode_line` differ from a plain decode of the line (CR,
+# BEL, backspace...; not TAB, LF or ESC, which are looked at separately).
+_CONTROLS: Final = bytes([*range(0, 9), *range(11, 27), *range(28, 32), 127])
+_CONTROL_TABLE: Final = bytes(0 if i in _CONTROLS else i for i in range(256))
+
+
+def _line_end(buf: bytes, p: int, hi: int) -> int:
+    """End of the line starting at ``p`` (after its newline, or ``hi``)."""
+    e = buf.find(b"\n", p, hi)
+    return hi if e < 0 else e + 1
+
+
+def _line_start(buf: bytes, p: int, lo: int) -> int:
+    """Start of the line holding byte ``p`` (not before ``lo``)."""
+    return max(lo, buf.rfind(b"\n", lo, p) + 1)
+
+
+def _first_header(buf: bytes, lo: int, hi: int) -> int:
+    p = lo
+    while p < hi:
+        e = _line_end(buf, p, hi)
+        if header_level(buf, p, e) is not None:
+            return p
+        p = e
+    return -1
+
+
+def _last_header(buf: bytes, lo: int, hi: int) -> int:
+    e = hi
+    while e > lo:
+        p = _line_start(buf, e - 1, lo)
+        if header_level(buf, p, e) is not None:
+            return p
+        e = p
+    return -1
+
+
+def _next_header(buf: bytes, p: int, hi: int) -> int:
+    """The first header line after the line at ``p``; ``hi`` if none."""
+    q = _line_end(buf, p, hi)
+    while q < hi:
+        e = _line_end(buf, q, hi)
+        if header_level(buf, q, e) is not None:
+            return q
+        q = e
+    return hi
+
+
+def _record_of(buf: bytes, p: int, lo: int) -> int:
+    """The header at or above line ``p``, not before ``lo`` (which is a header)."""
+    while p > lo:
+        e = _line_end(buf, p, len(buf))
+        if header_level(buf, p, e) is not None:
+            return p
+        p = _line_start(buf, p - 1, lo)
+    return lo
+
+
+def _word_lines(buf: bytes, lo: int, hi: int, words: Iterable[bytes]) -> list[int]:
+    """Starts of the lines in ``[lo, hi)`` holding any of ``words``, sorted."""
+    found: set[int] = set()
+    find = buf.find
+    for word in words:
+        p = find(word, lo, hi)
+        while p >= 0:
+            s = _line_start(buf, p, lo)
+            found.add(s)
+            p = find(word, _line_end(buf, p, hi), hi)
+    return sorted(found)
+
+
+def _starts_in(buf: bytes, s: int, e: int, base: int) -> list[int]:
+    """File offsets of the lines starting in ``buf[s:e]`` (whole lines)."""
+    out = [s + base]
+    if e - s > 1:
+        out.extend([m.end() + base for m in _NL.finditer(buf, s, e - 1)])
+    return out
+
+
+Spans = list[tuple[int, int]]
+
+
+def _intersect(a: Spans, b: Spans) -> Spans:
+    out: Spans = []
+    i = j = 0
+    while i < len(a) and j < len(b):
+        s = max(a[i][0], b[j][0])
+        e = min(a[i][1], b[j][1])
+        if s < e:
+            out.append((s, e))
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return out
+
+
+def _subtract(a: Spans, b: Spans) -> Spans:
+    out: Spans = []
+    j = 0
+    for s, e in a:
+        while j < len(b) and b[j][1] <= s:
+            j += 1
+        k = j
+        cur = s
+        while k < len(b) and b[k][0] < e:
+            if b[k][0] > cur:
+                out.append((cur, b[k][0]))
+            cur = max(cur, b[k][1])
+            k += 1
+        if cur < e:
+            out.append((cur, e))
+    return out
+
+
+def _contains(spans: Spans, p: int) -> bool:
+    i = bisect_right(spans, (p, float("inf"))) - 1
+    return i >= 0 and spans[i][0] <= p < spans[i][1]
+
+
+# ---------------------------------------------------------------------------
+# Regex matching over a chunk, exact per line
+
+
+def _plain(raw: bytes) -> str:
+    """The text a line's regex is matched against: its display text, no colours."""
+    return strip_sgr(decode_line(raw))
+
+
+def _required_literal(pattern: re.Pattern[str]) -> str | None:
+    """The longest word every match must contain, if the pattern makes one plain."""
+    try:
+        from re import _parser as sre_parse  # type: ignore[attr-defined]
+    except ImportError:  # pragma: no cover - other Pythons
+        return None
+    try:
+        tree: Any = sre_parse.parse(pattern.pattern, pattern.flags)
+    except Exception:
+        return None
+    literal = sre_parse.LITERAL
+    subpattern = sre_parse.SUBPATTERN
+    best = ""
+
+    def walk(items: Any) -> None:
+        nonlocal best
+        run: list[str] = []
+        for op, arg in items:
+            if op is literal:
+                run.append(chr(arg))
+                continue
+            _flush(run)
+            run = []
+            if op is subpattern:
+                walk(arg[-1])
+        _flush(run)
+
+    def _flush(run: list[str]) -> None:
+        nonlocal best
+        for word in re.split(r"[^\w.:/\-]+", "".join(run)):
+            if len(word) > len(best):
+                best = word
+
+    walk(tree)
+    return best if len(best) >= 3 else None
+
+
+@dataclass(frozen=True)
+class _Matcher:
+    """A user regex prepared for chunks: MULTILINE for the bulk search, and a literal
+    that pre-selects lines of coloured chunks."""
+
+    pattern: re.Pattern[str]
+    bulk: re.Pattern[str]
+    literal: bytes | None
+    fold: bool  # the literal is matched against the lower-cased chunk
+
+    @classmethod
+    def of(cls, pattern: re.Pattern[str]) -> _Matcher:
+        bulk = re.compile(pattern.pattern, pattern.flags | re.MULTILINE)
+        lit = _required_literal(pattern)
+        fold = bool(pattern.flags & re.IGNORECASE)
+        literal: bytes | None = None
+        if lit is not None and not (fold and not lit.isascii()):
+            literal = (lit.lower() if fold else lit).encode()
+        return cls(pattern, bulk, literal, fold)
+
+    def line(self, raw: bytes) -> bool:
+        return self.pattern.search(_plain(raw)) is not None
+
+    def lines(self, buf: bytes, lo: int, hi: int) -> list[int]:
+        """Starts of the lines in ``buf[lo:hi]`` (whole lines) whose plain text
+        matches, sorted; exact (the per-line text decides where a shortcut could
+        differ from it)."""
+        if lo >= hi:
+            return []
+        seg = buf[lo:hi]
+        if b"\x1b" in seg and self.literal is not None:
+            hay = seg.lower() if self.fold else seg
+            if hay.count(self.literal) * 4000 < len(seg):
+                return self._by_literal(buf, lo, hi, hay)
+        return self._by_text(buf, lo, hi, seg)
+
+    def _by_literal(self, buf: bytes, lo: int, hi: int, hay: bytes) -> list[int]:
+        assert self.literal is not None
+        out: list[int] = []
+        lit = self.literal
+        p = hay.find(lit)
+        while p >= 0:
+            s = _line_start(buf, lo + p, lo)
+            e = _line_end(buf, lo + p, hi)
+            if self.line(buf[s:e]):
+                out.append(s)
+            p = hay.find(lit, e - lo)
+        return out
+
+    def _by_text(self, buf: bytes, lo: int, hi: int, seg: bytes) -> list[int]:
+        text = seg.decode("utf-8", "replace")
+        esc = "\x1b" in text
+        if esc:
+            text = SGR_RE.sub("", text)
+        direct = not esc and seg.isascii()
+        tstarts: list[int] = []
+        bstarts: list[int] = []
+        if not direct:
+            tstarts = [0, *(m.end() for m in re.finditer("\n", text))]
+            bstarts = [0, *(m.end() for m in _NL.finditer(seg))]
+        found: set[int] = set()
+        special = self._special_lines(buf, lo, hi, seg, text, tstarts, bstarts, direct)
+        search = self.bulk.search
+        pos = 0
+        n = len(text)
+        while pos < n:
+            m = search(text, pos)
+            if m is None:
+                break
+            ts = text.rfind("\n", 0, m.start()) + 1
+            te = text.find("\n", m.start())
+            if te < 0:
+                te = n
+            s = lo + ts if direct else lo + bstarts[bisect_right(tstarts, ts) - 1]
+            if s not in special and (
+                (m.end() <= te and te - ts <= DISPLAY_LIMIT)
+                or self.line(buf[s : _line_end(buf, s, hi)])
+            ):
+                found.add(s)
+            pos = te + 1
+        for s in special:
+            if self.line(buf[s : _line_end(buf, s, hi)]):
+                found.add(s)
+        return sorted(found)
+
+    @staticmethod
+    def _special_lines(
+        buf: bytes,
+        lo: int,
+        hi: int,
+        seg: bytes,
+        text: str,
+        tstarts: list[int],
+        bstarts: list[int],
+        direct: bool,
+    ) -> set[int]:
+        """Lines where the bulk text is not the per-line text: control characters
+        (``\\r`` redraws, BEL...), escapes other than SGR, C1 controls."""
+        out: set[int] = set()
+        marked = seg.translate(_CONTROL_TABLE)
+        p = marked.find(0)
+        while p >= 0:
+            out.add(_line_start(buf, lo + p, lo))
+            p = marked.find(0, _line_end(buf, lo + p, hi) - lo)
+        if "\x1b" in text or (not seg.isascii() and re.search("[\x80-\x9f]", text)):
+            for m in re.finditer("[\x1b\x80-\x9f]", text):
+                ts = text.rfind("\n", 0, m.start()) + 1
+                if direct:
+                    out.add(lo + ts)
+                else:
+                    out.add(lo + bstarts[bisect_right(tstarts, ts) - 1])
+        return out
+
+
+# ---------------------------------------------------------------------------
+# Deciding the rows of a chunk
+
+
+@dataclass
+class _Rules:
+    """A filter turned into what the chunk scans need."""
+
+    min_level: int
+    ranks: frozenset[int] | None
+    include: _Matcher | None
+    exclude: _Matcher | None
+    keep_words: tuple[bytes, ...] | None  # level >= min_level is decided by these...
+    drop_words: tuple[bytes, ...] | None  # ...or level < min_level by these
+
+    @classmethod
+    def of(cls, flt: Filter) -> _Rules:
+        m = flt.min_level
+        keep = drop = None
+        if m > ORPHAN_LEVEL:
+            keep = tuple(w for w, lv in _LEVEL_WORDS if lv >= m)
+        elif m > 5:
+            drop = tuple(w for w, lv in _LEVEL_WORDS if lv < m)
+        return cls(
+            min_level=m,
+            ranks=flt.ranks,
+            include=_Matcher.of(flt.include) if flt.include is not None else None,
+            exclude=_Matcher.of(flt.exclude) if flt.exclude is not None else None,
+            keep_words=keep,
+            drop_words=drop,
+        )
+
+    @property
+    def trivial(self) -> bool:
+        return self.min_level <= 5 and self.include is None and self.exclude is None
+
+    def keeps(self, level: int, inc: bool, exc: bool) -> bool:
+        return level >= self.min_level and (self.include is None or inc) and not exc
+
+
+@dataclass
+class _Carry:
+    """Continuation lines at the top of the chunks scanned so far, waiting for the
+    header above them (in an older chunk) to decide them."""
+
+    starts: array[int] = field(default_factory=lambda: array("q"))
+    end: int = 0  # where the last of them ends
+    inc: bool = False
+    exc: bool = False
+
+
+def _decide_fast(
+    buf: bytes, base: int, carry: _Carry, rules: _Rules, at_start: bool
+) -> tuple[array[int], _Carry]:
+    """Kept line offsets of a chunk (whole lines at file offset ``base``), scanning
+    backwards: ``carry`` holds the lines after the chunk still waiting for their
+    header. Returns the kept offsets (ascending, including decided carry lines) and
+    the new carry."""
+    n = len(buf)
+    h0 = _first_header(buf, 0, n)
+    inc_lines = rules.include.lines(buf, 0, n) if rules.include is not None else []
+    exc_lines = rules.exclude.lines(buf, 0, n) if rules.exclude is not None else []
+    if h0 < 0:
+        starts = line_starts(buf, base)
+        starts.extend(carry.starts)
+        new = _Carry(
+            starts,
+            carry.end if carry.starts else base + n,
+            carry.inc or bool(inc_lines),
+            carry.exc or bool(exc_lines),
+        )
+        if at_start or new.end - starts[0] > RECORD_LOOKBACK:
+            return _orphans(new, rules), _Carry()
+        return array("q"), new
+    hl = _last_header(buf, h0, n)
+
+    # Which records of [h0, n) pass the level filter.
+    spans: Spans
+    if rules.keep_words is not None:
+        spans = []
+        for s in _word_lines(buf, h0, n, rules.keep_words):
+            e = _line_end(buf, s, n)
+            level = header_level(buf, s, e)
+            if level is not None and level >= rules.min_level:
+                spans.append((s, _next_header(buf, s, n)))
+    elif rules.drop_words is not None:
+        drop: Spans = []
+        for s in _word_lines(buf, h0, n, rules.drop_words):
+            e = _line_end(buf, s, n)
+            level = header_level(buf, s, e)
+            if level is not None and level < rules.min_level:
+                drop.append((s, _next_header(buf, s, n)))
+        spans = _subtract([(h0, n)], drop)
+    else:
+        spans = [(h0, n)]
+
+    # Records holding a line that matches include / exclude; the lines after the
+    # chunk (carry) belong to the last record.
+    def records(lines: list[int], extra: bool) -> Spans:
+        heads = sorted(
+            {_record_of(buf, s, h0) for s in lines if s >= h0} | ({hl} if extra else set())
+        )
+        return [(h, _next_header(buf, h, n)) for h in heads]
+
+    if rules.include is not None:
+        spans = _intersect(spans, records(inc_lines, carry.inc))
+    if rules.exclude is not None:
+        spans = _subtract(spans, records(exc_lines, carry.exc))
+
+    kept = array("q")
+    for s, e in spans:
+        kept.extend(_starts_in(buf, s, e, base))
+    if carry.starts and _contains(spans, hl):
+        kept.extend(carry.starts)
+    new = _Carry()
+    if h0 > 0:
+        new = _Carry(
+            line_starts(buf[:h0], base),
+            base + h0,
+            bool(inc_lines) and inc_lines[0] < h0,
+            bool(exc_lines) and exc_lines[0] < h0,
+        )
+        if at_start:
+            head = _orphans(new, rules)
+            head.extend(kept)
+            return head, _Carry()
+    return kept, new
+
+
+def _orphans(carry: _Carry, rules: _Rules) -> array[int]:
+    """Lines with no header above them: a record of `ORPHAN_LEVEL`."""
+    if rules.keeps(ORPHAN_LEVEL, carry.inc, carry.exc):
+        return carry.starts
+    return array("q")
+
+
+@dataclass
+class _Rec:
+    """A record being read line by line (one per torchrun rank in combined files)."""
+
+    level: int
+    inc: bool
+    exc: bool
+    shown: bool = False
+    lines: list[tuple[int, int | None]] = field(default_factory=list)  # (offset, rank)
+    t: float = 0.0
+
+
+def _split_lines(buf: bytes, base: int) -> Iterator[tuple[int, bytes]]:
+    pos = 0
+    n = len(buf)
+    while pos < n:
+        e = _line_end(buf, pos, n)
+        yield base + pos, buf[pos:e]
+        pos = e
+
+
+def _rank_ok(rules: _Rules, rank: int | None) -> bool:
+    return rules.ranks is None or rank is None or rank in rules.ranks
+
+
+class _Line:
+    """A line of a rank-interleaving file on its way through `_decide_slow`."""
+
+    __slots__ = ("exc", "inc", "kept", "offset", "rank")
+
+    def __init__(self, offset: int, rank: int | None, inc: bool, exc: bool) -> None:
+        self.offset = offset
+        self.rank = rank
+        self.inc = inc
+        self.exc = exc
+        self.kept: bool | None = None  # None: its record is not decided yet
+
+
+def _decide_slow(
+    buf: bytes, base: int, carry: list[_Line], rules: _Rules, at_start: bool
+) -> tuple[list[int], list[_Line]]:
+    """`_decide_fast` line by line, with records tracked per torchrun rank (files that
+    interleave ranks). Lines after the topmost undecided one cannot be prepended
+    yet (an older chunk decides it, and rows are only ever prepended), so the carry
+    holds every line up to the last undecided one, decided or not."""
+    open_recs: dict[int | None, tuple[_Rec, list[_Line]]] = {}
+    lines: list[_Line] = []
+
+    def close(level: int, inc: bool, exc: bool, members: list[_Line]) -> None:
+        keep = rules.keeps(level, inc, exc)
+        for ln in members:
+            ln.kept = keep and _rank_ok(rules, ln.rank)
+
+    for off, raw in _split_lines(buf, base):
+        text = decode_line(raw)
+        info = parse_line(text)
+        plain = strip_sgr(text) if (rules.include or rules.exclude) else ""
+        ln = _Line(
+            off,
+            info.rank,
+            rules.include is not None and rules.include.pattern.search(plain) is not None,
+            rules.exclude is not None and rules.exclude.pattern.search(plain) is not None,
+        )
+        lines.append(ln)
+        key = info.rank
+        if info.header:
+            old = open_recs.get(key)
+            if old is not None:
+                close(old[0].level, old[0].inc, old[0].exc, old[1])
+            open_recs[key] = (_Rec(info.level, ln.inc, ln.exc), [ln])
+        elif key in open_recs:
+            rec, members = open_recs[key]
+            rec.inc |= ln.inc
+            rec.exc |= ln.exc
+            members.append(ln)
+    for ln in carry:
+        if ln.kept is None and ln.rank in open_recs:
+            rec, members = open_recs[ln.rank]
+            rec.inc |= ln.inc
+            rec.exc |= ln.exc
+            members.append(ln)
+    for rec, members in open_recs.values():
+        close(rec.level, rec.inc, rec.exc, members)
+    lines.extend(carry)
+    last = max((i for i, ln in enumerate(lines) if ln.kept is None), default=-1)
+    if last >= 0 and (at_start or last > 100_000):
+        orphans: dict[int | None, list[_Line]] = {}
+        for ln in lines[: last + 1]:
+            if ln.kept is None:
+                orphans.setdefault(ln.rank, []).append(ln)
+        for members in orphans.values():
+            close(
+                ORPHAN_LEVEL,
+                any(ln.inc for ln in members),
+                any(ln.exc for ln in members),
+                members,
+            )
+        last = -1
+    return [ln.offset for ln in lines[last + 1 :] if ln.kept], lines[: last + 1]
+
+
+# ---------------------------------------------------------------------------
+# Time, for merging files
+
+
+class _Clock:
+    """Run time (epoch seconds) of records from their ``HH:MM:SS`` clocks.
+
+    The file's mtime dates its last record; going backwards a clock that jumps up
+    by more than an hour crossed midnight, going forwards one that drops by more
+    than an hour did. Times are clamped to be monotonic per file, so a k-way merge
+    of files is well defined.
+    """
+
+    __slots__ = ("anchor", "back_day", "back_t", "fwd_day", "fwd_t", "tod")
+
+    def __init__(self, anchor: float) -> None:
+        lt = time.localtime(anchor)
+        midnight = anchor - (lt.tm_hour * 3600 + lt.tm_min * 60 + lt.tm_sec)
+        self.anchor = anchor
+        self.tod = anchor - midnight
+        self.back_day = self.fwd_day = midnight
+        self.back_t: float | None = None
+        self.fwd_t: float | None = None
+
+    def back(self, clock: int | None) -> float:
+        if clock is None:
+            return self.back_t if self.back_t is not None else self.anchor
+        t = self.back_day + clock
+        if self.back_t is None:
+            if clock > self.tod + 300:
+                self.back_day -= 86_400
+                t -= 86_400
+        else:
+            if t > self.back_t + 3600:
+                self.back_day -= 86_400
+                t -= 86_400
+            t = min(t, self.back_t)
+        self.back_t = t
+        return t
+
+    def fwd(self, clock: int | None) -> float:
+        if clock is None:
+            return self.fwd_t if self.fwd_t is not None else self.anchor
+        t = self.fwd_day + clock
+        if self.fwd_t is None:
+            if clock > self.tod + 300:
+                self.fwd_day -= 86_400
+                t -= 86_400
+        else:
+            if t < self.fwd_t - 3600:
+                self.fwd_day += 86_400
+                t += 86_400
+            t = max(t, self.fwd_t)
+        self.fwd_t = t
+        return t
+
+
+def _clock_at(buf: bytes, s: int, e: int) -> int | None:
+    """The clock of the header line at ``s`` (loguru fast, other shapes parsed)."""
+    m = _CLOCK_B.match(buf, s, e)
+    if m is not None:
+        h, mi, se = m.groups()
+        return int(h) * 3600 + int(mi) * 60 + int(se)
+    return parse_line(decode_line(buf[s:e])).clock
+
+
+def _runs_back(
+    buf: bytes, base: int, rows: array[int], clock: _Clock
+) -> list[tuple[float, array[int]]]:
+    """Group kept rows (ascending, whole records) into runs of one time, oldest first,
+    giving continuation rows the time of their header."""
+    runs: list[tuple[float, array[int]]] = []
+    pending: list[int] = []
+    n = len(buf)
+    for off in reversed(rows):
+        rel = off - base
+        if 0 <= rel < n:
+            e = _line_end(buf, rel, n)
+            is_header = header_level(buf, rel, e) is not None
+        else:
+            is_header = False  # a carried line from the next chunk
+        pending.append(off)
+        if is_header:
+            t = clock.back(_clock_at(buf, rel, _line_end(buf, rel, n)))
+            _add_run(runs, t, pending)
+            pending = []
+    if pending:
+        _add_run(runs, clock.back(None), pending)
+    runs.reverse()
+    for _, arr in runs:
+        arr.reverse()
+    return runs
+
+
+def _add_run(runs: list[tuple[float, array[int]]], t: float, offsets_desc: list[int]) -> None:
+    if runs and runs[-1][0] == t:
+        runs[-1][1].extend(offsets_desc)
+    else:
+        runs.append((t, array("q", offsets_desc)))
+
+
+# ---------------------------------------------------------------------------
+# One file inside a view
+
+
+class _Member:
+    """A file of a view: its backward scan and its live (forward) state."""
+
+    def __init__(self, file: LogFile, order: int, slot: int, rules: _Rules, multi: bool) -> None:
+        self.file = file
+        self.order = order
+        self.slot = slot
+        self.gen = file.generation
+        self.rules = rules
+        self.multi = multi
+        self.by_rank = file.source.component == TRAINER and file.source.rank is None
+        # backward
+        self.pos = file.end
+        self.done = self.pos == 0 or file.status == "error"
+        self.carry = _Carry()
+        self.slow_carry: list[_Line] = []
+        self.chunks = 0
+        self.first_chunk = FIRST_CHUNK
+        self.chunk = CHUNK
+        self.clock = _Clock(file.last_write or time.time())
+        self.runs: deque[tuple[float, array[int]]] = deque()
+        # forward
+        self.fwd_end = file.end
+        self.fwd_recs: dict[int | None, _Rec] | None = None
+
+    # -- backwards ---------------------------------------------------------------
+
+    def step(self) -> array[int]:
+        """Scan one more chunk backwards; the kept offsets (ascending)."""
+        if self.done:
+            return array("q")
+        size = self.first_chunk if self.chunks == 0 else self.chunk
+        self.chunks += 1
+        back = self.pos
+        while True:
+            a = max(0, back - size)
+            buf = self.file.read(a, back - a, self.gen)
+            if len(buf) != back - a:  # truncated or replaced under us: stop here
+                self.done = True
+                return array("q")
+            if a == 0:
+                cs = 0
+                break
+            i = buf.find(b"\n")
+            if 0 <= i < len(buf) - 1:
+                cs, buf = a + i + 1, buf[i + 1 :]
+                break
+            size *= 2
+        self.pos = cs
+        at_start = cs == 0
+        if at_start:
+            self.done = True
+        rules = self.rules
+        if rules.trivial and not self.multi and not (self.by_rank and rules.ranks is not None):
+            kept = line_starts(buf, cs)  # no records to judge, no times to merge by
+        elif self.by_rank:
+            lst, self.slow_carry = _decide_slow(buf, cs, self.slow_carry, rules, at_start)
+            kept = array("q", lst)
+        else:
+            kept, self.carry = _decide_fast(buf, cs, self.carry, rules, at_start)
+        if self.multi and kept:
+            self.runs.extend(_runs_back(buf, cs, kept, self.clock))
+        return kept
+
+    def stop(self) -> None:
+        """The file was reset: its older content is no longer ours to scan."""
+        self.done = True
+        self.runs.clear()
+        self.carry = _Carry()
+        self.slow_carry = []
+
+    # -- forwards ----------------------------------------------------------------
+
+    def feed(self, a: int, b: int) -> list[tuple[float, int]]:
+        """Rows for the lines appended in ``[a, b)``: ``(time, offset)`` in file order."""
+        a = max(a, self.fwd_end)
+        if b <= a:
+            return []
+        buf = self.file.read(a, b - a, self.gen)
+        cut = buf.rfind(b"\n") + 1
+        buf = buf[:cut]
+        if not buf:
+            return []
+        self.fwd_end = a + len(buf)
+        if self.fwd_recs is None:
+            self.fwd_recs = {}
+            self._prime(a)
+        return self._feed(buf, a, emit=True)
+
+    def _prime(self, end: int) -> None:
+        """Learn the open records (and the clock) from the lines before ``end``,
+        which the backward scan has already decided."""
+        a = max(0, end - (256 << 10))
+        buf = self.file.read(a, end - a, self.gen)
+        if a > 0:
+            i = buf.find(b"\n")
+            if i < 0:
+                return
+            buf, a = buf[i + 1 :], a + i + 1
+        self._feed(buf, a, emit=False)
+
+    def _feed(self, buf: bytes, base: int, emit: bool) -> list[tuple[float, int]]:
+        assert self.fwd_recs is not None
+        recs = self.fwd_recs
+        rules = self.rules
+        out: list[tuple[float, int]] = []
+        if emit and rules.trivial and not self.multi and not self.by_rank:
+            return [(0.0, off) for off in line_starts(buf, base)]
+        for off, raw in _split_lines(buf, base):
+            text = decode_line(raw)
+            info = parse_line(text)
+            key = info.rank if self.by_rank else None
+            plain = strip_sgr(text) if (rules.include or rules.exclude) else ""
+            inc = rules.include is not None and rules.include.pattern.search(plain) is not None
+            exc = rules.exclude is not None and rules.exclude.pattern.search(plain) is not None
+            rank_ok = _rank_ok(rules, info.rank) if self.by_rank else True
+            rec = recs.get(key)
+            if info.header:
+                t = self.clock.fwd(info.clock)
+                rec = recs[key] = _Rec(info.level, inc, exc, t=t)
+                rec.shown = rules.keeps(rec.level, inc, exc)
+                if rec.shown:
+                    if emit and rank_ok:
+                        out.append((t, off))
+                elif rec.level >= rules.min_level and not exc and rank_ok:
+                    rec.lines.append((off, info.rank))  # withheld until include matches
+                continue
+            if rec is None:
+                rec = recs[key] = _Rec(ORPHAN_LEVEL, False, False, t=self.clock.fwd(None))
+                rec.shown = rules.keeps(ORPHAN_LEVEL, False, False)
+            if exc and not rec.exc:
+                rec.exc = True
+                rec.shown = False  # hide the rest (lines already shown stay)
+                rec.lines = []
+            if rec.shown:
+                if emit and rank_ok:
+                    out.append((rec.t, off))
+            elif not rec.exc and rec.level >= rules.min_level:
+                if inc:
+                    rec.inc = rec.shown = True
+                    if emit:
+                        out.extend((rec.t, o) for o, _ in rec.lines)
+                        if rank_ok:
+                            out.append((rec.t, off))
+                    rec.lines = []
+                elif rank_ok and len(rec.lines) < 10_000:
+                    rec.lines.append((off, info.rank))
+        return out
+
+
+# ---------------------------------------------------------------------------
+# View
+
+
+class View:
+    """The rows of one pane: the lines of the files ``flt`` selects that pass it,
+    merged by time when there are several files, following the run live.
+
+    Not thread-safe: build, update and read from one thread (or under one lock).
+    """
+
+    def __init__(self, run: Run, flt: Filter) -> None:
+        self.run = run
+        self.filter = flt
+        self._rules = _Rules.of(flt)
+        self._rows = _Rows()
+        self._slots: list[tuple[LogFile, int]] = []
+        self._members: dict[LogFile, _Member] = {}
+        files = [f for f in run.files if flt.selects(f.source)]
+        self._multi = len(files) > 1
+        for f in files:
+            self._add(f)
+        self._built = False
+
+    # -- the rows ----------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def row(self, i: int) -> Row:
+        offset, slot = self._rows.get(i)
+        file, gen = self._slots[slot]
+        return Row(file, offset, gen)
+
+    @property
+    def files(self) -> list[LogFile]:
+        """The files this view shows, in the run's order."""
+        return [m.file for m in sorted(self._members.values(), key=lambda m: m.order)]
+
+    @property
+    def complete(self) -> bool:
+        """All history is scanned (live lines keep coming through `update`)."""
+        return all(m.done and not m.runs for m in self._members.values())
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the row addresses."""
+        return self._rows.nbytes
+
+    def _add(self, f: LogFile) -> _Member:
+        slot = len(self._slots)
+        self._slots.append((f, f.generation))
+        order = self.run.files.index(f) if f in self.run.files else len(self._members)
+        m = _Member(f, order, slot, self._rules, self._multi)
+        self._members[f] = m
+        return m
+
+    # -- history -----------------------------------------------------------------
+
+    def build(self, budget_s: float = 0.02) -> int:
+        """Prepend older rows for about ``budget_s`` seconds; how many were added.
+
+        The first call returns once it has the last screen (`FIRST_SCREEN` rows,
+        or all there are), taking up to `FIRST_CALL_MAX_S` if the filter is rare.
+        """
+        start = time.perf_counter()
+        deadline = start + budget_s
+        first = not self._built
+        self._built = True
+        if first:
+            deadline = max(deadline, start)
+        added = 0
+        while not self.complete:
+            added += self._step_multi() if self._multi else self._step_single()
+            now = time.perf_counter()
+            if now >= deadline and (
+                not first or added >= FIRST_SCREEN or now - start >= FIRST_CALL_MAX_S
+            ):
+                break
+        return added
+
+    def _step_single(self) -> int:
+        added = 0
+        for m in self._members.values():
+            if not m.done:
+                kept = m.step()
+                self._rows.prepend(kept, m.slot)
+                added += len(kept)
+        return added
+
+    def _step_multi(self) -> int:
+        """One step of a k-way merge of the files' backward runs by time: take the
+        newest run among files (ties: the later file in the run's order first, so
+        that forwards the earlier one reads first), refilling a file's runs before
+        it could hold something newer."""
+        members = list(self._members.values())
+        for m in members:
+            while not m.runs and not m.done:
+                m.step()
+        ready = [m for m in members if m.runs]
+        if not ready:
+            return 0
+        added = 0
+        deadline = time.perf_counter() + 0.005
+        while True:
+            best = max(ready, key=lambda m: (m.runs[-1][0], m.order))
+            _, offsets = best.runs.pop()
+            self._rows.prepend(offsets, best.slot)
+            added += len(offsets)
+            if not best.runs:
+                if not best.done:
+                    break  # refill it before going on
+                ready.remove(best)
+                if not ready:
+                    break
+            if time.perf_counter() >= deadline:
+                break
+        return added
+
+    # -- live --------------------------------------------------------------------
+
+    def update(self, changes: RunChanges) -> ViewDelta:
+        """Rows for what `Run.refresh` found: appended lines (a batch from several
+        files merged by time), new files, and resets (old rows stay; the new content
+        follows)."""
+        reset = False
+        for f in changes.new_files:
+            if f not in self._members and self.filter.selects(f.source):
+                if self._members:
+                    self._multi = True
+                    for m in self._members.values():
+                        m.multi = True
+                m = self._add(f)
+                m.stop()  # read from the start by `Run`: its lines arrive as growth
+                m.fwd_end = 0
+        for f in changes.reset:
+            member = self._members.get(f)
+            if member is None:
+                continue
+            reset = True
+            member.stop()
+            member.gen = f.generation
+            member.slot = len(self._slots)
+            self._slots.append((f, f.generation))
+            member.fwd_end = 0
+            member.fwd_recs = {}
+            member.clock = _Clock(f.last_write or time.time())
+        batch: list[tuple[float, int, int, int]] = []
+        seq = 0
+        for f, (a, b) in changes.grown.items():
+            grown = self._members.get(f)
+            if grown is None or f.generation != grown.gen:
+                continue
+            for t, off in grown.feed(a, b):
+                batch.append((t, grown.order, seq, off))
+                seq += 1
+        appended = 0
+        if batch:
+            if len({x[1] for x in batch}) > 1:
+                batch.sort()
+            slot_of = {m.order: m.slot for m in self._members.values()}
+            i = 0
+            while i < len(batch):
+                j = i
+                order = batch[i][1]
+                while j < len(batch) and batch[j][1] == order:
+                    j += 1
+                appended += self._rows.append((x[3] for x in batch[i:j]), slot_of[order])
+                i = j
+        return ViewDelta(prepended=0, appended=appended, reset=reset)
+
+    # -- search ------------------------------------------------------------------
+
+    def find(
+        self, pattern: re.Pattern[str] | str, start: int, backwards: bool = False
+    ) -> int | None:
+        """The first row at or after ``start`` (at or before, ``backwards``) whose
+        plain text matches ``pattern``; None if there is none."""
+        pat = re.compile(pattern) if isinstance(pattern, str) else pattern
+        matcher = _Matcher.of(pat)
+        return self._scan_rows(start, backwards, lambda buf: matcher.lines(buf, 0, len(buf)))
+
+    def next_problem(self, start: int, backwards: bool = False) -> int | None:
+        """The first row at or after ``start`` (at or before, ``backwards``) that
+        starts a record of level WARNING or above; None if there is none."""
+        return self._scan_rows(start, backwards, lambda buf: [s for s, _ in problem_lines(buf)])
+
+    def _scan_rows(self, start: int, backwards: bool, hits: Any) -> int | None:
+        n = len(self)
+        if n == 0:
+            return None
+        i = min(max(start, 0), n - 1)
+        block = 512
+        while 0 <= i < n:
+            lo, hi = (max(0, i - block + 1), i + 1) if backwards else (i, min(n, i + block))
+            buf, where = self._gather(lo, hi)
+            found = sorted(bisect_right(where, s) - 1 + lo for s in hits(buf))
+            if found:
+                return found[-1] if backwards else found[0]
+            i = lo - 1 if backwards else hi
+            block = min(block * 2, 65536)
+        return None
+
+    def _gather(self, lo: int, hi: int) -> tuple[bytes, list[int]]:
+        """The lines of rows ``[lo, hi)`` one after another (each ending in a newline),
+        and where each row starts in that buffer. Rows that follow each other in a
+        file are read with one ``pread``."""
+        parts: list[bytes] = []
+        where: list[int] = []
+        size = 0
+        i = lo
+        while i < hi:
+            off, slot = self._rows.get(i)
+            file, gen = self._slots[slot]
+            j = i + 1
+            end = off
+            # Extend over rows that are the next lines of the same file.
+            line_end = file.index.line_end(off) if gen == file.generation else None
+            if line_end is not None:
+                end = line_end
+                while j < hi and end - off < (8 << 20):
+                    o2, s2 = self._rows.get(j)
+                    if s2 != slot or o2 != end:
+                        break
+                    e2 = file.index.line_end(o2)
+                    if e2 is None:
+                        break
+                    end = e2
+                    j += 1
+            if end > off:
+                chunk = file.read(off, end - off, gen)
+                if len(chunk) == end - off:
+                    pos = 0
+                    for _ in range(i, j):
+                        where.append(size + pos)
+                        pos = _line_end(chunk, pos, len(chunk))
+                    parts.append(chunk)
+                    size += len(chunk)
+                    i = j
+                    continue
+            raw = file.raw_line(off, gen) or b"\n"
+            if not raw.endswith(b"\n"):
+                raw += b"\n"
+            where.append(size)
+            parts.append(raw)
+            size += len(raw)
+            i += 1
+        return b"".join(parts), where

@@ -1,0 +1,415 @@
+"""Views over runs on disk: filters per record, merge by time, live updates, search."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from prime_rl_logs.core.ansi import strip_sgr
+from prime_rl_logs.core.parse import decode_line, parse_line
+from prime_rl_logs.core.run import ORPHAN_LEVEL, Run
+from prime_rl_logs.core.view import Filter, View, ViewDelta
+from tests.core.conftest import append, log_line, traceback_lines
+
+T0 = 14 * 3600
+
+
+# ---------------------------------------------------------------------------
+# A reference: the filter's meaning, line by line, forwards
+
+
+@dataclass
+class Record:
+    level: int
+    inc: bool = False
+    exc: bool = False
+    lines: list[tuple[int, int | None]] = field(default_factory=list)
+
+
+def reference(data: bytes, flt: Filter, by_rank: bool = False) -> list[int]:
+    records: list[Record] = []
+    current: dict[int | None, Record] = {}
+    pos = 0
+    for raw in data.split(b"\n")[:-1]:
+        off, pos = pos, pos + len(raw) + 1
+        text = decode_line(raw + b"\n")
+        info = parse_line(text)
+        plain = strip_sgr(text)
+        key = info.rank if by_rank else None
+        if info.header or key not in current:
+            current[key] = Record(info.level if info.header else ORPHAN_LEVEL)
+            records.append(current[key])
+        rec = current[key]
+        rec.inc |= flt.include is not None and bool(flt.include.search(plain))
+        rec.exc |= flt.exclude is not None and bool(flt.exclude.search(plain))
+        rec.lines.append((off, info.rank))
+    kept = []
+    for rec in records:
+        if rec.level < flt.min_level or rec.exc or (flt.include is not None and not rec.inc):
+            continue
+        for off, rank in rec.lines:
+            if not by_rank or flt.ranks is None or rank is None or rank in flt.ranks:
+                kept.append(off)
+    return sorted(kept)
+
+
+def offsets(view: View) -> list[int]:
+    return [view.row(i).offset for i in range(len(view))]
+
+
+def build_all(view: View, first: int | None = None, size: int | None = None) -> None:
+    for m in view._members.values():
+        if first:
+            m.first_chunk = first
+        if size:
+            m.chunk = size
+    while not view.complete:
+        view.build(0.01)
+
+
+def one_file_run(tmp: Path, data: bytes, rel: str = "orchestrator.log") -> Run:
+    append(tmp / "logs" / rel, data)
+    run = Run(tmp)
+    run.refresh()
+    return run
+
+
+VOCAB = [
+    *(
+        log_line(T0, lv, msg, color=c)
+        for lv in ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL", "NOTICE")
+        for msg in ("Step 3 | Loss: 0.1", "boom", "all good ünï ✓")
+        for c in (True, False)
+    ),
+    log_line(T0, "INFO", "with rank prefix", rank=2),
+    b"(APIServer pid=1) WARNING 02-09 14:02:40 [api_server.py:1] vllm boom\n",
+    b'(APIServer pid=1) INFO:     127.0.0.1:5 - "POST /v1 HTTP/1.1" 200 OK\n',
+    b'{"timestamp": "2026-02-09T14:00:00", "level": "ERROR", "message": "json boom"}\n',
+    b"2026-02-09 14:02:40,123 - DEBUG - iso line\n",
+    b"Traceback (most recent call last):\n",
+    b'  File "x.py", line 1, in <module>\n',
+    b"ValueError: loss is NaN\n",
+    "\t\t ╰─ gsm8k | Reward 0.5\n".encode(),
+    b"plain output line\n",
+    b"14:00:00    INFO progress 10%\r\x1b[2Kprogress 20% boom\n",
+    b"bell\x07 Step 9 here\n",
+    b"\n",
+    b"\xff\xfe bad bytes\n",
+    b"\x1b]0;title\x07osc then text boom\n",
+]
+
+FILTERS = [
+    Filter(),
+    Filter(min_level=10),
+    Filter(min_level=20),
+    Filter(min_level=25),
+    Filter(min_level=30),
+    Filter(min_level=40),
+    Filter(include=re.compile("boom")),
+    Filter(include=re.compile(r"Step \d")),
+    Filter(include=re.compile("(?i)nan")),
+    Filter(exclude=re.compile("boom")),
+    Filter(min_level=20, exclude=re.compile(r"^\s+File")),
+    Filter(min_level=30, include=re.compile("boom|NaN")),
+    Filter(include=re.compile("20%")),
+]
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    lines=st.lists(st.sampled_from(VOCAB), max_size=40),
+    flt=st.sampled_from(FILTERS),
+    first=st.integers(1, 200),
+    size=st.integers(1, 400),
+)
+def test_backward_scan_equals_the_reference(
+    tmp_path_factory: pytest.TempPathFactory,
+    lines: list[bytes],
+    flt: Filter,
+    first: int,
+    size: int,
+) -> None:
+    data = b"".join(lines)
+    run = one_file_run(tmp_path_factory.mktemp("v"), data)
+    view = View(run, flt)
+    build_all(view, first, size)
+    assert offsets(view) == reference(data, flt)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    lines=st.lists(st.sampled_from(VOCAB), max_size=30),
+    flt=st.sampled_from([f for f in FILTERS if f.exclude is None]),
+    cuts=st.lists(st.integers(0, 3000), max_size=5),
+)
+def test_live_updates_equal_the_reference(
+    tmp_path_factory: pytest.TempPathFactory, lines: list[bytes], flt: Filter, cuts: list[int]
+) -> None:
+    data = b"".join(lines)
+    tmp = tmp_path_factory.mktemp("v")
+    run = one_file_run(tmp, b"")
+    view = View(run, flt)
+    build_all(view)
+    log = tmp / "logs" / "orchestrator.log"
+    prev = 0
+    for cut in [*sorted(c for c in cuts if c < len(data)), len(data)]:
+        append(log, data[prev:cut])  # pieces may end mid-line
+        prev = cut
+        view.update(run.refresh())
+    assert offsets(view) == reference(data, flt)
+
+
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    events=st.lists(
+        st.tuples(st.integers(0, 3), st.sampled_from(["ok", "boom", "tb"])), max_size=30
+    ),
+    flt=st.sampled_from(
+        [
+            Filter(),
+            Filter(min_level=40),
+            Filter(ranks=frozenset({1})),
+            Filter(ranks=frozenset({0, 3}), min_level=40),
+            Filter(include=re.compile("NaN")),
+        ]
+    ),
+    size=st.integers(20, 300),
+)
+def test_combined_trainer_log_tracks_records_per_rank(
+    tmp_path_factory: pytest.TempPathFactory, events, flt: Filter, size: int
+) -> None:
+    data = b""
+    for rank, kind in events:
+        if kind == "tb":
+            data += traceback_lines(rank=rank)
+        else:
+            data += log_line(T0, "ERROR" if kind == "boom" else "INFO", kind, rank=rank)
+    run = one_file_run(tmp_path_factory.mktemp("v"), data, rel="trainer.log")
+    view = View(run, flt)
+    build_all(view, size, size)
+    assert offsets(view) == reference(data, flt, by_rank=True)
+
+
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    files=st.lists(
+        st.lists(st.tuples(st.integers(0, 3), st.sampled_from(["INFO", "DEBUG", "ERROR", "tb"]))),
+        min_size=2,
+        max_size=3,
+    ),
+    flt=st.sampled_from([Filter(), Filter(min_level=20), Filter(min_level=40)]),
+    size=st.integers(30, 300),
+)
+def test_merged_build_equals_a_sort_by_time_then_file_order(
+    tmp_path_factory: pytest.TempPathFactory, files, flt: Filter, size: int
+) -> None:
+    tmp = tmp_path_factory.mktemp("v")
+    expected = []
+    for n, events in enumerate(files):
+        clock, data, times = T0, b"", []
+        for step, kind in [(0, "INFO"), *events]:  # each file starts with a header
+            if kind == "tb":  # continuation lines: the time of their record
+                chunk = traceback_lines()
+            else:
+                clock += step
+                chunk = log_line(clock, kind, f"f{n}")
+            data += chunk
+            times += [clock] * chunk.count(b"\n")
+        append(tmp / "logs" / "trainer" / f"rank_{n}.log", data)
+        starts = [0, *(i + 1 for i, c in enumerate(data[:-1]) if c == 10)]
+        keep = set(reference(data, flt))
+        expected += [(t, n, off) for t, off in zip(times, starts, strict=True) if off in keep]
+    run = Run(tmp)
+    run.refresh()
+    view = View(run, flt)
+    build_all(view, size, size)
+    got = [(view.row(i).file.source.rank, view.row(i).offset) for i in range(len(view))]
+    assert got == [(n, off) for _, n, off in sorted(expected)]
+
+
+# ---------------------------------------------------------------------------
+# Behaviour a user sees
+
+
+def test_level_filter_keeps_tracebacks_whole_forward_and_backward(tmp_path: Path) -> None:
+    data = b"".join(log_line(T0 + i, "INFO", f"ok {i}") for i in range(300))
+    data += log_line(T0 + 300, "ERROR", "step failed") + traceback_lines()
+    data += b"".join(log_line(T0 + 301 + i, "INFO", f"ok {i}") for i in range(300))
+    run = one_file_run(tmp_path, data)
+    view = View(run, Filter(min_level=40))
+    build_all(view, 64, 64)  # chunks far smaller than the traceback
+    texts = [strip_sgr(view.row(i).text) for i in range(len(view))]
+    assert texts[0].endswith("ERROR step failed")
+    assert texts[1:] == [t.rstrip("\n") for t in traceback_lines().decode().splitlines()]
+    assert all(view.row(i).info.level == 40 for i in range(len(view)))
+    # Live: a new error and its traceback arriving in two pieces.
+    log = tmp_path / "logs" / "orchestrator.log"
+    append(log, log_line(T0 + 700, "ERROR", "again") + traceback_lines()[:30])
+    d1 = view.update(run.refresh())
+    append(log, traceback_lines()[30:] + log_line(T0 + 701, "INFO", "fine"))
+    d2 = view.update(run.refresh())
+    assert d1.appended + d2.appended == 5 and len(view) == 10
+
+
+def test_first_build_gives_the_last_screen_at_once(tmp_path: Path) -> None:
+    data = b"".join(log_line(T0 + i // 10, "INFO", f"line {i}") for i in range(50_000))
+    run = one_file_run(tmp_path, data)
+    view = View(run, Filter())
+    added = view.build(0.0)
+    assert added >= 200 and len(view) == added and not view.complete
+    assert strip_sgr(view.row(len(view) - 1).text).endswith("line 49999")
+    build_all(view)
+    assert len(view) == 50_000
+
+
+def test_rank_filter_selects_rank_files(tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    for r in range(4):
+        append(logs / "trainer" / f"rank_{r}.log", log_line(T0 + r, "INFO", f"rank {r}"))
+    append(logs / "orchestrator.log", log_line(T0, "INFO", "orch"))
+    run = Run(tmp_path)
+    run.refresh()
+    view = View(run, Filter(ranks=frozenset({0, 3})))
+    build_all(view)
+    assert [view.row(i).file.source.rel for i in range(len(view))] == [
+        "trainer/rank_0.log",
+        "orchestrator.log",
+        "trainer/rank_3.log",
+    ]
+
+
+def test_merged_view_orders_by_time_ties_by_file_order(tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    a = [log_line(T0 + t, "INFO", f"a{t}") for t in (0, 2, 2, 5)]
+    b = [log_line(T0 + t, "INFO", f"b{t}") for t in (1, 2, 3)] + traceback_lines().splitlines(
+        keepends=True
+    )
+    append(logs / "trainer" / "rank_0.log", b"".join(a))
+    append(logs / "trainer" / "rank_1.log", b"".join(b))
+    run = Run(tmp_path)
+    run.refresh()
+    view = View(run, Filter())
+    build_all(view, 40, 40)
+    got = [strip_sgr(view.row(i).text).split()[-1] for i in range(len(view))]
+    assert got == ["a0", "b1", "a2", "a2", "b2", "b3", *_tb_tails(), "a5"]
+
+
+def _tb_tails() -> list[str]:
+    return [ln.split()[-1] for ln in traceback_lines().decode().splitlines()]
+
+
+def test_merged_view_across_midnight(tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    late = 23 * 3600 + 59 * 60 + 50
+    append(logs / "orchestrator.log", log_line(late, "INFO", "o1") + log_line(5, "INFO", "o2"))
+    append(logs / "rl.log", log_line(late + 5, "INFO", "r1") + log_line(10, "INFO", "r2"))
+    run = Run(tmp_path)
+    run.refresh()
+    view = View(run, Filter())
+    build_all(view)
+    got = [strip_sgr(view.row(i).text).split()[-1] for i in range(len(view))]
+    assert got == ["o1", "r1", "o2", "r2"]
+
+
+def test_live_batch_from_several_files_is_merged_by_time(tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    append(logs / "trainer" / "rank_0.log", b"")
+    append(logs / "trainer" / "rank_1.log", b"")
+    run = Run(tmp_path)
+    run.refresh()
+    view = View(run, Filter())
+    build_all(view)
+    append(logs / "trainer" / "rank_1.log", log_line(T0 + 1, "INFO", "r1-early"))
+    append(logs / "trainer" / "rank_0.log", log_line(T0 + 2, "INFO", "r0-late"))
+    delta = view.update(run.refresh())
+    assert delta == ViewDelta(prepended=0, appended=2, reset=False)
+    assert [strip_sgr(view.row(i).text).split()[-1] for i in range(2)] == ["r1-early", "r0-late"]
+    append(logs / "trainer" / "rank_2.log", log_line(T0 + 3, "INFO", "new rank"))
+    delta = view.update(run.refresh())
+    assert delta.appended == 1 and view.row(2).file.source.rank == 2
+
+
+def test_include_matched_by_a_later_continuation_line_shows_the_record(tmp_path: Path) -> None:
+    run = one_file_run(tmp_path, b"")
+    view = View(run, Filter(include=re.compile("NaN")))
+    build_all(view)
+    log = tmp_path / "logs" / "orchestrator.log"
+    append(log, log_line(T0, "ERROR", "step failed") + b"Traceback (most recent call last):\n")
+    assert view.update(run.refresh()).appended == 0
+    append(log, b"ValueError: loss is NaN\n" + log_line(T0, "INFO", "next"))
+    assert view.update(run.refresh()).appended == 3
+
+
+def test_reset_keeps_old_rows_and_appends_the_new_content(tmp_path: Path) -> None:
+    log = tmp_path / "logs" / "orchestrator.log"
+    append(log, log_line(T0, "INFO", "old one") + log_line(T0, "INFO", "old two"))
+    run = Run(tmp_path)
+    run.refresh()
+    view = View(run, Filter())
+    build_all(view)
+    log.unlink()
+    append(log, log_line(T0 + 9, "INFO", "new one"))
+    delta = view.update(run.refresh())
+    assert delta.reset and delta.appended == 1
+    rows = [view.row(i) for i in range(len(view))]
+    assert [strip_sgr(r.text).split()[-1] for r in rows] == ["one", "two", "one"]
+    assert [strip_sgr(r.text).split()[-2] for r in rows] == ["old", "old", "new"]
+    assert [r.generation for r in rows] == [0, 0, 1] and rows[0].offset == rows[2].offset
+
+
+def test_find_and_next_problem(tmp_path: Path) -> None:
+    data = b"".join(
+        log_line(T0 + i, "WARNING" if i in (100, 900) else "INFO", f"n{i} target" * (i == 500))
+        for i in range(1000)
+    )
+    run = one_file_run(tmp_path, data)
+    view = View(run, Filter())
+    build_all(view)
+    assert view.find(re.compile(r"n500 target"), 0) == 500
+    assert view.find("target", 999, backwards=True) == 500
+    assert view.find("target", 501) is None
+    assert view.next_problem(0) == 100
+    assert view.next_problem(101) == 900
+    assert view.next_problem(899, backwards=True) == 100
+    assert view.next_problem(901) is None
+    # An unindexed file (rows read line by line) gives the same answers.
+    run2 = one_file_run(tmp_path / "b", data)
+    view2 = View(run2, Filter())
+    build_all(view2)
+    assert view2.find("target", 0) == 500 and view2.next_problem(500) == 900
+
+
+def test_filter_from_options() -> None:
+    f = Filter.from_options(level="warning", rank="0,3", component="trainer,orch", grep="a+")
+    assert f.min_level == 30 and f.ranks == frozenset({0, 3})
+    assert f.components == frozenset({"trainer", "orchestrator"})
+    assert f.include is not None and f.include.pattern == "a+" and f.exclude is None
+    assert Filter.from_options(rank="all").ranks is None
+    assert Filter.from_options(rank="0-2").ranks == frozenset({0, 1, 2})
+    assert Filter.from_options(level="WARN").min_level == 30
+    assert Filter.from_options(component="inf,envs").components == frozenset({"inference", "env"})
+    assert Filter.from_options() == Filter()
+    for kwargs, message in [
+        ({"level": "loud"}, "unknown level 'loud'"),
+        ({"rank": "x"}, "bad rank list 'x'"),
+        ({"rank": "1,-2"}, "bad rank list"),
+        ({"component": "gpu"}, "unknown component 'gpu'"),
+        ({"grep": "("}, "invalid regex for --grep '('"),
+        ({"exclude": "[a"}, "invalid regex for --exclude"),
+    ]:
+        with pytest.raises(ValueError, match=re.escape(message)) as exc:
+            Filter.from_options(**kwargs)
+        assert "\n" not in str(exc.value)
