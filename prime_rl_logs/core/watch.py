@@ -1,0 +1,192 @@
+"""Wake the run's followers when its files change.
+
+`watch_run` is the one loop of the dashboard (and of ``prime-logs tail --follow``):
+watchfiles (inotify, or polling on network filesystems) says *which* paths changed,
+`Run.refresh` reads them, and each non-empty `RunChanges` is yielded. Size and inode
+decide what happened (growth, truncation, replacement), never the kind of event.
+
+Latency: a short debounce (50 ms) and step (5 ms) put an appended line on screen in
+tens of milliseconds. What notification misses (a swapped ``logs/latest`` symlink,
+writes from another NFS client) is caught by a full refresh about once a second,
+which costs a folder walk and a ``stat`` per file. While idle, the older lines of
+large files are indexed in small slices so their warning/error counts complete.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import AsyncGenerator
+from pathlib import Path
+from typing import Any, Final, Protocol
+
+from watchfiles import awatch
+
+from prime_rl_logs.core.run import Run, RunChanges
+
+__all__ = ["NETWORK_FILESYSTEMS", "is_network_fs", "watch_run"]
+
+DEBOUNCE_MS: Final = 50
+STEP_MS: Final = 5
+FULL_REFRESH_S: Final = 1.0
+POLL_DELAY_MS: Final = 250
+WAIT_FOR_LOGS_S: Final = 0.25
+INDEX_SLICE_S: Final = 0.02
+
+NETWORK_FILESYSTEMS: Final = frozenset(
+    {
+        "nfs",
+        "nfs4",
+        "cifs",
+        "smb3",
+        "smbfs",
+        "lustre",
+        "gpfs",
+        "beegfs",
+        "9p",
+        "virtiofs",
+        "afs",
+        "ceph",
+        "glusterfs",
+        "ocfs2",
+        "gfs2",
+        "panfs",
+        "wekafs",
+        "davfs",
+        "sshfs",
+        "rclone",
+        "s3fs",
+    }
+)
+"""Filesystems where inotify does not see writes made elsewhere: poll them."""
+
+
+class _Event(Protocol):
+    def is_set(self) -> bool: ...
+
+    async def wait(self) -> Any: ...
+
+
+def _unescape(field: str) -> str:
+    """/proc/mounts escapes spaces, tabs, newlines and backslashes as octal."""
+    return (
+        field.replace("\\040", " ")
+        .replace("\\011", "\t")
+        .replace("\\012", "\n")
+        .replace("\\134", "\\")
+    )
+
+
+def is_network_fs(path: str | os.PathLike[str], mounts: str = "/proc/mounts") -> bool:
+    """Is ``path`` (or its nearest existing parent) on a network filesystem?
+
+    Reads the longest matching mount point in ``/proc/mounts``; ``fuse.sshfs`` and
+    the like count by their subtype. False when that cannot be told.
+    """
+    p = Path(path).absolute()
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    try:
+        real = os.path.realpath(p)
+        with open(mounts, encoding="utf-8", errors="replace") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return False
+    best, fstype = -1, ""
+    for line in lines:
+        parts = line.split()
+        if len(parts) < 3:
+            continue
+        mount = _unescape(parts[1])
+        inside = real == mount or real.startswith(mount.rstrip("/") + "/")
+        if inside and len(mount) > best:
+            best, fstype = len(mount), parts[2]
+    kind = fstype.removeprefix("fuse.").removeprefix("fuseblk.")
+    return kind in NETWORK_FILESYSTEMS
+
+
+async def _sleep_or_stop(seconds: float, stop_event: _Event | None) -> bool:
+    """Sleep; True if ``stop_event`` was set meanwhile."""
+    if stop_event is None:
+        await asyncio.sleep(seconds)
+        return False
+    if stop_event.is_set():
+        return True
+    try:
+        await asyncio.wait_for(stop_event.wait(), seconds)
+    except TimeoutError:
+        return False
+    return True
+
+
+async def _index_in_background(run: Run) -> None:
+    """Index older lines in small slices, leaving the loop free in between."""
+    while True:
+        if run.build_index(INDEX_SLICE_S):
+            await asyncio.sleep(0.5)  # new files may come; cheap when all are done
+        else:
+            await asyncio.sleep(0.002)
+
+
+async def watch_run(
+    run: Run,
+    *,
+    poll: bool | None = None,
+    stop_event: _Event | None = None,
+) -> AsyncGenerator[RunChanges, None]:
+    """Yield each non-empty batch of changes to ``run``'s files until ``stop_event``.
+
+    Waits for ``logs/`` to exist (a ``stat`` every 250 ms). ``poll=None`` polls on a
+    network filesystem and uses notifications elsewhere.
+    """
+    indexer = asyncio.create_task(_index_in_background(run))
+    try:
+        while stop_event is None or not stop_event.is_set():
+            while not run.logs.is_dir():
+                if await _sleep_or_stop(WAIT_FOR_LOGS_S, stop_event):
+                    return
+            force = is_network_fs(run.logs) if poll is None else poll
+            changes = run.refresh()
+            last_full = time.monotonic()
+            if changes:
+                yield changes
+            try:
+                async for events in awatch(
+                    run.logs,
+                    watch_filter=None,
+                    debounce=DEBOUNCE_MS,
+                    step=STEP_MS,
+                    stop_event=stop_event,
+                    rust_timeout=int(FULL_REFRESH_S * 1000),
+                    yield_on_timeout=True,
+                    force_polling=force,
+                    poll_delay_ms=POLL_DELAY_MS,
+                    recursive=True,
+                    ignore_permission_denied=True,
+                ):
+                    now = time.monotonic()
+                    if now - last_full >= FULL_REFRESH_S:
+                        changes = run.refresh()
+                        last_full = now
+                    elif events:
+                        changes = run.refresh(path for _, path in events)
+                    else:
+                        continue
+                    if changes:
+                        yield changes
+                    while run.behind:
+                        more = run.refresh()
+                        if more:
+                            yield more
+                    if not run.logs.is_dir():
+                        break  # the folder went away: wait for it again
+            except (OSError, RuntimeError):
+                # The watched folder vanished under the watcher: wait for it again.
+                if await _sleep_or_stop(WAIT_FOR_LOGS_S, stop_event):
+                    return
+            else:
+                if stop_event is not None and stop_event.is_set():
+                    return
+    finally:
+        indexer.cancel()
