@@ -30,6 +30,8 @@ __all__ = ["NETWORK_FILESYSTEMS", "is_network_fs", "watch_run"]
 DEBOUNCE_MS: Final = 50
 STEP_MS: Final = 5
 FULL_REFRESH_S: Final = 1.0
+WAKE_MS: Final = 250  # idle wake-up, for the periodic refresh and re-checks
+RECHECK_S: Final = 0.1
 POLL_DELAY_MS: Final = 250
 WAIT_FOR_LOGS_S: Final = 0.25
 INDEX_SLICE_S: Final = 0.02
@@ -149,6 +151,9 @@ async def watch_run(
             force = is_network_fs(run.logs) if poll is None else poll
             changes = run.refresh()
             last_full = time.monotonic()
+            # When to look again: after a new folder appeared, and right after the
+            # watch starts (what was written before it began sends no event).
+            recheck = last_full + RECHECK_S
             if changes:
                 yield changes
             try:
@@ -158,7 +163,7 @@ async def watch_run(
                     debounce=DEBOUNCE_MS,
                     step=STEP_MS,
                     stop_event=stop_event,
-                    rust_timeout=int(FULL_REFRESH_S * 1000),
+                    rust_timeout=WAKE_MS,
                     yield_on_timeout=True,
                     force_polling=force,
                     poll_delay_ms=POLL_DELAY_MS,
@@ -166,11 +171,16 @@ async def watch_run(
                     ignore_permission_denied=True,
                 ):
                     now = time.monotonic()
-                    if now - last_full >= FULL_REFRESH_S:
+                    if now - last_full >= FULL_REFRESH_S or (recheck and now >= recheck):
                         changes = run.refresh()
-                        last_full = now
+                        last_full, recheck = now, 0.0
                     elif events:
-                        changes = run.refresh(path for _, path in events)
+                        paths = [path for _, path in events]
+                        if any(run.file(p) is None for p in paths):
+                            # A new folder: files created in it before its watch was
+                            # set up send no event; look again in a moment.
+                            recheck = now + RECHECK_S
+                        changes = run.refresh(paths)
                     else:
                         continue
                     if changes:
