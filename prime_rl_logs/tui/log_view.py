@@ -1,0 +1,246 @@
+"""The log pane: a Line-API `ScrollView` over a `core.view.View`.
+
+Only the rows on screen are rendered: `render_line(y)` asks the view for row
+``scroll_y + y``, turns its display text (colours kept, every other control
+sequence already removed by the core) into a `Strip`, and caches it. The widget
+never opens a log file; a 1 GB file scrolls like a small one.
+
+Following: the pane sticks to the end while ``following`` is set. Scrolling up
+pauses it (the status line counts "N new lines"); scrolling back to the end, `G`
+or `space` resumes it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from typing import TYPE_CHECKING
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+if TYPE_CHECKING:
+    from prime_rl_logs.core.view import View, ViewDelta
+
+TAG_WIDTH = 7
+STRIP_CACHE_SIZE = 4096
+
+# Colours for source tags, picked by a stable hash of the tag so r3 is always the
+# same colour in every pane.
+TAG_COLOURS = (
+    "cyan",
+    "magenta",
+    "green",
+    "yellow",
+    "bright_blue",
+    "bright_red",
+    "bright_cyan",
+    "bright_magenta",
+    "bright_green",
+    "dark_orange",
+    "orchid",
+    "steel_blue1",
+)
+
+
+def tag_style(tag: str) -> Style:
+    colour = TAG_COLOURS[sum(tag.encode()) % len(TAG_COLOURS)]
+    return Style(color=colour, bold=True)
+
+
+class LogView(ScrollView, can_focus=True):
+    """Rows of one `View`, rendered on demand."""
+
+    DEFAULT_CSS = """
+    LogView {
+        background: $surface;
+        scrollbar-size-vertical: 1;
+    }
+    LogView:focus {
+        background-tint: $foreground 3%;
+    }
+    """
+
+    following: reactive[bool] = reactive(True)
+    """Stick to the end as rows arrive."""
+
+    cursor: reactive[int | None] = reactive(None)
+    """The selected row (for copy, jumps and search), or None."""
+
+    class StatusChanged(Message):
+        """Following, the count of unseen rows or the cursor changed."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.view: View | None = None
+        self.show_tags = False
+        self.search: re.Pattern[str] | None = None
+        self.unseen = 0
+        self._strips: OrderedDict[tuple[int, int, bool], Strip] = OrderedDict()
+        self._max_width = 0
+
+    # -- data -------------------------------------------------------------
+
+    def set_view(self, view: View, *, show_tags: bool) -> None:
+        """Show another view (a new pane or new filters) from its end."""
+        self.view = view
+        self.show_tags = show_tags
+        self.unseen = 0
+        self.cursor = None
+        self.following = True
+        self._clear_cache()
+        self._max_width = 0
+        self._resize_virtual()
+        self.scroll_to(0, self.max_scroll_y, animate=False, immediate=True)
+        self.refresh()
+        self.post_message(self.StatusChanged())
+
+    def on_delta(self, delta: ViewDelta) -> None:
+        """Rows were added at the front (history) or the end (live)."""
+        if not (delta.prepended or delta.appended or delta.reset):
+            return
+        if delta.prepended:
+            if self.cursor is not None:
+                self.cursor += delta.prepended
+            if not self.following:
+                # Keep the same rows on screen while history fills in above them.
+                self._resize_virtual()
+                self.set_scroll(None, self.scroll_y + delta.prepended)
+        if delta.appended and not self.following:
+            self.unseen += delta.appended
+        self._resize_virtual()
+        if self.following:
+            self.scroll_to(None, self.max_scroll_y, animate=False, immediate=True)
+        self.refresh()
+        self.post_message(self.StatusChanged())
+
+    def on_resize(self) -> None:
+        self._resize_virtual()
+        if self.following:
+            self.scroll_to(None, self.max_scroll_y, animate=False, immediate=True)
+
+    def _resize_virtual(self) -> None:
+        rows = len(self.view) if self.view is not None else 0
+        self.virtual_size = Size(max(self._max_width, self.scrollable_content_region.width), rows)
+
+    def _clear_cache(self) -> None:
+        self._strips.clear()
+
+    def set_search(self, pattern: re.Pattern[str] | None) -> None:
+        self.search = pattern
+        self._clear_cache()
+        self.refresh()
+
+    # -- following --------------------------------------------------------
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        at_end = round(new) >= self.max_scroll_y
+        if at_end and not self.following:
+            self.following = True
+        elif not at_end and self.following and round(new) < round(old):
+            self.following = False
+
+    def watch_following(self, following: bool) -> None:
+        if following:
+            self.unseen = 0
+            self.scroll_to(None, self.max_scroll_y, animate=False, immediate=True)
+        self.post_message(self.StatusChanged())
+
+    def toggle_follow(self) -> None:
+        self.following = not self.following
+
+    def go_end(self) -> None:
+        self.following = True
+        self.scroll_to(None, self.max_scroll_y, animate=False, immediate=True)
+
+    def go_home(self) -> None:
+        self.following = False
+        self.scroll_to(None, 0, animate=False, immediate=True)
+
+    # -- cursor -----------------------------------------------------------
+
+    def watch_cursor(self, old: int | None, new: int | None) -> None:
+        for row in (old, new):
+            if row is not None:
+                self._strips.pop(self._key(row, True), None)
+                self._strips.pop(self._key(row, False), None)
+        self.refresh()
+        self.post_message(self.StatusChanged())
+
+    def show_row(self, row: int) -> None:
+        """Select `row` and scroll so it is on screen, pausing follow if needed."""
+        self.cursor = row
+        height = self.scrollable_content_region.height
+        top = self.scroll_y
+        if row < top or row >= top + height:
+            target = max(0, row - height // 2)
+            if target < self.max_scroll_y:
+                self.following = False
+            self.scroll_to(None, target, animate=False, immediate=True)
+
+    def anchor_row(self) -> int:
+        """Where a search or jump starts: the cursor, else the bottom row on screen."""
+        if self.cursor is not None:
+            return self.cursor
+        rows = len(self.view) if self.view is not None else 0
+        return min(rows - 1, round(self.scroll_y) + self.scrollable_content_region.height - 1)
+
+    # -- rendering --------------------------------------------------------
+
+    def _key(self, row: int, selected: bool) -> tuple[int, int, bool]:
+        assert self.view is not None
+        r = self.view.row(row)
+        return (id(r.file), r.offset, selected)
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        row = scroll_y + y
+        width = self.scrollable_content_region.width
+        base = self.rich_style
+        if self.view is None or row >= len(self.view):
+            return Strip.blank(width, base)
+        strip = self._row_strip(row)
+        return strip.crop_extend(scroll_x, scroll_x + width, base)
+
+    def _row_strip(self, row: int) -> Strip:
+        assert self.view is not None
+        selected = row == self.cursor
+        key = self._key(row, selected)
+        strip = self._strips.get(key)
+        if strip is not None:
+            self._strips.move_to_end(key)
+            return strip
+        text = self.row_text(row)
+        if selected:
+            text.stylize(Style(bgcolor="grey23"))
+        segments = list(text.render(self.app.console))
+        strip = Strip([s for s in segments if s.text != "\n"] or [Segment("")])
+        self._strips[key] = strip
+        if len(self._strips) > STRIP_CACHE_SIZE:
+            self._strips.popitem(last=False)
+        if strip.cell_length > self._max_width:
+            self._max_width = strip.cell_length
+            if self._max_width > self.virtual_size.width:
+                self.call_later(self._resize_virtual)
+        return strip
+
+    def row_text(self, row: int) -> Text:
+        """The rich Text of a row: source tag, then the line with its own colours."""
+        assert self.view is not None
+        r = self.view.row(row)
+        line = Text.from_ansi(r.text, no_wrap=True, end="")
+        if self.search is not None:
+            line.highlight_regex(self.search, style=Style(reverse=True, bold=True))
+        if not self.show_tags:
+            return line
+        tag = r.file.source.tag
+        out = Text(f"{tag[:TAG_WIDTH]:<{TAG_WIDTH}} ", style=tag_style(tag), end="")
+        out.append_text(line)
+        return out

@@ -1,0 +1,120 @@
+"""The sidebar: every source of the run, grouped by component, with live counts.
+
+Each row shows the line count, warnings and errors, and how long ago the file last
+grew. A source silent much longer than its peers in the same component (the rank
+that hung) is highlighted, as is a file that could not be read.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from statistics import median
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual.widgets import OptionList
+from textual.widgets.option_list import Option
+
+from prime_rl_logs.layout import COMPONENT_TITLES, COMPONENTS
+
+if TYPE_CHECKING:
+    from prime_rl_logs.core.run import LogFile
+
+# A source is "silent" when it has not written for this many times its peers'
+# median silence, and for at least SILENT_MIN_S seconds.
+SILENT_FACTOR = 5.0
+SILENT_MIN_S = 30.0
+
+
+def human_age(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.0f}s"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f}m"
+    if seconds < 86400:
+        return f"{seconds / 3600:.0f}h"
+    return f"{seconds / 86400:.0f}d"
+
+
+def human_count(n: int) -> str:
+    if n < 10_000:
+        return str(n)
+    if n < 10_000_000:
+        return f"{n / 1000:.0f}k"
+    return f"{n / 1_000_000:.0f}M"
+
+
+def silent_sources(files: Sequence[LogFile], now: float) -> set[str]:
+    """Rels of the sources silent much longer than their component's peers."""
+    silent: set[str] = set()
+    by_component: dict[str, list[LogFile]] = {}
+    for f in files:
+        if f.status == "live" and f.last_write:
+            by_component.setdefault(f.source.component, []).append(f)
+    for peers in by_component.values():
+        if len(peers) < 2:
+            continue
+        ages = [now - f.last_write for f in peers]
+        typical = median(ages)
+        for f, age in zip(peers, ages, strict=True):
+            if age >= SILENT_MIN_S and age > SILENT_FACTOR * max(typical, 1.0):
+                silent.add(f.source.rel)
+    return silent
+
+
+def source_row(f: LogFile, silent: bool, now: float) -> Text:
+    title = f.source.title
+    row = Text(no_wrap=True, overflow="ellipsis")
+    row.append(f"{title[:18]:<18} ", style="bold red" if silent else "")
+    if f.status == "error":
+        row.append(f"! {f.error or 'unreadable'}", style="bold red")
+        return row
+    row.append(f"{human_count(f.lines):>6}", style="dim")
+    row.append(f" {human_count(f.warnings):>4}" if f.warnings else "     ", style="yellow")
+    row.append(f" {human_count(f.errors):>4}" if f.errors else "     ", style="bold red")
+    if f.status == "gone":
+        row.append("  gone", style="dim italic")
+    elif f.last_write:
+        age = human_age(max(0.0, now - f.last_write))
+        row.append(f" {age:>4}", style="bold red reverse" if silent else "dim")
+    return row
+
+
+class Sidebar(OptionList):
+    """Sources grouped by component; `enter` opens one as its own pane."""
+
+    DEFAULT_CSS = """
+    Sidebar {
+        width: 44;
+        border: none;
+        border-right: vkey $foreground 20%;
+        padding: 0;
+    }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._shape: tuple[tuple[str, ...], ...] = ()
+
+    def update_sources(self, files: Sequence[LogFile]) -> None:
+        """Rebuild the rows from the run's files, keeping the highlighted row."""
+        now = time.time()
+        silent = silent_sources(files, now)
+        options: list[Option] = []
+        for component in COMPONENTS:
+            members = [f for f in files if f.source.component == component]
+            if not members:
+                continue
+            header = Text(COMPONENT_TITLES[component], style="bold")
+            header.append(f"  {len(members)}" if len(members) > 1 else "", style="dim")
+            options.append(Option(header, id=f"component:{component}", disabled=True))
+            for f in members:
+                options.append(Option(source_row(f, f.source.rel in silent, now), id=f.source.rel))
+        highlighted = self.highlighted_option.id if self.highlighted_option else None
+        self.set_options(options)
+        if highlighted is not None:
+            for index, option in enumerate(options):
+                if option.id == highlighted:
+                    self.highlighted = index
+                    break

@@ -1,0 +1,109 @@
+"""End to end: the installed `prime-logs watch` in a real tmux, on a run being written.
+
+Lines appended to the live run must show up in `capture-pane`; pane keys and the
+rank-0 toggle must change what is on screen.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+
+SOCKET = f"prime-logs-e2e-{os.getpid()}"
+PRIME_LOGS = Path(sys.executable).with_name("prime-logs")
+
+
+def tmux(*args: str) -> str:
+    out = subprocess.run(["tmux", "-L", SOCKET, *args], capture_output=True, text=True)
+    return out.stdout
+
+
+def screen() -> str:
+    return tmux("capture-pane", "-p", "-t", "e2e")
+
+
+def wait_until(check: Callable[[str], bool], timeout: float = 20.0) -> str:
+    deadline = time.monotonic() + timeout
+    text = ""
+    while time.monotonic() < deadline:
+        text = screen()
+        if check(text):
+            return text
+        time.sleep(0.05)
+    raise AssertionError(f"screen never matched; last screen:\n{text}")
+
+
+def line(level: str, message: str) -> str:
+    colour = {"INFO": "", "SUCCESS": "\x1b[32m\x1b[1m", "WARNING": "\x1b[33m\x1b[1m"}[level]
+    stamp = time.strftime("%H:%M:%S")
+    return f"\x1b[2m{stamp}\x1b[0m {colour}{level:>7}\x1b[0m {colour}{message}\x1b[0m\n"
+
+
+def append(path: Path, text: str) -> None:
+    with open(path, "a") as fh:
+        fh.write(text)
+
+
+@pytest.fixture
+def live_run(tmp_path: Path) -> Iterator[Path]:
+    logs = tmp_path / "logs"
+    (logs / "trainer").mkdir(parents=True)
+    append(logs / "orchestrator.log", line("INFO", "orchestrator starting"))
+    for rank in range(2):
+        append(logs / "trainer" / f"rank_{rank}.log", line("INFO", f"trainer rank {rank} up"))
+    yield tmp_path
+    tmux("kill-server")
+
+
+def test_watch_shows_appended_lines_and_switches_panes(live_run: Path) -> None:
+    assert PRIME_LOGS.exists(), "prime-logs is not installed in this environment"
+    logs = live_run / "logs"
+    tmux(
+        "new-session",
+        "-d",
+        "-s",
+        "e2e",
+        "-x",
+        "200",
+        "-y",
+        "50",
+        # COLUMNS/LINES as tuibench does: the app may start before tmux sizes the pane.
+        f"env TERM=xterm-256color COLUMNS=200 LINES=50 {PRIME_LOGS} watch {live_run}",
+    )
+    wait_until(lambda s: "orchestrator starting" in s)
+
+    # Live append to the file on screen.
+    append(logs / "orchestrator.log", line("SUCCESS", "Step 1 | Time: 2.00s | Reward: 0.4100"))
+    wait_until(lambda s: "Reward: 0.4100" in s)
+
+    # A file created after start appears in the sidebar and in its pane.
+    append(logs / "trainer" / "rank_2.log", line("INFO", "late rank joins"))
+    tmux("send-keys", "-t", "e2e", "1")
+    text = wait_until(lambda s: "late rank joins" in s and "trainer rank 1 up" in s)
+    assert "rank 2" in text  # sidebar row
+
+    # Rank-0 toggle: only rank 0's lines remain.
+    tmux("send-keys", "-t", "e2e", "0")
+    text = wait_until(lambda s: "trainer rank 1 up" not in s)
+    assert "trainer rank 0 up" in text
+    assert "late rank joins" not in text
+    tmux("send-keys", "-t", "e2e", "0")
+    wait_until(lambda s: "trainer rank 1 up" in s)
+
+    # Back to the orchestrator pane, which keeps following.
+    tmux("send-keys", "-t", "e2e", "2")
+    wait_until(lambda s: "Reward: 0.4100" in s)
+    append(logs / "orchestrator.log", line("WARNING", "rollout buffer is full"))
+    wait_until(lambda s: "rollout buffer is full" in s)
+
+    tmux("send-keys", "-t", "e2e", "q")
+    wait_until(lambda s: "Reward: 0.4100" not in s, timeout=10)
