@@ -58,9 +58,9 @@ def vllm_line(time: str, level: str, message: str, where: str = "api_server.py:1
     return f"(APIServer pid=41213) {level} 02-09 {time} [{where}] {message}"
 
 
-def access_line(status: int = 200) -> str:
+def access_line(port: int = 53440, status: int = 200) -> str:
     return (
-        '(APIServer pid=41213) INFO:     127.0.0.1:53440 - "POST /v1/chat/completions '
+        f'(APIServer pid=41213) INFO:     127.0.0.1:{port} - "POST /v1/chat/completions '
         f'HTTP/1.1" {status} OK'
     )
 
@@ -231,7 +231,8 @@ def write_fixture_run(path: str | os.PathLike[str], layout: Layout = "library") 
         rel, tag, component, rank, prefix = files[key]
         time = clock(START + offset)
         if key == "inference":
-            text = vllm_line(time, level, message) + "\n" + access_line() + "\n"
+            access = access_line(53440 + offset)
+            text = vllm_line(time, level, message) + "\n" + access + "\n"
             fmt = "vllm"
         else:
             lines = loguru_line(time, level, "\n".join((message, *cont)))
@@ -244,7 +245,7 @@ def write_fixture_run(path: str | os.PathLike[str], layout: Layout = "library") 
         )
         if key == "inference":
             # uvicorn's access line has no clock of its own: it follows the line above.
-            access = access_line().removeprefix("(APIServer pid=41213) INFO:     ")
+            access = access.removeprefix("(APIServer pid=41213) INFO:     ")
             run.records.append(
                 FixtureRecord(rel, tag, component, rank, time, "INFO", access, (), "uvicorn")
             )

@@ -1,0 +1,438 @@
+"""`prime-logs tail OUTPUT_DIR`: a run's records as plain text, merged by time.
+
+The same `core` as the dashboard (`Run` reads the files, `View` filters and merges)
+with a printer in place of the TUI. Every line starts with its source tag (``r3``,
+``orch``, ``inf``, ``gsm8k``) padded to one width, so ``grep '^r3 '`` picks a rank.
+
+Defaults, chosen the way ``journalctl`` treats its merged log:
+
+* without ``--follow`` the whole run is printed (``-n N``: only the last N lines);
+* with ``--follow`` the last 10 lines are printed first, as ``tail -f`` does
+  (``-n 0``: only what is written from now on), then new lines as they are written,
+  from every file including files created later (``--poll`` for network
+  filesystems). An OUTPUT_DIR that does not exist yet is waited for.
+* colour is kept only when stdout is a terminal; ``--no-color`` or ``NO_COLOR`` drop
+  it there too, ``FORCE_COLOR`` keeps it in a pipe (``| less -R``).
+* ``--json`` prints one object per record (a header line and its continuation lines,
+  such as a traceback), and ``-n`` then counts records.
+
+Output is flushed after every batch, so a pipe sees lines as they come. When the
+reader goes away (``| head``) the command stops quietly with exit code 0, also
+while it is waiting for new lines with nothing to write.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import io
+import json
+import os
+import select
+import stat
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from prime_rl_logs.cli import CLIError
+from prime_rl_logs.core.ansi import strip_sgr
+from prime_rl_logs.core.parse import LEVELS, decode_line
+from prime_rl_logs.core.run import LogFile, Run, RunChanges
+from prime_rl_logs.core.view import Filter, Row, View
+from prime_rl_logs.core.watch import watch_run
+from prime_rl_logs.layout import ENV, INFERENCE, LAUNCHER, ORCHESTRATOR, TRAINER
+
+FOLLOW_LINES = 10  # what --follow prints before new lines, as tail -f
+TAG_WIDTH_MIN = 5
+TAG_WIDTH_MAX = 16
+BUILD_BUDGET_S = 0.25
+PRINT_BATCH = 4096  # rows fetched and printed together
+BULK_READ_MAX = 8 << 20  # bytes read at once for a run of rows from one file
+BULK_TAIL = 64 << 10  # read past the last row's start to find its end
+
+RESET = "\x1b[0m"
+TAG_COLOURS = {
+    TRAINER: "\x1b[36m",
+    ORCHESTRATOR: "\x1b[35m",
+    INFERENCE: "\x1b[34m",
+    ENV: "\x1b[32m",
+    LAUNCHER: "\x1b[33m",
+}
+_LEVEL_NAMES = {number: name for name, number in LEVELS.items()}
+
+# `prime-logs watch --pane` names (and aliases) as components, for run_as_follow.
+PANE_COMPONENTS = {
+    "trainer": TRAINER,
+    "orchestrator": ORCHESTRATOR,
+    "orch": ORCHESTRATOR,
+    "inference": INFERENCE,
+    "inf": INFERENCE,
+    "env": ENV,
+    "envs": ENV,
+    "env_workers": ENV,
+    "launcher": LAUNCHER,
+    "rl": LAUNCHER,
+}
+ALL_PANES = ("all", "merged")
+
+
+@dataclass(frozen=True)
+class Options:
+    output_dir: Path
+    flt: Filter
+    follow: bool = False
+    lines: int | None = None
+    as_json: bool = False
+    colour: bool = False
+    poll: bool = False
+
+
+def run(args: argparse.Namespace) -> int:
+    """``prime-logs tail``."""
+    if args.lines is not None and args.lines < 0:
+        raise CLIError(f"--lines must be 0 or more, not {args.lines}")
+    options = Options(
+        output_dir=Path(args.output_dir),
+        flt=_filter(args.level, args.rank, args.component, args.grep, args.exclude),
+        follow=args.follow,
+        lines=args.lines,
+        as_json=args.json,
+        colour=_want_colour(args.no_color),
+        poll=args.poll,
+    )
+    return tail(options)
+
+
+def run_as_follow(args: argparse.Namespace) -> int:
+    """``prime-logs watch`` with stdout not a terminal: ``tail --follow`` of the same view.
+
+    ``--pane`` becomes ``--component`` (``all`` or no pane: every component, since a
+    stream has no panes to switch between), ``--split A,B`` shows both panes'
+    components; ``--level``, ``--rank`` and ``--poll`` carry over.
+    """
+    panes = [p for p in (getattr(args, "pane", None), getattr(args, "split", None)) if p]
+    component = pane_components(",".join(panes)) if panes else None
+    options = Options(
+        output_dir=Path(args.output_dir),
+        flt=_filter(args.level, args.rank, component, None, None),
+        follow=True,
+        colour=_want_colour(False),
+        poll=args.poll,
+    )
+    return tail(options)
+
+
+def pane_components(panes: str) -> str | None:
+    """Comma-separated pane names -> comma-separated components (None: all of them)."""
+    components: list[str] = []
+    for name in (p.strip().lower() for p in panes.split(",")):
+        if not name:
+            continue
+        if name in ALL_PANES:
+            return None
+        if name not in PANE_COMPONENTS:
+            choices = ", ".join([*dict.fromkeys(PANE_COMPONENTS.values()), "all"])
+            raise CLIError(f"unknown pane {name!r}; choose one of {choices}")
+        components.append(PANE_COMPONENTS[name])
+    return ",".join(dict.fromkeys(components)) or None
+
+
+def _filter(
+    level: str | None,
+    rank: str | None,
+    component: str | None,
+    grep: str | None,
+    exclude: str | None,
+) -> Filter:
+    try:
+        return Filter.from_options(
+            level=level, rank=rank, component=component, grep=grep, exclude=exclude
+        )
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
+
+
+def _want_colour(no_color: bool) -> bool:
+    if no_color or os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    try:
+        return os.isatty(sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # a replaced stdout without an fd
+        return False
+
+
+# ---------------------------------------------------------------------------
+# Printing
+
+
+class Printer:
+    """Turns view rows into output lines: text with a source tag, or JSON records."""
+
+    def __init__(self, out: TextIO, *, width: int, colour: bool, as_json: bool) -> None:
+        self.out = out
+        self.width = width
+        self.colour = colour
+        self.as_json = as_json
+
+    def tag(self, file: LogFile) -> str:
+        tag = file.source.tag
+        padded = f"{tag:<{self.width}}"
+        if not self.colour:
+            return padded
+        colour = TAG_COLOURS.get(file.source.component)
+        return f"{colour}{padded}{RESET}" if colour else padded
+
+    def line(self, row: Row, text: str | None = None) -> str:
+        if text is None:
+            text = row.text
+        if not self.colour:
+            if "\x1b" in text:
+                text = strip_sgr(text)
+        elif "\x1b" in text:
+            text += RESET  # a colour left open must not spill into the next source
+        return f"{self.tag(row.file)} {text}\n"
+
+    def rows(self, view: View, start: int, stop: int) -> None:
+        """Print rows ``start`` to ``stop`` of the view."""
+        if self.as_json:
+            self._records(view.row(i) for i in range(start, stop))
+        else:
+            write, line = self.out.write, self.line
+            for batch in range(start, stop, PRINT_BATCH):
+                rows = [view.row(i) for i in range(batch, min(stop, batch + PRINT_BATCH))]
+                for row, text in zip(rows, _texts(rows), strict=True):
+                    write(line(row, text))
+        self.out.flush()
+
+    def _records(self, rows: Any) -> None:
+        # A continuation line belongs to the last record of its file, even when the
+        # merge put another source's line in between. One that arrives without its
+        # header (written in a later batch) is a record of its own.
+        records: list[dict[str, Any]] = []
+        last_of: dict[LogFile, dict[str, Any]] = {}
+        for row in rows:
+            info = row.info
+            if not info.header and row.file in last_of:
+                last_of[row.file]["message"] += "\n" + _plain(row)
+                continue
+            record = _record(row)
+            records.append(record)
+            last_of[row.file] = record
+        write = self.out.write
+        for record in records:
+            write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def _texts(rows: list[Row]) -> list[str]:
+    """The display text of each row, as ``row.text`` gives it, but a run of rows from
+    one file is read with one ``pread`` instead of one per line: a whole-run print
+    is mostly such runs."""
+    texts: list[str] = []
+    i, n = 0, len(rows)
+    while i < n:
+        first = rows[i]
+        file, gen, base = first.file, first.generation, first.offset
+        j = i + 1
+        while (
+            j < n
+            and rows[j].file is file
+            and rows[j].generation == gen
+            and base < rows[j].offset <= base + BULK_READ_MAX
+            and rows[j].offset > rows[j - 1].offset
+        ):
+            j += 1
+        buf = b""
+        if j - i >= 4 and gen == file.generation:
+            size = rows[j - 1].offset - base + BULK_TAIL
+            buf = file.read(base, size, gen)
+        last = rows[j - 1].offset - base
+        if not buf or (buf.find(b"\n", last) < 0 and len(buf) == size):
+            texts.extend(row.text for row in rows[i:j])  # a very long last line
+        else:
+            find, end = buf.find, len(buf)
+            for row in rows[i:j]:
+                a = row.offset - base
+                b = find(b"\n", a)
+                texts.append(decode_line(buf[a : b + 1 if b >= 0 else end]))
+        i = j
+    return texts
+
+
+def _plain(row: Row) -> str:
+    info = row.info
+    if info.header:
+        return info.message
+    return strip_sgr(row.text) if "\x1b" in row.text else row.text
+
+
+def _record(row: Row) -> dict[str, Any]:
+    info = row.info
+    source = row.file.source
+    clock = info.clock if info.header else None
+    return {
+        "time": None
+        if clock is None
+        else f"{clock // 3600:02d}:{clock // 60 % 60:02d}:{clock % 60:02d}",
+        "level": info.level_name or _LEVEL_NAMES.get(info.level, str(info.level)),
+        "source": source.tag,
+        "component": source.component,
+        "rank": source.rank if source.rank is not None else info.rank,
+        "tag": info.tag if info.header else None,
+        "message": _plain(row),
+        "file": source.rel,
+    }
+
+
+def tag_width(run: Run) -> int:
+    longest = max((len(f.source.tag) for f in run.files), default=0)
+    return max(TAG_WIDTH_MIN, min(TAG_WIDTH_MAX, longest))
+
+
+# ---------------------------------------------------------------------------
+# The command
+
+
+def tail(options: Options, out: TextIO | None = None) -> int:
+    """Print (and with ``follow``, keep printing) a run; the exit code."""
+    out = out if out is not None else sys.stdout
+    if isinstance(out, io.TextIOWrapper):
+        # A log line that the terminal's encoding cannot show must not stop the rest.
+        with contextlib.suppress(ValueError):
+            out.reconfigure(errors="replace")
+    try:
+        if options.follow:
+            return asyncio.run(_follow(options, out))
+        return _print_run(options, out)
+    except BrokenPipeError:
+        _silence(out)
+        return 0
+
+
+def _print_run(options: Options, out: TextIO) -> int:
+    folder = options.output_dir
+    if not folder.exists():
+        raise CLIError(f"{folder} does not exist (use --follow to wait for it)")
+    run = Run(folder)
+    run.refresh()
+    if not run.exists:
+        raise CLIError(f"{folder} has no logs/ folder; is it a prime-rl output dir?")
+    view = View(run, options.flt)
+    printer = Printer(out, width=tag_width(run), colour=options.colour, as_json=options.as_json)
+    start = _build(view, options.lines, options.as_json)
+    printer.rows(view, start, len(view))
+    return 0
+
+
+def _build(view: View, lines: int | None, as_json: bool) -> int:
+    """Build the view backwards until it holds the last ``lines`` lines (or records,
+    for JSON; None: everything) and return the index of the first row to print."""
+    if lines is None:
+        while not view.complete:
+            view.build(budget_s=BUILD_BUDGET_S)
+        return 0
+    if lines == 0:
+        return len(view)
+    if not as_json:
+        while len(view) < lines and not view.complete:
+            view.build(budget_s=BUILD_BUDGET_S)
+        return max(0, len(view) - lines)
+    # JSON: the last `lines` records start at the `lines`-th header from the end.
+    start = len(view)
+    headers = 0
+    while True:
+        while start > 0 and headers < lines:
+            start -= 1
+            if view.row(start).info.header:
+                headers += 1
+        if headers >= lines or view.complete:
+            return start
+        added = view.build(budget_s=BUILD_BUDGET_S)
+        start += added  # rows were prepended before the ones already counted
+
+
+async def _follow(options: Options, out: TextIO) -> int:
+    folder = options.output_dir
+    run = Run(folder)
+    run.refresh()
+    if not run.exists:
+        what = folder if not folder.exists() else folder / "logs"
+        print(f"prime-logs: waiting for {what} to appear", file=sys.stderr, flush=True)
+    view = View(run, options.flt)
+    printer = Printer(out, width=tag_width(run), colour=options.colour, as_json=options.as_json)
+    lines = FOLLOW_LINES if options.lines is None else options.lines
+    start = _build(view, lines, options.as_json)
+    printer.rows(view, start, len(view))
+
+    stop = asyncio.Event()
+    closed = _on_closed(out, stop.set)
+    async for changes in watch_run(run, poll=options.poll or None, stop_event=stop):
+        _notices(changes)
+        delta = view.update(changes)
+        if delta.appended:
+            printer.rows(view, len(view) - delta.appended, len(view))
+        if closed.is_set():
+            break
+    if closed.is_set():
+        _silence(out)
+    return 0
+
+
+def _notices(changes: RunChanges) -> None:
+    """What ``tail -F`` says on stderr: a file truncated or replaced, or gone."""
+    for file in changes.reset:
+        print(
+            f"prime-logs: {file.source.rel} was truncated or replaced; following it from its start",
+            file=sys.stderr,
+        )
+    for file in changes.gone:
+        print(f"prime-logs: {file.source.rel} has gone", file=sys.stderr)
+
+
+def _on_closed(out: TextIO, callback: Callable[[], None]) -> threading.Event:
+    """Call back (in the event loop) when the pipe ``out`` writes to loses its reader.
+
+    With nothing new to print, a follower would never write and never learn that
+    ``head`` has exited; like GNU tail, watch the pipe for POLLERR instead.
+    """
+    closed = threading.Event()
+    try:
+        fd = out.fileno()
+        is_pipe = stat.S_ISFIFO(os.fstat(fd).st_mode)
+    except (OSError, ValueError, AttributeError):
+        return closed
+    if not is_pipe or not hasattr(select, "poll"):
+        return closed
+    loop = asyncio.get_running_loop()
+
+    def wait() -> None:
+        poller = select.poll()
+        poller.register(fd, 0)  # POLLERR / POLLHUP / POLLNVAL are always reported
+        while not poller.poll():
+            pass
+        closed.set()
+        with contextlib.suppress(RuntimeError):  # the loop has already finished
+            loop.call_soon_threadsafe(callback)
+
+    threading.Thread(target=wait, name="stdout-closed", daemon=True).start()
+    return closed
+
+
+def _silence(out: TextIO) -> None:
+    """Point stdout at /dev/null so the flush at exit cannot raise a second time.
+
+    Python's own recipe for a closed pipe: without it the interpreter prints
+    "Exception ignored ... BrokenPipeError" on its way out.
+    """
+    try:
+        fd = out.fileno()
+    except (OSError, ValueError, AttributeError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
