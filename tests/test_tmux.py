@@ -74,7 +74,10 @@ def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
     monkeypatch.delenv("TMUX", raising=False)
     srv = Server(name)
     yield srv
+    socket = srv("display-message", "-p", "#{socket_path}").strip()
     srv("kill-server")
+    if socket:
+        Path(socket).unlink(missing_ok=True)  # tmux leaves the file behind
 
 
 def run_script(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
