@@ -6,9 +6,25 @@ The library's face is three functions::
 
     setup_logger("info", log_file=Path("outputs/logs/orchestrator.log"))
     get_logger().success("Step 3 | Reward: 0.51")
+
+They are imported on first use, so the dashboard (which never logs through loguru)
+does not pay for loguru at start-up.
 """
 
-from prime_rl_logs.logger import get_logger, reset_logger, setup_logger
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from prime_rl_logs.logger import get_logger, reset_logger, setup_logger
 
 __all__ = ["get_logger", "reset_logger", "setup_logger"]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        from prime_rl_logs import logger
+
+        return getattr(logger, name)
+    raise AttributeError(f"module 'prime_rl_logs' has no attribute {name!r}")

@@ -63,6 +63,12 @@ PANE_ALIASES = {
 }
 DEFAULT_PANE = "orchestrator"
 
+# Building a pane's history runs in slices of this many seconds, with a pause
+# between them for painting and keys.
+HISTORY_SLICE_S = 0.015
+FIRST_SCREEN_S = 0.005  # the first slice: enough for the last screen
+HISTORY_PAUSE_S = 0.005
+
 # The levels `l` cycles through and `d` `i` `w` `e` set.
 LEVEL_CYCLE = ("DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR")
 
@@ -212,8 +218,9 @@ class PrimeLogsApp(App[int]):
         self._update_header()
         self.set_interval(1.0, self._tick)
         self._watch()
-        self._build_history()
-        self._load_metrics()
+        # History and metrics wait for the first frame: the end of the file first.
+        self.call_after_refresh(self._build_history)
+        self.call_after_refresh(self._load_metrics)
 
     @property
     def active_pane(self) -> LogPane:
@@ -254,9 +261,16 @@ class PrimeLogsApp(App[int]):
         return PANE_BY_KEY[key].title
 
     def _rebuild(self, pane: LogPane) -> None:
-        """Make a fresh view for the pane's source set and the current filters."""
+        """Make a fresh view for the pane's source set and the current filters.
+
+        A hidden pane (the second one when not split) gets no view: it is built
+        when shown, so it costs nothing meanwhile.
+        """
+        if not pane.display:
+            pane.view = None
+            return
         view = View(self.run_model, self._pane_filter(pane.key))
-        view.build(0.05)
+        view.build(FIRST_SCREEN_S)
         pane.view = view
         pane.log_view.set_view(view, show_tags=len(self._pane_files(pane.key)) > 1)
         self._update_pane_chrome(pane)
@@ -368,12 +382,13 @@ class PrimeLogsApp(App[int]):
                 for pane in pending:
                     assert pane.view is not None
                     view = pane.view
-                    added = view.build(0.02)
+                    added = view.build(HISTORY_SLICE_S)
                     if pane.view is view and added:
                         pane.log_view.on_delta(ViewDelta(prepended=added, appended=0, reset=False))
                     if view.complete:
                         self._update_pane_chrome(pane)
-                await asyncio.sleep(0)
+                # Leave the loop room to paint and answer keys between slices.
+                await asyncio.sleep(HISTORY_PAUSE_S)
 
     # -- messages ---------------------------------------------------------
 
@@ -547,11 +562,11 @@ class PrimeLogsApp(App[int]):
         if self._split:
             first = self.panes[0].key
             partner = self.split_partner or (ORCHESTRATOR if first == TRAINER else TRAINER)
-            if second.key != partner:
-                second.key = partner
-                self._rebuild(second)
+            second.key = partner
+            self._rebuild(second)
             second.log_view.focus()
         else:
+            second.view = None
             self.panes[0].log_view.focus()
         self.on_descendant_focus()
 

@@ -236,6 +236,9 @@ class LogView(ScrollView, can_focus=True):
         assert self.view is not None
         r = self.view.row(row)
         line = Text.from_ansi(r.text, no_wrap=True, end="")
+        if "\t" in line.plain:
+            # A tab left in a strip moves the terminal's cursor over stale cells.
+            line.expand_tabs(8)
         if self.search is not None:
             line.highlight_regex(self.search, style=Style(reverse=True, bold=True))
         if not self.show_tags:

@@ -71,6 +71,9 @@ async def test_starts_on_orchestrator_and_keys_switch_panes(library_run: Fixture
         for message in library_run.messages(component="orchestrator"):
             assert message[:60] in text
         assert "Starting trainer on rank 0" not in text
+        # Tabs are expanded: a raw tab would leave stale cells on a real terminal.
+        assert "\t" not in text
+        assert "                 ╰─ gsm8k | Ratio 50.0% | Reward 0.6010" in text
 
         expected = {
             "1": ("trainer", "Starting trainer on rank 1"),
