@@ -43,6 +43,7 @@ __all__ = [
     "RunChanges",
     "header_info",
     "header_level",
+    "level_from_bytes",
     "problem_lines",
 ]
 
@@ -81,7 +82,8 @@ _MAYBE_HEADER: Final = frozenset(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ({[\x1b")
 _level_of_name: dict[bytes, int] = {}
 
 
-def _level_bytes(name: bytes) -> int:
+def level_from_bytes(name: bytes) -> int:
+    """`level_no` of a level name as bytes (cached: a handful of names per file)."""
     level = _level_of_name.get(name)
     if level is None:
         level = _level_of_name[name] = level_no(name.decode("ascii", "replace"))
@@ -104,7 +106,7 @@ def header_level(buf: bytes, pos: int, end: int) -> int | None:
     if buf.find(b"\r", pos, end) < 0:
         m = HEADER_LEVEL_RE.match(buf, pos, end)
         if m is not None:
-            return _level_bytes(m.group(1))
+            return level_from_bytes(m.group(1))
     info = parse_line(decode_line(buf[pos:end]))
     return info.level if info.header else None
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 import time
 from array import array
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -38,6 +38,7 @@ from prime_rl_logs.core.ansi import SGR_RE, strip_sgr
 from prime_rl_logs.core.index import CHUNK, FIRST_CHUNK, line_starts
 from prime_rl_logs.core.parse import (
     DISPLAY_LIMIT,
+    HEADER_LEVEL_RE,
     LEVELS,
     LineInfo,
     decode_line,
@@ -50,6 +51,7 @@ from prime_rl_logs.core.run import (
     Run,
     RunChanges,
     header_level,
+    level_from_bytes,
     problem_lines,
 )
 from prime_rl_logs.layout import (
@@ -399,12 +401,97 @@ def _word_lines(buf: bytes, lo: int, hi: int, words: Iterable[bytes]) -> list[in
     return sorted(found)
 
 
-def _starts_in(buf: bytes, s: int, e: int, base: int) -> list[int]:
+def _starts_in(buf: bytes, s: int, e: int, base: int) -> array[int]:
     """File offsets of the lines starting in ``buf[s:e]`` (whole lines)."""
-    out = [s + base]
+    out = array("q", [s + base])
     if e - s > 1:
         out.extend([m.end() + base for m in _NL.finditer(buf, s, e - 1)])
     return out
+
+
+def _rows_of(buf: bytes, base: int, spans: Spans) -> array[int]:
+    """File offsets of the lines in ``spans`` (whole records of ``buf``)."""
+    if not spans:
+        return array("q")
+    covered = sum(e - s for s, e in spans)
+    if len(spans) <= 16 or covered * 2 < spans[-1][1] - spans[0][0]:
+        out = array("q")
+        for s, e in spans:
+            out.extend(_starts_in(buf, s, e, base))
+        return out
+    # Many spans covering most lines (a few records dropped): one newline scan,
+    # then slices of it.
+    starts = _starts_in(buf, spans[0][0], spans[-1][1], base)
+    out = array("q")
+    i = 0
+    for s, e in spans:
+        i = bisect_left(starts, base + s, i)
+        j = bisect_left(starts, base + e, i)
+        out.extend(starts[i:j])
+        i = j
+    return out
+
+
+_HMATCH: Final = HEADER_LEVEL_RE.match
+_LEVEL_OF: Final = {w.encode(): n for w, n in LEVELS.items()}
+
+
+def _level_spans(
+    buf: bytes, lo: int, hi: int, words: tuple[bytes, ...], min_level: int, *, keep: bool
+) -> Spans:
+    """Records of ``buf[lo:hi]`` (``lo`` a header) whose header's level is at least
+    ``min_level`` (``keep``) or below it (not ``keep``), found from the lines that
+    hold one of ``words``; adjacent records are joined.
+
+    The hot loop of a level filter: one ``bytes.find`` pass per word, then per
+    candidate one regex match for its header and one for the line after it (the
+    loguru regex cannot run past a newline, so no line end is needed to call it).
+    """
+    find, rfind = buf.find, buf.rfind
+    match = _HMATCH
+    levels = _LEVEL_OF
+    cr = find(b"\r", lo, hi) >= 0  # then every line goes through `header_level`
+    cands: set[int] = set()
+    for w in words:
+        p = find(w, lo, hi)
+        while p >= 0:
+            cands.add(rfind(b"\n", lo, p) + 1 or lo)
+            e = find(b"\n", p, hi)
+            if e < 0:
+                break
+            p = find(w, e, hi)
+    spans: Spans = []
+    covered = -1
+    for s in sorted(cands):
+        if s < covered:
+            continue  # a continuation line of the record just taken
+        m = None if cr else match(buf, s, hi)
+        if m is not None:
+            name = m.group(1)
+            level = levels.get(name)
+            if level is None:
+                level = level_from_bytes(name)
+            q = find(b"\n", m.end(), hi)
+        else:
+            q = find(b"\n", s, hi)
+            level = header_level(buf, s, hi if q < 0 else q + 1)
+        q = hi if q < 0 else q + 1
+        if level is None or (level >= min_level) != keep:
+            continue
+        while q < hi:  # the record runs to the next header
+            if not cr and match(buf, q, hi) is not None:
+                break
+            e2 = find(b"\n", q, hi)
+            e2 = hi if e2 < 0 else e2 + 1
+            if header_level(buf, q, e2) is not None:
+                break
+            q = e2
+        if spans and spans[-1][1] == s:
+            spans[-1] = (spans[-1][0], q)
+        else:
+            spans.append((s, q))
+        covered = q
+    return spans
 
 
 Spans = list[tuple[int, int]]
@@ -457,8 +544,10 @@ def _plain(raw: bytes) -> str:
     return strip_sgr(decode_line(raw))
 
 
-def _required_literal(pattern: re.Pattern[str]) -> str | None:
-    """The longest word every match must contain, if the pattern makes one plain."""
+def _literal_words(pattern: re.Pattern[str]) -> list[list[str]] | None:
+    """Words a match must contain, from the parsed pattern: one list per top-level
+    alternative, any single word of which that alternative requires. None when some
+    alternative requires no word of 3+ characters (then there is no pre-filter)."""
     try:
         from re import _parser as sre_parse  # type: ignore[attr-defined]
     except ImportError:  # pragma: no cover - other Pythons
@@ -467,52 +556,64 @@ def _required_literal(pattern: re.Pattern[str]) -> str | None:
         tree: Any = sre_parse.parse(pattern.pattern, pattern.flags)
     except Exception:
         return None
-    literal = sre_parse.LITERAL
-    subpattern = sre_parse.SUBPATTERN
-    best = ""
+    literal, subpattern, branch = sre_parse.LITERAL, sre_parse.SUBPATTERN, sre_parse.BRANCH
 
-    def walk(items: Any) -> None:
-        nonlocal best
+    def words(items: Any) -> list[str]:
+        found: list[str] = []
         run: list[str] = []
+
+        def flush() -> None:
+            # Colour codes sit between a line's parts, not inside words: split there.
+            found.extend(w for w in re.split(r"[^\w.:/\-]+", "".join(run)) if len(w) >= 3)
+            run.clear()
+
         for op, arg in items:
             if op is literal:
                 run.append(chr(arg))
                 continue
-            _flush(run)
-            run = []
+            flush()
             if op is subpattern:
-                walk(arg[-1])
-        _flush(run)
+                found.extend(words(arg[-1]))
+        flush()
+        return found
 
-    def _flush(run: list[str]) -> None:
-        nonlocal best
-        for word in re.split(r"[^\w.:/\-]+", "".join(run)):
-            if len(word) > len(best):
-                best = word
-
-    walk(tree)
-    return best if len(best) >= 3 else None
+    items = list(tree)
+    while len(items) == 1 and items[0][0] is subpattern:
+        items = list(items[0][1][-1])
+    if len(items) == 1 and items[0][0] is branch:
+        alternatives = [words(alt) for alt in items[0][1][1]]
+    else:
+        alternatives = [words(items)]
+    if not alternatives or any(not alt for alt in alternatives):
+        return None
+    return alternatives
 
 
 @dataclass(frozen=True)
 class _Matcher:
-    """A user regex prepared for chunks: MULTILINE for the bulk search, and a literal
-    that pre-selects lines of coloured chunks."""
+    """A user regex prepared for chunks: MULTILINE for the bulk search, and the words
+    it requires, which pre-select the lines of coloured chunks (where stripping the
+    colour codes of every line would cost more than the search)."""
 
     pattern: re.Pattern[str]
     bulk: re.Pattern[str]
-    literal: bytes | None
-    fold: bool  # the literal is matched against the lower-cased chunk
+    words: list[list[bytes]] | None
+    fold: bool  # the words are looked for in the lower-cased chunk
 
     @classmethod
     def of(cls, pattern: re.Pattern[str]) -> _Matcher:
         bulk = re.compile(pattern.pattern, pattern.flags | re.MULTILINE)
-        lit = _required_literal(pattern)
         fold = bool(pattern.flags & re.IGNORECASE)
-        literal: bytes | None = None
-        if lit is not None and not (fold and not lit.isascii()):
-            literal = (lit.lower() if fold else lit).encode()
-        return cls(pattern, bulk, literal, fold)
+        alternatives = _literal_words(pattern)
+        words: list[list[bytes]] | None = None
+        if alternatives is not None:
+            words = [
+                [(w.lower() if fold else w).encode() for w in alt if not fold or w.isascii()]
+                for alt in alternatives
+            ]
+            if any(not alt for alt in words):
+                words = None
+        return cls(pattern, bulk, words, fold)
 
     def line(self, raw: bytes) -> bool:
         return self.pattern.search(_plain(raw)) is not None
@@ -524,24 +625,28 @@ class _Matcher:
         if lo >= hi:
             return []
         seg = buf[lo:hi]
-        if b"\x1b" in seg and self.literal is not None:
+        if self.words is not None and b"\x1b" in seg:
             hay = seg.lower() if self.fold else seg
-            if hay.count(self.literal) * 4000 < len(seg):
-                return self._by_literal(buf, lo, hi, hay)
+            # For each alternative its rarest word; worth it while checking the
+            # candidate lines one by one (~4 us each) beats stripping the chunk.
+            chosen = [
+                min(((hay.count(w), w) for w in alt), key=lambda x: x[0]) for alt in self.words
+            ]
+            if sum(c for c, _ in chosen) * 300 < len(seg):
+                return self._by_words(buf, lo, hi, hay, [w for _, w in chosen])
         return self._by_text(buf, lo, hi, seg)
 
-    def _by_literal(self, buf: bytes, lo: int, hi: int, hay: bytes) -> list[int]:
-        assert self.literal is not None
-        out: list[int] = []
-        lit = self.literal
-        p = hay.find(lit)
-        while p >= 0:
-            s = _line_start(buf, lo + p, lo)
-            e = _line_end(buf, lo + p, hi)
-            if self.line(buf[s:e]):
-                out.append(s)
-            p = hay.find(lit, e - lo)
-        return out
+    def _by_words(self, buf: bytes, lo: int, hi: int, hay: bytes, words: list[bytes]) -> list[int]:
+        starts: set[int] = set()
+        for w in words:
+            p = hay.find(w)
+            while p >= 0:
+                starts.add(_line_start(buf, lo + p, lo))
+                e = hay.find(b"\n", p)
+                if e < 0:
+                    break
+                p = hay.find(w, e)
+        return sorted(s for s in starts if self.line(buf[s : _line_end(buf, s, hi)]))
 
     def _by_text(self, buf: bytes, lo: int, hi: int, seg: bytes) -> list[int]:
         text = seg.decode("utf-8", "replace")
@@ -687,19 +792,9 @@ def _decide_fast(
     # Which records of [h0, n) pass the level filter.
     spans: Spans
     if rules.keep_words is not None:
-        spans = []
-        for s in _word_lines(buf, h0, n, rules.keep_words):
-            e = _line_end(buf, s, n)
-            level = header_level(buf, s, e)
-            if level is not None and level >= rules.min_level:
-                spans.append((s, _next_header(buf, s, n)))
+        spans = _level_spans(buf, h0, n, rules.keep_words, rules.min_level, keep=True)
     elif rules.drop_words is not None:
-        drop: Spans = []
-        for s in _word_lines(buf, h0, n, rules.drop_words):
-            e = _line_end(buf, s, n)
-            level = header_level(buf, s, e)
-            if level is not None and level < rules.min_level:
-                drop.append((s, _next_header(buf, s, n)))
+        drop = _level_spans(buf, h0, n, rules.drop_words, rules.min_level, keep=False)
         spans = _subtract([(h0, n)], drop)
     else:
         spans = [(h0, n)]
@@ -717,9 +812,7 @@ def _decide_fast(
     if rules.exclude is not None:
         spans = _subtract(spans, records(exc_lines, carry.exc))
 
-    kept = array("q")
-    for s, e in spans:
-        kept.extend(_starts_in(buf, s, e, base))
+    kept = _rows_of(buf, base, spans)
     if carry.starts and _contains(spans, hl):
         kept.extend(carry.starts)
     new = _Carry()
