@@ -504,3 +504,20 @@ def test_a_follower_with_nothing_to_write_notices_head_has_gone(library_run: Fix
     assert done.returncode == 0, done.stderr
     assert len(done.stdout.splitlines()) == 3
     assert done.stderr == ""
+
+
+def test_follow_reads_a_truncated_file_from_its_start(
+    capsys: pytest.CaptureFixture[str], library_run: FixtureRun, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rank0 = library_run.logs / "trainer" / "rank_0.log"
+    monkeypatch.setattr(
+        tail_cmd,
+        "watch_run",
+        scripted_watch(
+            lambda: rank0.write_text(loguru_line("14:06:00", "INFO", "rank 0 restarted") + "\n")
+        ),
+    )
+    assert main(["tail", str(library_run.output_dir), "-f", "-n", "0"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.splitlines() == [f"r0{' ' * (WIDTH - 2)} 14:06:00    INFO rank 0 restarted"]
+    assert "trainer/rank_0.log was truncated or replaced" in captured.err
