@@ -101,6 +101,20 @@ class Filters:
         return " │ ".join(parts)
 
 
+class TextLine(Static):
+    """A one-row label updated often: repaints only when its text changes, and never
+    asks for a layout pass (its size is fixed by CSS)."""
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._text: str | Text = ""
+
+    def show(self, content: str | Text) -> None:
+        if content != self._text:
+            self._text = content
+            self.update(content, layout=False)
+
+
 class LogPane(Vertical):
     """A title bar, a `LogView` and a status line for one pane."""
 
@@ -114,9 +128,9 @@ class LogPane(Vertical):
     def __init__(self, key: str, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.key = key
-        self.title = Static(classes="pane-title")
+        self.title = TextLine(classes="pane-title")
         self.log_view = LogView()
-        self.status = Static(classes="pane-status")
+        self.status = TextLine(classes="pane-status")
         self.view: View | None = None
 
     def compose(self) -> ComposeResult:
@@ -183,10 +197,10 @@ class PrimeLogsApp(App[int]):
         self._split = split is not None
         self.panes = [LogPane(pane, id="pane-0"), LogPane(split or TRAINER, id="pane-1")]
         self.sidebar = Sidebar(id="sidebar")
-        self.header = Static(id="header")
+        self.header = TextLine(id="header")
         self.prompt = Input(id="prompt")
         self.prompt_mode = ""
-        self.status = Static(id="status")
+        self.status = TextLine(id="status")
         self._build_wanted = asyncio.Event()
         self.metrics = LiveMetrics(output_dir)
         self.metrics_view = MetricsView(id="metrics")
@@ -285,7 +299,7 @@ class PrimeLogsApp(App[int]):
         files = self._pane_files(pane.key)
         number = next((i + 1 for i, p in enumerate(PANES) if p.key == pane.key), None)
         label = f" {number} " if number else " · "
-        pane.title.update(f"{label}{self._pane_title(pane.key)}  ({len(files)} files)")
+        pane.title.show(f"{label}{self._pane_title(pane.key)}  ({len(files)} files)")
         view, lv = pane.view, pane.log_view
         bits = []
         if not self.run_model.exists:
@@ -300,10 +314,10 @@ class PrimeLogsApp(App[int]):
             bits.append("following")
         else:
             bits.append(f"paused — {lv.unseen:,} new lines" if lv.unseen else "paused")
-        pane.status.update(" " + " · ".join(bits))
+        pane.status.show(" " + " · ".join(bits))
 
     def _update_status(self) -> None:
-        self.status.update(" " + self.filters.describe())
+        self.status.show(" " + self.filters.describe())
 
     def _update_header(self) -> None:
         name = self.output_dir.resolve().name or str(self.output_dir)
@@ -312,7 +326,7 @@ class PrimeLogsApp(App[int]):
             header.append("  │  " + self.metrics.store.summary().text())
         else:
             header.append("  │  reading metrics…", style="dim")
-        self.header.update(header)
+        self.header.show(header)
 
     def _refresh_metrics(self) -> None:
         """Redraw the header and the Metrics pane when a value changed."""

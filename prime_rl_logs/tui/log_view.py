@@ -127,7 +127,14 @@ class LogView(ScrollView, can_focus=True):
 
     def _resize_virtual(self) -> None:
         rows = len(self.view) if self.view is not None else 0
-        self.virtual_size = Size(max(self._max_width, self.scrollable_content_region.width), rows)
+        size = Size(max(self._max_width, self.scrollable_content_region.width), rows)
+        if size == self.virtual_size:
+            return
+        # Rows arrive many times a second: update the scrollable size and scrollbars
+        # without asking the whole screen for a layout pass (what assigning the
+        # `virtual_size` reactive would do); the widget's own size does not change.
+        self.set_reactive(LogView.virtual_size, size)
+        self._scroll_update(size)
 
     def _clear_cache(self) -> None:
         self._strips.clear()
