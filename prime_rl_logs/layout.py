@@ -277,3 +277,42 @@ def discover(logs: str | os.PathLike[str]) -> list[Path]:
 
     walk(root, top=True)
     return sorted(found)
+
+
+# ---------------------------------------------------------------------------
+# Panes: the groups of sources the dashboard switches between (and `tail --pane`)
+
+
+@dataclass(frozen=True, slots=True)
+class Pane:
+    key: str
+    title: str
+    components: frozenset[str] | None  # None: every component
+
+
+PANES: Final = (
+    Pane("trainer", "Trainer", frozenset({TRAINER})),
+    Pane("orchestrator", "Orchestrator", frozenset({ORCHESTRATOR})),
+    Pane("inference", "Inference", frozenset({INFERENCE})),
+    Pane("env", "Env workers", frozenset({ENV})),
+    Pane("launcher", "Launcher", frozenset({LAUNCHER})),
+    Pane("all", "All", None),
+)
+PANE_BY_KEY: Final = {p.key: p for p in PANES}
+PANE_ALIASES: Final = {
+    "orch": "orchestrator",
+    "inf": "inference",
+    "envs": "env",
+    "env_workers": "env",
+    "rl": "launcher",
+    "merged": "all",
+}
+DEFAULT_PANE: Final = "orchestrator"
+
+
+def pane_key(name: str) -> str:
+    """A pane name as a user types it (aliases allowed), or ValueError naming the choices."""
+    key = PANE_ALIASES.get(name.strip().lower(), name.strip().lower())
+    if key not in PANE_BY_KEY:
+        raise ValueError(f"unknown pane {name!r}; choose one of {', '.join(PANE_BY_KEY)}")
+    return key

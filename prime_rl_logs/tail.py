@@ -44,7 +44,15 @@ from prime_rl_logs.core.parse import LEVELS, decode_line
 from prime_rl_logs.core.run import LogFile, Run, RunChanges
 from prime_rl_logs.core.view import Filter, Row, View
 from prime_rl_logs.core.watch import watch_run
-from prime_rl_logs.layout import ENV, INFERENCE, LAUNCHER, ORCHESTRATOR, TRAINER
+from prime_rl_logs.layout import (
+    ENV,
+    INFERENCE,
+    LAUNCHER,
+    ORCHESTRATOR,
+    PANE_BY_KEY,
+    TRAINER,
+    pane_key,
+)
 
 FOLLOW_LINES = 10  # what --follow prints before new lines, as tail -f
 TAG_WIDTH_MIN = 5
@@ -64,22 +72,8 @@ TAG_COLOURS = {
 }
 _LEVEL_NAMES = {number: name for name, number in LEVELS.items()}
 
+
 # `prime-logs watch --pane` names (and aliases) as components, for run_as_follow.
-PANE_COMPONENTS = {
-    "trainer": TRAINER,
-    "orchestrator": ORCHESTRATOR,
-    "orch": ORCHESTRATOR,
-    "inference": INFERENCE,
-    "inf": INFERENCE,
-    "env": ENV,
-    "envs": ENV,
-    "env_workers": ENV,
-    "launcher": LAUNCHER,
-    "rl": LAUNCHER,
-}
-ALL_PANES = ("all", "merged")
-
-
 @dataclass(frozen=True)
 class Options:
     output_dir: Path
@@ -129,15 +123,14 @@ def run_as_follow(args: argparse.Namespace) -> int:
 def pane_components(panes: str) -> str | None:
     """Comma-separated pane names -> comma-separated components (None: all of them)."""
     components: list[str] = []
-    for name in (p.strip().lower() for p in panes.split(",")):
-        if not name:
-            continue
-        if name in ALL_PANES:
+    for name in (p for p in panes.split(",") if p.strip()):
+        try:
+            pane = PANE_BY_KEY[pane_key(name)]
+        except ValueError as exc:
+            raise CLIError(str(exc)) from None
+        if pane.components is None:
             return None
-        if name not in PANE_COMPONENTS:
-            choices = ", ".join([*dict.fromkeys(PANE_COMPONENTS.values()), "all"])
-            raise CLIError(f"unknown pane {name!r}; choose one of {choices}")
-        components.append(PANE_COMPONENTS[name])
+        components.extend(sorted(pane.components))
     return ",".join(dict.fromkeys(components)) or None
 
 

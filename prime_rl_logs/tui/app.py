@@ -29,39 +29,19 @@ from prime_rl_logs.core.parse import LEVELS
 from prime_rl_logs.core.run import LogFile, Run, RunChanges
 from prime_rl_logs.core.view import Filter, View, ViewDelta
 from prime_rl_logs.core.watch import watch_run
-from prime_rl_logs.layout import ENV, INFERENCE, LAUNCHER, ORCHESTRATOR, TRAINER
+from prime_rl_logs.layout import (
+    DEFAULT_PANE,
+    ORCHESTRATOR,
+    PANE_BY_KEY,
+    PANES,
+    TRAINER,
+    pane_key,
+)
 from prime_rl_logs.metrics import LiveMetrics
 from prime_rl_logs.tui.help import HelpScreen
 from prime_rl_logs.tui.log_view import LogView
 from prime_rl_logs.tui.metrics_view import MetricsView
 from prime_rl_logs.tui.sidebar import Sidebar
-
-
-@dataclass(frozen=True)
-class PaneSpec:
-    key: str
-    title: str
-    components: frozenset[str] | None  # None: every component
-
-
-PANES: tuple[PaneSpec, ...] = (
-    PaneSpec("trainer", "Trainer", frozenset({TRAINER})),
-    PaneSpec("orchestrator", "Orchestrator", frozenset({ORCHESTRATOR})),
-    PaneSpec("inference", "Inference", frozenset({INFERENCE})),
-    PaneSpec("env", "Env workers", frozenset({ENV})),
-    PaneSpec("launcher", "Launcher", frozenset({LAUNCHER})),
-    PaneSpec("all", "All", None),
-)
-PANE_BY_KEY = {p.key: p for p in PANES}
-PANE_ALIASES = {
-    "orch": "orchestrator",
-    "inf": "inference",
-    "envs": "env",
-    "env_workers": "env",
-    "rl": "launcher",
-    "merged": "all",
-}
-DEFAULT_PANE = "orchestrator"
 
 # Building a pane's history runs in slices of this many seconds, with a pause
 # between them for painting and keys.
@@ -71,14 +51,6 @@ HISTORY_PAUSE_S = 0.005
 
 # The levels `l` cycles through and `d` `i` `w` `e` set.
 LEVEL_CYCLE = ("DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR")
-
-
-def pane_key(name: str) -> str:
-    """A pane name from the command line, or ValueError naming the choices."""
-    key = PANE_ALIASES.get(name.lower(), name.lower())
-    if key not in PANE_BY_KEY:
-        raise ValueError(f"unknown pane {name!r}; choose one of {', '.join(PANE_BY_KEY)}")
-    return key
 
 
 @dataclass(frozen=True)
