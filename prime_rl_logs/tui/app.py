@@ -47,6 +47,8 @@ from prime_rl_logs.tui.sidebar import Sidebar
 # between them for painting and keys.
 HISTORY_SLICE_S = 0.015
 FIRST_SCREEN_S = 0.005  # the first slice: enough for the last screen
+# How often the sidebar's counts and ages and the metrics.jsonl follower are looked at.
+TICK_S = 2.0
 HISTORY_PAUSE_S = 0.005
 
 # The levels `l` cycles through and `d` `i` `w` `e` set.
@@ -202,7 +204,7 @@ class PrimeLogsApp(App[int]):
         self.active_pane.log_view.focus()
         self._update_sidebar()
         self._update_header()
-        self.set_interval(1.0, self._tick)
+        self.set_interval(TICK_S, self._tick)
         self._watch()
         # History and metrics wait for the first frame: the end of the file first.
         self.call_after_refresh(self._build_history)

@@ -28,8 +28,12 @@ SILENT_MIN_S = 30.0
 
 
 def human_age(seconds: float) -> str:
+    """Time since a file last grew, coarse on purpose: the sidebar repaints only
+    when a label changes, so an idle dashboard repaints every ten seconds at most."""
+    if seconds < 10:
+        return "now"
     if seconds < 60:
-        return f"{seconds:.0f}s"
+        return f"{int(seconds) // 10 * 10}s"
     if seconds < 3600:
         return f"{seconds / 60:.0f}m"
     if seconds < 86400:
@@ -95,12 +99,40 @@ class Sidebar(OptionList):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._shape: tuple[tuple[str, ...], ...] = ()
+        self._ids: list[tuple[str, str]] = []
+        self._rows: dict[str, tuple[object, ...]] = {}
 
     def update_sources(self, files: Sequence[LogFile]) -> None:
-        """Rebuild the rows from the run's files, keeping the highlighted row."""
+        """Show the run's files, keeping the highlighted row.
+
+        Called every couple of seconds: a row is rebuilt only when what it says
+        (counts, coarse age, state) changed, and changed rows are replaced in place;
+        the whole list is rebuilt (a layout pass) only when files come or go. An
+        idle dashboard therefore neither builds rows nor repaints.
+        """
         now = time.time()
         silent = silent_sources(files, now)
+        rows: dict[str, tuple[object, ...]] = {
+            f.source.rel: (
+                f.lines,
+                f.warnings,
+                f.errors,
+                f.status,
+                f.error,
+                human_age(max(0.0, now - f.last_write)) if f.last_write else "",
+                f.source.rel in silent,
+            )
+            for f in files
+        }
+        ids = [(f.source.component, f.source.rel) for f in files]
+        if ids == self._ids:
+            for f in files:
+                rel = f.source.rel
+                if rows[rel] != self._rows.get(rel):
+                    self.replace_option_prompt(rel, source_row(f, rel in silent, now))
+            self._rows = rows
+            return
+        self._ids, self._rows = ids, rows
         options: list[Option] = []
         for component in COMPONENTS:
             members = [f for f in files if f.source.component == component]
