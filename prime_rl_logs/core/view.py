@@ -12,15 +12,22 @@ a record shows/hides the whole record, so a traceback is never split from its fi
 line. Scanning backwards, continuation lines at the top of a chunk are carried to
 the next (older) chunk until their header is found.
 
-Speed: pure per-line Python tops out near 30 MB/s, so a single-file scan works on
-4 MB chunks with C-speed primitives: ``bytes.find`` for the level words of the
-levels that decide (WARNING and up when hiding INFO; DEBUG/TRACE when hiding only
-those), each hit checked with `header_level`, and record extents found from there;
-regexes run over the decoded chunk (or, on coloured chunks, only over lines holding
-a literal the regex requires). Every shortcut is checked line by line where it could
-disagree with `parse_line` (``\\r`` redraws, control characters). Files that
+Speed: decoding and parsing every line tops out near 15-20 MB/s, so a file is
+scanned in 4 MB chunks with C-speed primitives: ``bytes.find`` for the level words of
+the levels that decide (WARNING and up when hiding INFO; DEBUG/TRACE when hiding only
+those), each hit checked with `header_level`, record extents found from there;
+regexes run over the decoded chunk, or, on coloured chunks, only over the lines
+holding a word the regex requires. Every shortcut is checked line by line where it
+could disagree with `parse_line` (``\\r`` redraws, control characters). Files that
 interleave torchrun ranks (a combined ``trainer.log``) are read line by line, with
-records tracked per rank.
+records tracked per rank. Figures: docs/benchmarks.md.
+
+Known limits: the bulk level scan sees level names written in upper case (as
+loguru, vLLM, uvicorn and stdlib logging write them); a word of a regex split by a
+colour code inside it (markup in the middle of a word) is not found on coloured
+chunks; live, a record whose later continuation line matches ``exclude`` keeps the
+lines already shown; a record longer than `RECORD_LOOKBACK` is cut, its top part
+read as orphan lines.
 """
 
 from __future__ import annotations
@@ -386,19 +393,6 @@ def _record_of(buf: bytes, p: int, lo: int) -> int:
             return p
         p = _line_start(buf, p - 1, lo)
     return lo
-
-
-def _word_lines(buf: bytes, lo: int, hi: int, words: Iterable[bytes]) -> list[int]:
-    """Starts of the lines in ``[lo, hi)`` holding any of ``words``, sorted."""
-    found: set[int] = set()
-    find = buf.find
-    for word in words:
-        p = find(word, lo, hi)
-        while p >= 0:
-            s = _line_start(buf, p, lo)
-            found.add(s)
-            p = find(word, _line_end(buf, p, hi), hi)
-    return sorted(found)
 
 
 def _starts_in(buf: bytes, s: int, e: int, base: int) -> array[int]:
@@ -955,7 +949,8 @@ class _Clock:
 
     def __init__(self, anchor: float) -> None:
         lt = time.localtime(anchor)
-        midnight = anchor - (lt.tm_hour * 3600 + lt.tm_min * 60 + lt.tm_sec)
+        # Local midnight of that day, in whole seconds (files must agree to the second).
+        midnight = int(time.mktime((lt.tm_year, lt.tm_mon, lt.tm_mday, 0, 0, 0, 0, 0, -1)))
         self.anchor = anchor
         self.tod = anchor - midnight
         self.back_day = self.fwd_day = midnight
@@ -1046,7 +1041,9 @@ def _add_run(runs: list[tuple[float, array[int]]], t: float, offsets_desc: list[
 class _Member:
     """A file of a view: its backward scan and its live (forward) state."""
 
-    def __init__(self, file: LogFile, order: int, slot: int, rules: _Rules, multi: bool) -> None:
+    def __init__(
+        self, file: LogFile, order: tuple[Any, ...], slot: int, rules: _Rules, multi: bool
+    ) -> None:
         self.file = file
         self.order = order
         self.slot = slot
@@ -1245,7 +1242,8 @@ class View:
     def _add(self, f: LogFile) -> _Member:
         slot = len(self._slots)
         self._slots.append((f, f.generation))
-        order = self.run.files.index(f) if f in self.run.files else len(self._members)
+        # Ties in time go by the run's file order; the count keeps keys unique.
+        order = (*f.source.sort_key, len(self._members))
         m = _Member(f, order, slot, self._rules, self._multi)
         self._members[f] = m
         return m
@@ -1340,27 +1338,26 @@ class View:
             member.fwd_end = 0
             member.fwd_recs = {}
             member.clock = _Clock(f.last_write or time.time())
-        batch: list[tuple[float, int, int, int]] = []
+        batch: list[tuple[float, tuple[Any, ...], int, int, int]] = []
         seq = 0
         for f, (a, b) in changes.grown.items():
             grown = self._members.get(f)
             if grown is None or f.generation != grown.gen:
                 continue
             for t, off in grown.feed(a, b):
-                batch.append((t, grown.order, seq, off))
+                batch.append((t, grown.order, seq, off, grown.slot))
                 seq += 1
         appended = 0
         if batch:
-            if len({x[1] for x in batch}) > 1:
-                batch.sort()
-            slot_of = {m.order: m.slot for m in self._members.values()}
+            if len({x[4] for x in batch}) > 1:
+                batch.sort()  # by time, then file order, then arrival
             i = 0
             while i < len(batch):
                 j = i
-                order = batch[i][1]
-                while j < len(batch) and batch[j][1] == order:
+                slot = batch[i][4]
+                while j < len(batch) and batch[j][4] == slot:
                     j += 1
-                appended += self._rows.append((x[3] for x in batch[i:j]), slot_of[order])
+                appended += self._rows.append((x[3] for x in batch[i:j]), slot)
                 i = j
         return ViewDelta(prepended=0, appended=appended, reset=reset)
 

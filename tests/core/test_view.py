@@ -240,6 +240,46 @@ def test_merged_build_equals_a_sort_by_time_then_file_order(
     assert got == [(n, off) for _, n, off in sorted(expected)]
 
 
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    batches=st.lists(
+        st.lists(st.tuples(st.integers(0, 3), st.integers(0, 9), st.booleans()), max_size=8),
+        max_size=5,
+    )
+)
+def test_live_batches_merge_by_time_then_file_order(
+    tmp_path_factory: pytest.TempPathFactory, batches
+) -> None:
+    tmp = tmp_path_factory.mktemp("v")
+    logs = tmp / "logs" / "trainer"
+    for r in (1, 3):  # two files exist; ranks 0 and 2 appear later
+        append(logs / f"rank_{r}.log", log_line(T0, "INFO", "start"))
+    run = Run(tmp)
+    run.refresh()
+    view = View(run, Filter())
+    build_all(view)
+    # (batch, clock, rank, n, line of the record) -> (rank, last word)
+    expected = {(-1, T0, 1, 0, 0): (1, "start"), (-1, T0, 3, 0, 0): (3, "start")}
+    n = 0
+    for b, events in enumerate(batches):
+        for rank, k, more in sorted(events, key=lambda e: e[1]):  # clocks rise per file
+            n += 1
+            clock = T0 + 100 * (b + 1) + k
+            append(logs / f"rank_{rank}.log", log_line(clock, "INFO", f"n{n}"))
+            expected[(b, clock, rank, n, 0)] = (rank, f"n{n}")
+            if more:  # a continuation line: its record's time, right after it
+                append(logs / f"rank_{rank}.log", f"  more {n}\n".encode())
+                expected[(b, clock, rank, n, 1)] = (rank, str(n))
+        view.update(run.refresh())
+    got = [
+        (view.row(i).file.source.rank, strip_sgr(view.row(i).text).split()[-1])
+        for i in range(len(view))
+    ]
+    assert got == [expected[key] for key in sorted(expected)]
+
+
 # ---------------------------------------------------------------------------
 # Behaviour a user sees
 
@@ -340,6 +380,24 @@ def test_live_batch_from_several_files_is_merged_by_time(tmp_path: Path) -> None
     append(logs / "trainer" / "rank_2.log", log_line(T0 + 3, "INFO", "new rank"))
     delta = view.update(run.refresh())
     assert delta.appended == 1 and view.row(2).file.source.rank == 2
+
+
+def test_a_new_file_sorting_first_gets_its_own_rows(tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    for r in (1, 2):
+        append(logs / "trainer" / f"rank_{r}.log", log_line(T0, "INFO", f"rank{r}"))
+    run = Run(tmp_path)
+    run.refresh()
+    view = View(run, Filter())
+    build_all(view)
+    append(logs / "trainer" / "rank_0.log", log_line(T0 + 1, "INFO", "rank0"))
+    view.update(run.refresh())
+    for t, r in ((2, 0), (2, 1), (3, 2), (3, 0)):
+        append(logs / "trainer" / f"rank_{r}.log", log_line(T0 + t, "INFO", f"rank{r}"))
+    view.update(run.refresh())
+    rows = [view.row(i) for i in range(len(view))]
+    assert all(strip_sgr(r.text).endswith(f"rank{r.file.source.rank}") for r in rows)
+    assert [r.file.source.rank for r in rows] == [1, 2, 0, 0, 1, 0, 2]
 
 
 def test_include_matched_by_a_later_continuation_line_shows_the_record(tmp_path: Path) -> None:
