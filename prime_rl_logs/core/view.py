@@ -960,7 +960,7 @@ class _Clock:
     def back(self, clock: int | None) -> float:
         if clock is None:
             return self.back_t if self.back_t is not None else self.anchor
-        t = self.back_day + clock
+        t: float = self.back_day + clock
         if self.back_t is None:
             if clock > self.tod + 300:
                 self.back_day -= 86_400
@@ -976,7 +976,7 @@ class _Clock:
     def fwd(self, clock: int | None) -> float:
         if clock is None:
             return self.fwd_t if self.fwd_t is not None else self.anchor
-        t = self.fwd_day + clock
+        t: float = self.fwd_day + clock
         if self.fwd_t is None:
             if clock > self.tod + 300:
                 self.fwd_day -= 86_400
