@@ -389,7 +389,7 @@ class PrimeLogsApp(App[int]):
     @on(OptionList.OptionSelected, "#sidebar")
     def _open_source(self, event: OptionList.OptionSelected) -> None:
         rel = event.option.id
-        if rel is None or rel.startswith("component:"):
+        if rel is None or rel == "legend" or rel.startswith("component:"):
             return
         pane = self.panes[0]
         pane.key = f"source:{rel}"

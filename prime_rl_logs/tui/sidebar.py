@@ -133,7 +133,8 @@ class Sidebar(OptionList):
             self._rows = rows
             return
         self._ids, self._rows = ids, rows
-        options: list[Option] = []
+        legend = Text(f"{'source':<19}{'lines':>6} {'warn':>4} {'err':>4} {'age':>4}", style="dim")
+        options: list[Option] = [Option(legend, id="legend", disabled=True)]
         for component in COMPONENTS:
             members = [f for f in files if f.source.component == component]
             if not members:
