@@ -82,7 +82,7 @@ class LogView(ScrollView, can_focus=True):
         self.show_tags = False
         self.search: re.Pattern[str] | None = None
         self.unseen = 0
-        self._strips: OrderedDict[tuple[int, int, bool], Strip] = OrderedDict()
+        self._strips: OrderedDict[tuple[int, int, int, bool], Strip] = OrderedDict()
         self._max_width = 0
 
     # -- data -------------------------------------------------------------
@@ -201,10 +201,12 @@ class LogView(ScrollView, can_focus=True):
 
     # -- rendering --------------------------------------------------------
 
-    def _key(self, row: int, selected: bool) -> tuple[int, int, bool]:
+    def _key(self, row: int, selected: bool) -> tuple[int, int, int, bool]:
+        """A row's identity: its file, the file's generation (a truncated or replaced
+        file starts again at offset 0) and its byte offset."""
         assert self.view is not None
         r = self.view.row(row)
-        return (id(r.file), r.offset, selected)
+        return (id(r.file), r.generation, r.offset, selected)
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset

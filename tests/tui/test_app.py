@@ -391,3 +391,27 @@ async def test_newer_layout(latest_run: FixtureRun, layout: str) -> None:
         text = "\n".join(view_messages(active(app)))
         assert "Starting trainer on rank 0" in text
         assert "Starting trainer on rank 1" not in text
+
+
+async def test_recreated_file_shows_new_lines_after_the_old(tmp_path: Path) -> None:
+    """setup_logger deletes and recreates its file: old rows stay, new rows follow,
+    and rows at the same byte offsets never show each other's text."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    path = logs / "orchestrator.log"
+    path.write_text(
+        "".join(loguru_line("10:00:0" + str(i), "INFO", f"old {i}") + "\n" for i in range(3))
+    )
+    app = PrimeLogsApp(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        lv = active(app)
+        assert "old 2" in screen_text(lv)
+        path.unlink()
+        path.write_text(
+            "".join(loguru_line("10:01:0" + str(i), "INFO", f"new {i}") + "\n" for i in range(3))
+        )
+        await wait_for(pilot, lambda: "new 2" in screen_text(lv))
+        lines = [line for line in screen_lines(lv) if line]
+        assert [line.split()[-1] for line in lines][-6:] == ["0", "1", "2", "0", "1", "2"]
+        assert [line.split()[-2] for line in lines][-6:] == ["old"] * 3 + ["new"] * 3
