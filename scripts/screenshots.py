@@ -1,30 +1,44 @@
 #!/usr/bin/env python3
 """Screenshots of the real app on a demo run: SVG from Textual, PNG for the README.
 
-    python scripts/screenshots.py [--out screenshots] [--steps 14]
+    python scripts/screenshots.py [--out screenshots] [--steps 24] [--speed 1]
+                                  [--renderer auto] [--run OUTPUT_DIR] [SCENE ...]
 
-Writes a demo run with `prime-logs demo --no-ui`, then drives `PrimeLogsApp` with
-Textual's Pilot through the main screens and saves each as ``NAME.svg`` and, when
-``rsvg-convert`` (Debian's librsvg2-bin) or Chromium is on PATH, ``NAME.png``.
-Look at every PNG before committing it.
+Writes a demo run with `prime-logs demo --no-ui` into a folder named ``demo-run``
+(the header shows it), then drives `PrimeLogsApp` with Textual's Pilot through the
+main screens and saves each as ``NAME.svg`` and ``NAME.png``.
+
+PNG: headless Chromium (Debian's ``chromium``) draws Textual's SVG faithfully;
+``rsvg-convert`` (librsvg2-bin) is the fallback, but it drops the leading spaces
+of a text run, so loguru's right-aligned levels (``   INFO``) come out left-aligned
+and columns look ragged. Install ``fonts-firacode`` for the font the SVG asks for.
+
+The sidebar's clock is pinned to one second after the run's last write, so every
+scene shows the run as a user watching it live would see it at its last step,
+however long the shooting takes. Look at every PNG before committing it.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import types
 from collections.abc import Sequence
 from pathlib import Path
 
+from textual.pilot import Pilot
+
+from prime_rl_logs.tui import sidebar
 from prime_rl_logs.tui.app import Filters, PrimeLogsApp
 
-SIZE = (170, 46)
+SIZE = (160, 45)
 
-# name -> (starting pane, split partner, filters, keys pressed after start)
+# name -> (starting pane, split partner, filters, keys pressed once settled)
 SCENES: dict[str, tuple[str, str | None, Filters, Sequence[str]]] = {
     "orchestrator": ("orchestrator", None, Filters(), ()),
     "trainer-all-ranks": ("trainer", None, Filters(), ()),
@@ -40,56 +54,104 @@ SCENES: dict[str, tuple[str, str | None, Filters, Sequence[str]]] = {
 }
 
 
+def pin_sidebar_clock(run_dir: Path) -> None:
+    """Make the sidebar's "age since last write" relative to the run's last write."""
+    mtimes = [p.stat().st_mtime for p in (run_dir / "logs").rglob("*") if p.is_file()]
+    now = max(mtimes, default=0.0) + 1.0
+    sidebar.time = types.SimpleNamespace(time=lambda: now)  # type: ignore[assignment]
+
+
+async def settle(pilot: Pilot[int], app: PrimeLogsApp) -> None:
+    """Wait until every pane's history is built and the metrics are loaded."""
+    for _ in range(500):
+        await pilot.pause()
+        done = all(p.view is None or p.view.complete for p in app.panes)
+        if done and app.metrics.ready:
+            break
+        await asyncio.sleep(0.02)
+    await pilot.pause(0.2)
+
+
 async def shoot(run_dir: Path, out: Path, name: str) -> Path:
     pane, split, filters, keys = SCENES[name]
     app = PrimeLogsApp(run_dir, pane=pane, split=split, filters=filters)
     async with app.run_test(size=SIZE) as pilot:
-        for _ in range(100):
-            await pilot.pause()
-            done = all(p.view is None or p.view.complete for p in app.panes)
-            if done and app.metrics.ready:
-                break
-            await asyncio.sleep(0.02)
-        for key in keys:
-            await pilot.press(key)
-        await pilot.pause(0.3)
+        await settle(pilot, app)
+        if keys:
+            await pilot.press(*keys)
+            await settle(pilot, app)
         svg = out / f"{name}.svg"
         app.save_screenshot(filename=svg.name, path=str(out))
     return svg
 
 
-def to_png(svg: Path) -> Path | None:
-    png = svg.with_suffix(".png")
-    if shutil.which("rsvg-convert"):
-        subprocess.run(["rsvg-convert", "-z", "1.2", "-o", str(png), str(svg)], check=True)
-        return png
+def svg_size(svg: Path) -> tuple[int, int]:
+    """Width and height of Textual's SVG, from its viewBox."""
+    match = re.search(r'viewBox="0 0 ([\d.]+) ([\d.]+)"', svg.read_text(encoding="utf-8"))
+    if match is None:
+        return 1970, 1150
+    return round(float(match[1])), round(float(match[2]))
+
+
+def find_renderer(choice: str) -> str | None:
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium:
-        subprocess.run(
-            [
-                chromium,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                f"--screenshot={png}",
-                "--window-size=1720,1180",
-                svg.as_uri(),
-            ],
-            check=True,
-            capture_output=True,
-        )
+    rsvg = shutil.which("rsvg-convert")
+    if choice == "chromium":
+        return chromium
+    if choice == "rsvg":
+        return rsvg
+    return chromium or rsvg
+
+
+def to_png(svg: Path, renderer: str) -> Path:
+    png = svg.with_suffix(".png")
+    if Path(renderer).name == "rsvg-convert":
+        subprocess.run([renderer, "-o", str(png), str(svg)], check=True)
         return png
-    return None
+    width, height = svg_size(svg)
+    subprocess.run(
+        [
+            renderer,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--force-device-scale-factor=1",
+            f"--window-size={width},{height}",
+            f"--screenshot={png}",
+            svg.resolve().as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return png
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("screenshots"))
-    parser.add_argument("--steps", type=int, default=14)
+    parser.add_argument("--steps", type=int, default=24, help="demo steps (default 24)")
+    parser.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        help="demo pace (default 1: a step every 2 s, so the clock and steps/min look real)",
+    )
     parser.add_argument("--run", type=Path, help="use this run instead of a new demo run")
-    parser.add_argument("scenes", nargs="*", default=list(SCENES))
+    parser.add_argument(
+        "--renderer",
+        choices=("auto", "chromium", "rsvg"),
+        default="auto",
+        help="SVG to PNG: auto prefers Chromium, then rsvg-convert",
+    )
+    parser.add_argument("scenes", nargs="*", metavar="SCENE", help=", ".join(SCENES))
     args = parser.parse_args(argv)
+    unknown = [name for name in args.scenes if name not in SCENES]
+    if unknown:
+        parser.error(f"unknown scene(s): {', '.join(unknown)}; choose from {', '.join(SCENES)}")
+    scenes = args.scenes or list(SCENES)
     args.out.mkdir(parents=True, exist_ok=True)
+    renderer = find_renderer(args.renderer)
     run_dir = args.run
     if run_dir is None:
         run_dir = Path(tempfile.mkdtemp(prefix="prime-logs-shots-")) / "demo-run"
@@ -104,14 +166,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "--steps",
                 str(args.steps),
                 "--speed",
-                "8",
+                str(args.speed),
             ],
             check=True,
         )
-    for name in args.scenes:
+    pin_sidebar_clock(run_dir)
+    for name in scenes:
         svg = asyncio.run(shoot(run_dir, args.out, name))
-        png = to_png(svg)
-        print(f"{svg}" + (f"  {png}" if png else "  (no PNG converter found)"))
+        png = to_png(svg, renderer) if renderer else None
+        print(f"{svg}" + (f"  {png}" if png else "  (no PNG renderer found)"))
     return 0
 
 
