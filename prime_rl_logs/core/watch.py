@@ -30,10 +30,10 @@ from prime_rl_logs.core.run import Run, RunChanges
 
 __all__ = ["NETWORK_FILESYSTEMS", "is_network_fs", "watch_run"]
 
-DEBOUNCE_MS: Final = 50
+DEBOUNCE_MS: Final = 20
 STEP_MS: Final = 10
-FULL_REFRESH_S: Final = 1.0
-WAKE_MS: Final = 500  # idle wake-up, for the periodic refresh and re-checks
+FULL_REFRESH_S: Final = 2.0
+WAKE_MS: Final = 1000  # idle wake-up, for the periodic refresh and re-checks
 RECHECK_S: Final = 0.1
 POLL_DELAY_MS: Final = 250
 WAIT_FOR_LOGS_S: Final = 0.25

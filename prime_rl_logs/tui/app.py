@@ -280,10 +280,8 @@ class PrimeLogsApp(App[int]):
             bits.append(f"waiting for {self.run_model.logs} to appear…")
         elif not files:
             bits.append("no files for this pane yet")
-        if view is not None:
-            bits.append(f"{len(view):,} rows")
-            if not view.complete:
-                bits.append("reading history…")
+        if view is not None and not view.complete:
+            bits.append("reading history…")
         if lv.following:
             bits.append("following")
         else:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
-from textual.geometry import Size
+from textual.geometry import Offset, Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -84,6 +84,7 @@ class LogView(ScrollView, can_focus=True):
         self.unseen = 0
         self._strips: OrderedDict[tuple[int, int, int, bool], Strip] = OrderedDict()
         self._max_width = 0
+        self._frame: tuple[Offset, int, Style] | None = None
 
     # -- data -------------------------------------------------------------
 
@@ -208,11 +209,21 @@ class LogView(ScrollView, can_focus=True):
         r = self.view.row(row)
         return (id(r.file), r.generation, r.offset, selected)
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # Looked up once per frame, not once per line: `rich_style` walks the DOM.
+        self._frame = (self.scroll_offset, self.scrollable_content_region.width, self.rich_style)
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._frame = None
+
     def render_line(self, y: int) -> Strip:
-        scroll_x, scroll_y = self.scroll_offset
+        if self._frame is not None:
+            (scroll_x, scroll_y), width, base = self._frame
+        else:
+            scroll_x, scroll_y = self.scroll_offset
+            width, base = self.scrollable_content_region.width, self.rich_style
         row = scroll_y + y
-        width = self.scrollable_content_region.width
-        base = self.rich_style
         if self.view is None or row >= len(self.view):
             return Strip.blank(width, base)
         strip = self._row_strip(row)
