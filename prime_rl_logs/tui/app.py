@@ -113,6 +113,9 @@ class LogPane(Vertical):
         yield self.status
 
 
+PANE_KEYS = Binding.Group("Panes", compact=True)
+
+
 class PrimeLogsApp(App[int]):
     """Watch every log of a prime-rl run."""
 
@@ -120,12 +123,12 @@ class PrimeLogsApp(App[int]):
     CSS_PATH = "app.tcss"
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("1", "pane('trainer')", "Trainer", key_display="1"),
-        Binding("2", "pane('orchestrator')", "Orch", key_display="2"),
-        Binding("3", "pane('inference')", "Inference", key_display="3"),
-        Binding("4", "pane('env')", "Envs", key_display="4"),
-        Binding("5", "pane('launcher')", "Launcher", key_display="5"),
-        Binding("6", "pane('all')", "All", key_display="6"),
+        Binding("1", "pane('trainer')", "Trainer", group=PANE_KEYS),
+        Binding("2", "pane('orchestrator')", "Orchestrator", group=PANE_KEYS),
+        Binding("3", "pane('inference')", "Inference", group=PANE_KEYS),
+        Binding("4", "pane('env')", "Env workers", group=PANE_KEYS),
+        Binding("5", "pane('launcher')", "Launcher", group=PANE_KEYS),
+        Binding("6", "pane('all')", "All (merged)", group=PANE_KEYS),
         Binding("tab", "cycle_pane(1)", "Next pane", show=False, priority=True),
         Binding("shift+tab", "cycle_pane(-1)", "Previous pane", show=False, priority=True),
         Binding("0", "toggle_rank0", "Rank 0"),
@@ -141,7 +144,9 @@ class PrimeLogsApp(App[int]):
         Binding("F", "prompt('exclude')", "Exclude", show=False),
         Binding("escape", "clear", "Clear filters", show=False),
         Binding("right_square_bracket", "problem(1)", "Next warn/error", key_display="]"),
-        Binding("left_square_bracket", "problem(-1)", "Prev warn/error", show=False),
+        Binding(
+            "left_square_bracket", "problem(-1)", "Prev warn/error", key_display="[", show=False
+        ),
         Binding("g", "home", "Top", show=False),
         Binding("G", "end", "Bottom", show=False),
         Binding("space", "toggle_follow", "Pause", key_display="space"),
@@ -204,6 +209,7 @@ class PrimeLogsApp(App[int]):
         self.active_pane.log_view.focus()
         self._update_sidebar()
         self._update_header()
+        self._update_status()
         self.set_interval(TICK_S, self._tick)
         self._watch()
         # History and metrics wait for the first frame: the end of the file first.
@@ -243,6 +249,11 @@ class PrimeLogsApp(App[int]):
             if components is None or f.source.component in components
         ]
 
+    def _tag_width(self, key: str) -> int:
+        """Width of the source-tag column: the longest tag, or 0 for a single file."""
+        files = self._pane_files(key)
+        return max(len(f.source.tag) for f in files) if len(files) > 1 else 0
+
     def _pane_title(self, key: str) -> str:
         if key.startswith("source:"):
             return key.removeprefix("source:")
@@ -260,7 +271,7 @@ class PrimeLogsApp(App[int]):
         view = View(self.run_model, self._pane_filter(pane.key))
         view.build(FIRST_SCREEN_S)
         pane.view = view
-        pane.log_view.set_view(view, show_tags=len(self._pane_files(pane.key)) > 1)
+        pane.log_view.set_view(view, tag_width=self._tag_width(pane.key))
         self._update_pane_chrome(pane)
         self._build_wanted.set()
 
@@ -273,7 +284,8 @@ class PrimeLogsApp(App[int]):
         files = self._pane_files(pane.key)
         number = next((i + 1 for i, p in enumerate(PANES) if p.key == pane.key), None)
         label = f" {number} " if number else " · "
-        pane.title.show(f"{label}{self._pane_title(pane.key)}  ({len(files)} files)")
+        count = f"{len(files)} file" + ("" if len(files) == 1 else "s")
+        pane.title.show(f"{label}{self._pane_title(pane.key)}  ({count})")
         view, lv = pane.view, pane.log_view
         bits = []
         if not self.run_model.exists:
@@ -343,7 +355,7 @@ class PrimeLogsApp(App[int]):
                 continue
             delta = pane.view.update(changes)
             if changes.new_files:
-                pane.log_view.show_tags = len(self._pane_files(pane.key)) > 1
+                pane.log_view.set_tag_width(self._tag_width(pane.key))
             pane.log_view.on_delta(delta)
             if delta.appended or delta.reset:
                 self._update_pane_chrome(pane)

@@ -28,7 +28,7 @@ from textual.strip import Strip
 if TYPE_CHECKING:
     from prime_rl_logs.core.view import View, ViewDelta
 
-TAG_WIDTH = 7
+TAG_WIDTH_MAX = 16
 STRIP_CACHE_SIZE = 4096
 
 # Colours for source tags, picked by a stable hash of the tag so r3 is always the
@@ -79,7 +79,7 @@ class LogView(ScrollView, can_focus=True):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.view: View | None = None
-        self.show_tags = False
+        self.tag_width = 0  # 0: a single-source pane, no tags
         self.search: re.Pattern[str] | None = None
         self.unseen = 0
         self._strips: OrderedDict[tuple[int, int, int, bool], Strip] = OrderedDict()
@@ -88,10 +88,14 @@ class LogView(ScrollView, can_focus=True):
 
     # -- data -------------------------------------------------------------
 
-    def set_view(self, view: View, *, show_tags: bool) -> None:
-        """Show another view (a new pane or new filters) from its end."""
+    def set_view(self, view: View, *, tag_width: int) -> None:
+        """Show another view (a new pane or new filters) from its end.
+
+        ``tag_width`` is the width of the source-tag column (the longest tag of the
+        pane's files), 0 for a pane of one file.
+        """
         self.view = view
-        self.show_tags = show_tags
+        self.tag_width = min(tag_width, TAG_WIDTH_MAX)
         self.unseen = 0
         self.cursor = None
         self.following = True
@@ -126,6 +130,13 @@ class LogView(ScrollView, can_focus=True):
         if self.following:
             self.scroll_to(None, self.max_scroll_y, animate=False, immediate=True)
 
+    def set_tag_width(self, tag_width: int) -> None:
+        tag_width = min(tag_width, TAG_WIDTH_MAX)
+        if tag_width != self.tag_width:
+            self.tag_width = tag_width
+            self._clear_cache()
+            self.refresh()
+
     def _resize_virtual(self) -> None:
         rows = len(self.view) if self.view is not None else 0
         size = Size(max(self._max_width, self.scrollable_content_region.width), rows)
@@ -136,6 +147,9 @@ class LogView(ScrollView, can_focus=True):
         # `virtual_size` reactive would do); the widget's own size does not change.
         self.set_reactive(LogView.virtual_size, size)
         self._scroll_update(size)
+        if self.following:
+            # A horizontal scrollbar that just appeared takes a row: stay at the end.
+            self.scroll_to(None, self.max_scroll_y, animate=False, immediate=True)
 
     def _clear_cache(self) -> None:
         self._strips.clear()
@@ -226,7 +240,9 @@ class LogView(ScrollView, can_focus=True):
         row = scroll_y + y
         if self.view is None or row >= len(self.view):
             return Strip.blank(width, base)
-        strip = self._row_strip(row)
+        # The pane's background under the text where the line sets none of its own
+        # (`apply_style` is cached on the row's strip, per base style).
+        strip = self._row_strip(row).apply_style(base)
         return strip.crop_extend(scroll_x, scroll_x + width, base)
 
     def _row_strip(self, row: int) -> Strip:
@@ -261,9 +277,10 @@ class LogView(ScrollView, can_focus=True):
             line.expand_tabs(8)
         if self.search is not None:
             line.highlight_regex(self.search, style=Style(reverse=True, bold=True))
-        if not self.show_tags:
+        if not self.tag_width:
             return line
         tag = r.file.source.tag
-        out = Text(f"{tag[:TAG_WIDTH]:<{TAG_WIDTH}} ", style=tag_style(tag), end="")
+        out = Text(end="", no_wrap=True)
+        out.append(f"{tag[: self.tag_width]:<{self.tag_width}} ", style=tag_style(tag))
         out.append_text(line)
         return out

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 # A source is "silent" when it has not written for this many times its peers'
 # median silence, and for at least SILENT_MIN_S seconds.
 SILENT_FACTOR = 5.0
-SILENT_MIN_S = 30.0
+SILENT_MIN_S = 15.0
 
 
 def human_age(seconds: float) -> str:
@@ -91,9 +91,13 @@ class Sidebar(OptionList):
     DEFAULT_CSS = """
     Sidebar {
         width: 44;
+        height: 1fr;
         border: none;
         border-right: vkey $foreground 20%;
         padding: 0;
+        & > .option-list--option-disabled {
+            color: $text;
+        }
     }
     """
 

@@ -415,3 +415,47 @@ async def test_recreated_file_shows_new_lines_after_the_old(tmp_path: Path) -> N
         lines = [line for line in screen_lines(lv) if line]
         assert [line.split()[-1] for line in lines][-6:] == ["0", "1", "2", "0", "1", "2"]
         assert [line.split()[-2] for line in lines][-6:] == ["old"] * 3 + ["new"] * 3
+
+
+async def test_rebuilt_pane_keeps_its_last_row_visible(tmp_path: Path) -> None:
+    """Lines wider than the pane: the horizontal scrollbar that appears after a
+    rebuild must not hide the last row while following."""
+    trainer = tmp_path / "logs" / "trainer"
+    trainer.mkdir(parents=True)
+    for rank in range(2):
+        body = "".join(
+            loguru_line(
+                f"10:{i // 60:02d}:{i % 60:02d}", "INFO", f"rank {rank} line {i} " + "x" * 150
+            )
+            + "\n"
+            for i in range(60)
+        )
+        (trainer / f"rank_{rank}.log").write_text(body)
+    app = PrimeLogsApp(tmp_path, pane="trainer")
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot, app)
+        for key in ("0", "0", "i", "d", "6", "1"):
+            await pilot.press(key)
+            await settle(pilot, app)
+            lv = active(app)
+            assert lv.view is not None and len(lv.view)
+            last = lv.row_text(len(lv.view) - 1).plain
+            assert last[:40] in screen_text(lv), key
+            assert lv.scroll_y == lv.max_scroll_y, key
+
+
+async def test_source_tag_colour_stays_on_the_tag(library_run: FixtureRun) -> None:
+    app = PrimeLogsApp(library_run.output_dir, pane="all")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        lv = active(app)
+        row = next(i for i in range(len(lv.view or [])) if "Traceback" in lv.row_text(i).plain)
+        text = lv.row_text(row)
+        tag_end = lv.tag_width
+        tag_styles = {str(span.style) for span in text.spans if span.end <= tag_end + 1}
+        assert tag_styles, "the tag has a colour"
+        # Nothing of the tag's style reaches past it: the traceback line keeps its own.
+        assert not any(
+            span.end > tag_end + 1 for span in text.spans if str(span.style) in tag_styles
+        )
+        assert str(text.style) in ("", "none")
