@@ -20,13 +20,34 @@ class CLIError(Exception):
 
 
 def output_dir_arg(value: str) -> Path:
-    """An OUTPUT_DIR: may not exist yet (we wait for it), but must not be a file."""
-    path = Path(value).expanduser()
+    return Path(value).expanduser()
+
+
+def check_output_dir(path: Path | None) -> None:
+    """An OUTPUT_DIR may not exist yet (it is waited for) but must not be a file or
+    a folder we cannot read; the error is one line, not argparse's usage block."""
+    if path is None:
+        return
     if path.exists() and not path.is_dir():
-        raise argparse.ArgumentTypeError(f"{value} is not a directory")
+        raise CLIError(f"{path} is not a directory")
     if path.is_dir() and not os.access(path, os.R_OK | os.X_OK):
-        raise argparse.ArgumentTypeError(f"{value} is not readable")
-    return path
+        raise CLIError(f"{path} is not readable")
+
+
+def check_watch_options(args: argparse.Namespace) -> None:
+    """Pane, split, level and rank of `watch`, checked before anything starts."""
+    from prime_rl_logs.core.view import Filter
+    from prime_rl_logs.layout import pane_key
+
+    try:
+        for name in [args.pane or "", *(args.split or "").split(",")]:
+            if name:
+                pane_key(name)
+        if args.split and len(args.split.split(",")) > 2:
+            raise ValueError("--split takes one or two panes, e.g. trainer,orchestrator")
+        Filter.from_options(level=args.level, rank=args.rank)
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -80,7 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def dispatch(args: argparse.Namespace) -> int:
+    check_output_dir(args.output_dir)
     if args.command == "watch":
+        check_watch_options(args)
         if not sys.stdout.isatty():
             print(
                 "prime-logs: stdout is not a terminal; printing as `prime-logs tail --follow`",

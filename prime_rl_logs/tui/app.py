@@ -315,8 +315,8 @@ class PrimeLogsApp(App[int]):
     def _refresh_metrics(self) -> None:
         """Redraw the header and the Metrics pane when a value changed."""
         store = self.metrics.store
-        if store.version == self._metrics_version:
-            return
+        if store.version == self._metrics_version or not self.metrics_view.is_attached:
+            return  # nothing new, or the app is closing (no plots may be mounted now)
         self._metrics_version = store.version
         self._update_header()
         self.metrics_view.update_store(store)
@@ -617,29 +617,27 @@ def record_text(lv: LogView, row: int) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Entry point of `prime-logs watch`."""
-    from prime_rl_logs.cli import CLIError
+    """Entry point of `prime-logs watch` (options already checked by the CLI).
 
-    try:
-        start_pane = pane_key(args.pane) if args.pane else DEFAULT_PANE
-        split = None
-        if args.split:
-            names = args.split.split(",")
-            if len(names) != 2:
-                raise ValueError("--split takes two panes, e.g. trainer,orchestrator")
-            start_pane, split = pane_key(names[0]), pane_key(names[1])
-        flt = Filter.from_options(level=args.level, rank=args.rank)
-    except ValueError as exc:
-        raise CLIError(str(exc)) from None
+    ``--split A,B`` shows panes A over B; ``--split B`` shows the ``--pane`` (or the
+    default pane) over B.
+    """
+    start_pane = pane_key(args.pane) if args.pane else DEFAULT_PANE
+    split = None
+    if args.split:
+        names = args.split.split(",")
+        if len(names) == 2:
+            start_pane = pane_key(names[0])
+        split = pane_key(names[-1])
+    flt = Filter.from_options(level=args.level, rank=args.rank)
     level = "DEBUG"
     if args.level:
         level = min(LEVEL_CYCLE, key=lambda name: abs(LEVELS[name] - flt.min_level))
-    filters = Filters(level=level, ranks=flt.ranks)
     app = PrimeLogsApp(
         Path(args.output_dir),
         pane=start_pane,
         split=split,
-        filters=filters,
+        filters=Filters(level=level, ranks=flt.ranks),
         poll=True if args.poll else None,
     )
     app.run()

@@ -459,3 +459,62 @@ async def test_source_tag_colour_stays_on_the_tag(library_run: FixtureRun) -> No
             span.end > tag_end + 1 for span in text.spans if str(span.style) in tag_styles
         )
         assert str(text.style) in ("", "none")
+
+
+async def test_unreadable_file_is_an_error_row_and_the_rest_works(
+    library_run: FixtureRun, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file we may not read (permissions: simulated, since tests may run as root)."""
+    import os
+
+    from prime_rl_logs.core import follow
+
+    real_open = os.open
+    denied = str(library_run.logs / "trainer" / "rank_1.log")
+
+    def fake_open(path: object, flags: int, *args: object) -> int:
+        if str(path) == denied:
+            raise PermissionError(13, "Permission denied", denied)
+        return real_open(path, flags, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(follow.os, "open", fake_open)
+    app = PrimeLogsApp(library_run.output_dir, pane="trainer")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        sidebar = app.sidebar
+        rows = {
+            sidebar.get_option_at_index(i).id: str(sidebar.get_option_at_index(i).prompt)
+            for i in range(sidebar.option_count)
+        }
+        assert "Permission denied" in rows["trainer/rank_1.log"]
+        assert "Starting trainer on rank 0" in screen_text(active(app))
+        await pilot.press("2")
+        await settle(pilot, app)
+        assert "Inference server slow to respond" in screen_text(active(app))
+
+
+async def test_metrics_update_when_a_step_line_is_appended(library_run: FixtureRun) -> None:
+    app = PrimeLogsApp(library_run.output_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.metrics.ready)
+        await pilot.press("m")
+        await pilot.pause()
+        plot = app.metrics_view.plot("orchestrator/reward")
+        assert plot is not None and plot.last_value == pytest.approx(0.5530)
+        step3 = "Step 3 | Time: 11.20s | Reward: 0.6104 | Throughput: 1650.0 tokens/s"
+        with open(library_run.logs / "orchestrator.log", "a") as fh:
+            fh.write(loguru_line("14:05:10", "SUCCESS", step3) + "\n")
+        await wait_for(pilot, lambda: plot.last_value == pytest.approx(0.6104))
+        assert "step 3" in str(app.header.render())
+        assert "reward 0.6104" in str(app.header.render())
+
+
+async def test_q_quits_and_the_palette_offers_every_action(library_run: FixtureRun) -> None:
+    app = PrimeLogsApp(library_run.output_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        titles = {command.title for command in app.get_system_commands(app.screen)}
+        for title in ("Rank 0", "Search", "Filter", "Split", "Metrics", "Next warn/error"):
+            assert title in titles
+        await pilot.press("q")
+        await pilot.pause()
+        assert not app.is_running

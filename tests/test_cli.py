@@ -1,0 +1,52 @@
+"""Bad input on the command line: one clear line on stderr, exit code 2, no traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from prime_rl_logs.cli import main
+
+
+@pytest.mark.parametrize("command", ["watch", "tail", "tmux", "metrics"])
+def test_output_dir_that_is_a_file(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "run.log"
+    target.write_text("not a folder\n")
+    assert main([command, str(target)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"prime-logs: error: {target} is not a directory\n"
+
+
+def test_bad_level_and_pane_are_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["watch", str(tmp_path), "--level", "loud"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and "loud" in err[0]
+    assert main(["watch", str(tmp_path), "--pane", "gpu"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and "unknown pane 'gpu'" in err[0]
+
+
+def test_installed_command_gives_no_traceback(tmp_path: Path) -> None:
+    target = tmp_path / "file"
+    target.write_text("x")
+    out = subprocess.run(
+        [sys.executable, "-m", "prime_rl_logs", "tail", str(target)],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 2
+    assert out.stderr.count("\n") == 1 and "Traceback" not in out.stderr
+
+
+def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    for command in ("watch", "tail", "demo", "tmux", "metrics"):
+        assert command in out
