@@ -20,11 +20,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 VIEWERS: dict[str, tuple[str, str]] = {
-    # name -> (executable to look for, command for tuibench)
+    # name -> (executable to look for, command for tuibench). Each viewer is given
+    # every log file of the run ({files}), as prime-logs finds them by itself; in the
+    # open scenario the other files are empty.
     "prime-logs": ("prime-logs", "{exe} watch {dir}"),
-    "toolong": ("tl", "{exe} {file}"),
-    "lnav": ("lnav", "{exe} {file}"),
-    "tail -F": ("tail", "{exe} -F {file}"),
+    "toolong": ("tl", "{exe} {files}"),
+    "lnav": ("lnav", "{exe} {files}"),
+    "tail -F": ("tail", "{exe} -F {files}"),
 }
 
 

@@ -27,18 +27,33 @@ SILENT_FACTOR = 5.0
 SILENT_MIN_S = 15.0
 
 
+# Ages shown in the sidebar: the largest step not above the true age. Coarse on
+# purpose, and coarser the older a file is: the sidebar repaints only when a label
+# changes, so a run where nothing is written repaints ever more rarely.
+AGE_STEPS = (
+    (10, "10s"),
+    (30, "30s"),
+    (60, "1m"),
+    (120, "2m"),
+    (300, "5m"),
+    (600, "10m"),
+    (1800, "30m"),
+    (3600, "1h"),
+    (7200, "2h"),
+    (21600, "6h"),
+    (43200, "12h"),
+    (86400, "1d"),
+)
+
+
 def human_age(seconds: float) -> str:
-    """Time since a file last grew, coarse on purpose: the sidebar repaints only
-    when a label changes, so an idle dashboard repaints every ten seconds at most."""
-    if seconds < 10:
-        return "now"
-    if seconds < 60:
-        return f"{int(seconds) // 10 * 10}s"
-    if seconds < 3600:
-        return f"{seconds / 60:.0f}m"
-    if seconds < 86400:
-        return f"{seconds / 3600:.0f}h"
-    return f"{seconds / 86400:.0f}d"
+    """Time since a file last grew: "now" under 10 s, then "10s", "30s", "1m", ..."""
+    label = "now"
+    for step, name in AGE_STEPS:
+        if seconds < step:
+            break
+        label = name
+    return label
 
 
 def human_count(n: int) -> str:
