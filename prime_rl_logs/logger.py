@@ -179,7 +179,7 @@ class _Setup:
 _SETUP: _Setup | None = None
 
 
-def _new_logger() -> Logger:
+def isolated_logger() -> Logger:
     """A loguru ``Logger`` on a fresh core, built the way ``loguru/__init__.py`` builds its own."""
     logger: Logger = _Logger(  # type: ignore[assignment]
         core=_Core(),
@@ -228,7 +228,7 @@ def setup_logger(
     level = normalize_level(log_level)
     path = Path(log_file) if log_file is not None else None
 
-    logger = _new_logger()
+    logger = isolated_logger()
     if path is not None and not append:
         path.unlink(missing_ok=True)
     file_sink = AppendFileSink(path) if path is not None else None

@@ -26,9 +26,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from loguru._logger import Core, Logger
-
-from prime_rl_logs.logger import get_logger, line_format, reset_logger, setup_logger
+from prime_rl_logs.logger import (
+    get_logger,
+    isolated_logger,
+    line_format,
+    reset_logger,
+    setup_logger,
+)
 
 MESSAGE = (
     "Step {} | Time: 13.87s | Reward: 0.5123 | Throughput: 1234.5 tokens/s | "
@@ -50,18 +54,7 @@ def _ours(path: Path, lines: int) -> float:
 
 def _bare(path: Path, lines: int) -> float:
     path.unlink(missing_ok=True)
-    logger = Logger(
-        core=Core(),
-        exception=None,
-        depth=0,
-        record=False,
-        lazy=False,
-        colors=False,
-        raw=False,
-        capture=True,
-        patchers=[],
-        extra={},
-    )
+    logger = isolated_logger()  # the same bare loguru Logger, with loguru's own sink
     logger.add(path, format=line_format("info"), level="INFO", colorize=True)
     start = time.perf_counter()
     for i in range(lines):
