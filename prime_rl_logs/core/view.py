@@ -52,6 +52,7 @@ from prime_rl_logs.core.parse import (
     parse_line,
 )
 from prime_rl_logs.core.run import (
+    _MAYBE_HEADER,
     ORPHAN_LEVEL,
     RECORD_LOOKBACK,
     LogFile,
@@ -429,6 +430,139 @@ def _rows_of(buf: bytes, base: int, spans: Spans) -> array[int]:
 _HMATCH: Final = HEADER_LEVEL_RE.match
 _LEVEL_OF: Final = {w.encode(): n for w, n in LEVELS.items()}
 
+_DIGITS0: Final = bytes.maketrans(b"0123456789", b"0000000000")
+_TEMPLATES: dict[bytes, int] = {}
+"""Loguru header prefixes seen (digits as ``0``) -> level; see `_header_fast`."""
+_TEMPLATE_LENS: list[int] = []
+
+
+def _header_fast(buf: bytes, q: int, hi: int) -> int | None:
+    """The level of the header line at ``q`` if `HEADER_LEVEL_RE` matches it there
+    (endpos ``hi``), else None; the caller falls back to `header_level` (which
+    agrees when the regex matches). Only for buffers without ``\\r``.
+
+    Most lines of a file share a few header layouts that differ only in their
+    digits (the clock), so a header seen once is remembered as its bytes up to
+    and including the one after the match, digits turned into ``0``: the regex
+    tests every byte it reads there by classes that take all ASCII digits alike
+    (no literal digit in it) and reads nothing after that byte, so a line with
+    the same bytes, digit for digit, matches it the same way. One slice,
+    translate and dict lookup instead of the regex.
+    """
+    for size in _TEMPLATE_LENS:
+        if q + size <= hi:
+            level = _TEMPLATES.get(buf[q : q + size].translate(_DIGITS0))
+            if level is not None:
+                return level
+    m = _HMATCH(buf, q, hi)
+    if m is None:
+        return None
+    name = m.group(1)
+    level = _LEVEL_OF.get(name)
+    if level is None:
+        level = level_from_bytes(name)
+    size = m.end() - q + 1
+    if m.end() < hi and len(_TEMPLATES) < 256:
+        _TEMPLATES[buf[q : q + size].translate(_DIGITS0)] = level
+        if size not in _TEMPLATE_LENS and len(_TEMPLATE_LENS) < 8:
+            _TEMPLATE_LENS.append(size)
+    return level
+
+
+def _drop_rows(
+    buf: bytes, base: int, lo: int, hi: int, words: tuple[bytes, ...], min_level: int
+) -> tuple[array[int], bool]:
+    """For a level filter that hides a few levels (``words``): the file offsets of
+    the lines of ``buf[lo:hi]`` (``lo`` a header, no ``\\r`` in the range) in
+    records of level ``min_level`` or above, and whether the last record (the one
+    reaching ``hi``) is dropped.
+
+    One newline scan gives every line start; the lines holding a word are found by
+    ``bytes.find`` and located in it by bisection, checked with `_header_fast`;
+    the kept rows are slices of the line starts between the dropped records.
+    """
+    # A list (bisection reads no array items), built faster than an array.
+    starts = [lo + base]
+    if hi - lo > 1:
+        starts.extend([m.end() + base for m in _NL.finditer(buf, lo, hi - 1)])
+    nlines = len(starts)
+    find = buf.find
+    found: list[list[int]] = []
+    for w in words:
+        p = find(w, lo, hi)
+        if p < 0:
+            continue
+        lines: list[int] = []
+        add = lines.append
+        i = 0
+        while p >= 0:
+            # The hits are ascending and a few lines apart: bisect a window first.
+            x = p + base
+            k = i + 32 if i + 32 < nlines else nlines
+            i = bisect_right(starts, x, i, k) - 1
+            if i == k - 1 and k < nlines:
+                i = bisect_right(starts, x, k) - 1
+            add(i)
+            if i + 1 >= nlines:
+                break
+            p = find(w, starts[i + 1] - base, hi)
+        found.append(lines)
+    if not found:
+        return array("q", starts), False
+    # One word's lines are ascending and distinct already.
+    cands = found[0] if len(found) == 1 else sorted(set().union(*found))
+    maybe = _MAYBE_HEADER
+    templates, sizes, digits0 = _TEMPLATES, _TEMPLATE_LENS, _DIGITS0
+    drops: list[tuple[int, int]] = []  # line numbers [first, end) of dropped records
+    covered = -1
+    for i in cands:
+        if i < covered:
+            continue  # a continuation line of the record just dropped
+        s = starts[i] - base
+        level = None
+        for size in sizes:  # `_header_fast`, inlined for the common case
+            if s + size <= hi:
+                level = templates.get(buf[s : s + size].translate(digits0))
+                if level is not None:
+                    break
+        if level is None:
+            level = _header_fast(buf, s, hi)
+            if level is None:
+                level = header_level(buf, s, starts[i + 1] - base if i + 1 < nlines else hi)
+        if level is None or level >= min_level:
+            continue
+        j = i + 1
+        while j < nlines:  # the record runs to the next header
+            q = starts[j] - base
+            if buf[q] in maybe:
+                for size in sizes:
+                    if q + size <= hi and buf[q : q + size].translate(digits0) in templates:
+                        break
+                else:
+                    if _header_fast(buf, q, hi) is not None:
+                        break
+                    e = starts[j + 1] - base if j + 1 < nlines else hi
+                    if header_level(buf, q, e) is not None:
+                        break
+                    j += 1
+                    continue
+                break
+            j += 1
+        if drops and drops[-1][1] == i:
+            drops[-1] = (drops[-1][0], j)
+        else:
+            drops.append((i, j))
+        covered = j
+    kept: list[int] = []
+    keep = kept.extend
+    prev = 0
+    for i, j in drops:
+        keep(starts[prev:i])
+        prev = j
+    keep(starts[prev:])
+    # The last record (the chunk's last header) is dropped when a drop ends the range.
+    return array("q", kept), bool(drops) and drops[-1][1] == nlines
+
 
 def _level_spans(
     buf: bytes, lo: int, hi: int, words: tuple[bytes, ...], min_level: int, *, keep: bool
@@ -788,6 +922,12 @@ def _decide_fast(
     if rules.keep_words is not None:
         spans = _level_spans(buf, h0, n, rules.keep_words, rules.min_level, keep=True)
     elif rules.drop_words is not None:
+        if rules.include is None and rules.exclude is None and buf.find(b"\r", h0) < 0:
+            # Most records kept: every line but the dropped records'.
+            kept, last_dropped = _drop_rows(buf, base, h0, n, rules.drop_words, rules.min_level)
+            if carry.starts and not last_dropped:
+                kept.extend(carry.starts)
+            return _finish(buf, base, h0, kept, inc_lines, exc_lines, rules, at_start)
         drop = _level_spans(buf, h0, n, rules.drop_words, rules.min_level, keep=False)
         spans = _subtract([(h0, n)], drop)
     else:
@@ -809,6 +949,21 @@ def _decide_fast(
     kept = _rows_of(buf, base, spans)
     if carry.starts and _contains(spans, hl):
         kept.extend(carry.starts)
+    return _finish(buf, base, h0, kept, inc_lines, exc_lines, rules, at_start)
+
+
+def _finish(
+    buf: bytes,
+    base: int,
+    h0: int,
+    kept: array[int],
+    inc_lines: list[int],
+    exc_lines: list[int],
+    rules: _Rules,
+    at_start: bool,
+) -> tuple[array[int], _Carry]:
+    """`_decide_fast`'s result: the lines above the chunk's first header ``h0``
+    become the carry (or orphans, at the start of the file)."""
     new = _Carry()
     if h0 > 0:
         new = _Carry(
@@ -1074,6 +1229,19 @@ class _Member:
         size = self.first_chunk if self.chunks == 0 else self.chunk
         self.chunks += 1
         back = self.pos
+        a = max(0, back - size)
+        if a > 0:
+            # Find the first line start with a small read, then read from there:
+            # no copy of the chunk to drop its partial first line.
+            probe = self.file.read(a, min(back - a, 64 << 10), self.gen)
+            i = probe.find(b"\n")
+            if i >= 0 and a + i + 1 < back:
+                cs = a + i + 1
+                buf = self.file.read(cs, back - cs, self.gen)
+                if len(buf) == back - cs:
+                    return self._decide(buf, cs)
+                self.done = True  # truncated or replaced under us: stop here
+                return array("q")
         while True:
             a = max(0, back - size)
             buf = self.file.read(a, back - a, self.gen)
@@ -1088,6 +1256,11 @@ class _Member:
                 cs, buf = a + i + 1, buf[i + 1 :]
                 break
             size *= 2
+        return self._decide(buf, cs)
+
+    def _decide(self, buf: bytes, cs: int) -> array[int]:
+        """The kept offsets of the chunk ``buf`` (whole lines at ``cs``), the next
+        chunk ending there."""
         self.pos = cs
         at_start = cs == 0
         if at_start:
