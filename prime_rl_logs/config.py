@@ -25,16 +25,11 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Final
 
-# Loguru's levels (name -> number), plus the stdlib spellings people type.
-LEVEL_NUMBERS: Final[dict[str, int]] = {
-    "TRACE": 5,
-    "DEBUG": 10,
-    "INFO": 20,
-    "SUCCESS": 25,
-    "WARNING": 30,
-    "ERROR": 40,
-    "CRITICAL": 50,
-}
+from prime_rl_logs.core.parse import LEVELS
+
+# Loguru's levels (name -> number), the same table the reader uses, plus the stdlib
+# spellings people type.
+LEVEL_NUMBERS: Final[dict[str, int]] = LEVELS
 LEVEL_ALIASES: Final[dict[str, str]] = {"WARN": "WARNING", "FATAL": "CRITICAL"}
 ALLOWED_LEVELS: Final = "trace, debug, info, success, warning (warn), error, critical"
 
