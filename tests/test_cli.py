@@ -50,3 +50,41 @@ def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     for command in ("watch", "tail", "demo", "tmux", "metrics"):
         assert command in out
+
+
+@pytest.mark.parametrize(
+    ("options", "pane", "split", "level", "ranks"),
+    [
+        ([], "orchestrator", None, "DEBUG", None),
+        (["--level", "warn", "--rank", "0"], "orchestrator", None, "WARNING", frozenset({0})),
+        (["--pane", "trainer", "--split", "orch"], "trainer", "orchestrator", "DEBUG", None),
+        (["--split", "inf,envs", "--level", "27"], "inference", "env", "SUCCESS", None),
+    ],
+)
+def test_watch_options_set_the_starting_state(
+    options: list[str],
+    pane: str,
+    split: str | None,
+    level: str,
+    ranks: frozenset[int] | None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from prime_rl_logs.tui import app as tui_app
+
+    started: dict[str, object] = {}
+
+    def fake_run(self: tui_app.PrimeLogsApp) -> None:
+        started.update(pane=self.panes[0].key, split=self.split_partner, filters=self.filters)
+
+    monkeypatch.setattr(tui_app.PrimeLogsApp, "run", fake_run)
+    monkeypatch.setattr("sys.stdout.isatty", lambda: True)
+    assert main(["watch", str(tmp_path), *options]) == 0
+    filters = started["filters"]
+    assert isinstance(filters, tui_app.Filters)
+    assert (started["pane"], started["split"], filters.level, filters.ranks) == (
+        pane,
+        split,
+        level,
+        ranks,
+    )

@@ -45,11 +45,11 @@ from prime_rl_logs.tui.sidebar import Sidebar
 
 # Building a pane's history runs in slices of this many seconds, with a pause
 # between them for painting and keys.
-HISTORY_SLICE_S = 0.015
 FIRST_SCREEN_S = 0.005  # the first slice: enough for the last screen
+HISTORY_SLICE_S = 0.015
+HISTORY_PAUSE_S = 0.005
 # How often the sidebar's counts and ages and the metrics.jsonl follower are looked at.
 TICK_S = 2.0
-HISTORY_PAUSE_S = 0.005
 
 # The levels `l` cycles through and `d` `i` `w` `e` set.
 LEVEL_CYCLE = ("DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR")
@@ -630,9 +630,10 @@ def run(args: argparse.Namespace) -> int:
             start_pane = pane_key(names[0])
         split = pane_key(names[-1])
     flt = Filter.from_options(level=args.level, rank=args.rank)
-    level = "DEBUG"
-    if args.level:
-        level = min(LEVEL_CYCLE, key=lambda name: abs(LEVELS[name] - flt.min_level))
+    # The level's name (`--level warn` is WARNING, `--level 27` SUCCESS: the highest
+    # named level at or below the number); DEBUG when none is given.
+    named = [(n, name) for name, n in LEVELS.items() if n <= flt.min_level]
+    level = max(named)[1] if args.level and named else "DEBUG"
     app = PrimeLogsApp(
         Path(args.output_dir),
         pane=start_pane,
