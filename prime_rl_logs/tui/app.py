@@ -611,8 +611,6 @@ def record_text(lv: LogView, row: int) -> str:
         if nxt.info.header or nxt.file is not first.file:
             break
         end += 1
-    from rich.text import Text
-
     return "\n".join(Text.from_ansi(view.row(i).text).plain for i in range(start, end))
 
 
