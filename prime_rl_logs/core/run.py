@@ -59,6 +59,9 @@ ERROR: Final = 40
 CACHE_LINES: Final = 4096
 """Decoded lines (text and info) kept per file."""
 
+RECENT_BYTES: Final = 4 << 20
+"""Appended bytes up to this size are kept until the next refresh for `LogFile.read`."""
+
 SNAPSHOT_BYTES: Final = 1 << 20
 """What is kept of a replaced file whose descriptor we let go."""
 
@@ -212,6 +215,9 @@ class LogFile:
         self._info: OrderedDict[tuple[int, int], LineInfo] = OrderedDict()
         self._built_once = False
         self._adopted = False
+        # The bytes the last refresh read (offset, data, generation): the views and the
+        # metrics read the appended range right after, and get it from here, not disk.
+        self._recent: tuple[int, bytes, int] | None = None
 
     def __repr__(self) -> str:
         return f"LogFile({self.source.rel!r}, {self.status}, gen={self.generation})"
@@ -334,6 +340,8 @@ class LogFile:
             self.warnings += w
             self.errors += e
             grown = (r.offset, r.offset + len(r.data))
+            small = len(r.data) <= RECENT_BYTES
+            self._recent = (r.offset, r.data, self.generation) if small else None
             try:
                 self.last_write = os.fstat(self._fd).st_mtime
             except OSError:
@@ -379,6 +387,11 @@ class LogFile:
         """Raw bytes of the current content (b"" for another generation or an error)."""
         if self._fd is None or (generation is not None and generation != self.generation):
             return b""
+        recent = self._recent
+        if recent is not None and recent[2] == self.generation:
+            start, data, _ = recent
+            if start <= offset and offset + size <= start + len(data):
+                return data[offset - start : offset - start + size]
         try:
             return os.pread(self._fd, size, offset)
         except OSError:
