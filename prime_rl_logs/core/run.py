@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import time
+from array import array
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -382,6 +383,13 @@ class LogFile:
         return self.index.complete or self.index.stale
 
     # -- reading lines -------------------------------------------------------------
+
+    def indexed_starts(self, lo: int, hi: int, generation: int) -> array[int] | None:
+        """Start offsets of the lines starting in ``[lo, hi)`` of that generation's
+        content, from the index; None unless it covers the range."""
+        if generation != self.generation or self._fd is None:
+            return None
+        return self.index.starts_between(lo, hi)
 
     def read(self, offset: int, size: int, generation: int | None = None) -> bytes:
         """Raw bytes of the current content (b"" for another generation or an error)."""

@@ -39,6 +39,7 @@ from bisect import bisect_left, bisect_right
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import filterfalse
 from typing import Any, Final
 
 from prime_rl_logs.core.ansi import SGR_RE, strip_sgr
@@ -396,34 +397,61 @@ def _record_of(buf: bytes, p: int, lo: int) -> int:
     return lo
 
 
-def _starts_in(buf: bytes, s: int, e: int, base: int) -> array[int]:
-    """File offsets of the lines starting in ``buf[s:e]`` (whole lines)."""
-    out = array("q", [s + base])
-    if e - s > 1:
-        out.extend([m.end() + base for m in _NL.finditer(buf, s, e - 1)])
-    return out
+class _Lines:
+    """The line starts of one chunk (whole lines at file offset ``base``) as file
+    offsets: sliced from the file's index when it covers the chunk (``known``),
+    else found by a newline scan, of the whole chunk once (`scan`) or of the
+    ranges asked for. The scan is the largest cost of keeping most lines of a
+    chunk; a slice of the index costs about a twentieth of it."""
+
+    __slots__ = ("_all", "base", "buf")
+
+    def __init__(self, buf: bytes, base: int, known: array[int] | None = None) -> None:
+        self.buf = buf
+        self.base = base
+        self._all = known
+
+    def scan(self) -> None:
+        """Find every line start of the chunk now (for many `between` calls)."""
+        if self._all is None:
+            self._all = line_starts(self.buf, self.base)
+
+    def between(self, s: int, e: int) -> array[int]:
+        """File offsets of the lines starting in ``buf[s:e]`` (``s`` a line start),
+        a new array."""
+        if s >= e:
+            return array("q")
+        a = self._all
+        if a is not None:
+            base = self.base
+            return a[bisect_left(a, s + base) : bisect_left(a, e + base)]
+        out = array("q")
+        out.fromlist(self.list_between(s, e))
+        return out
+
+    def list_between(self, s: int, e: int) -> list[int]:
+        """`between` as a list (bisection reads no array items)."""
+        if s >= e:
+            return []
+        if self._all is not None:
+            return self.between(s, e).tolist()
+        base = self.base
+        out = [s + base]
+        if e - s > 1:
+            out.extend([m.end() + base for m in _NL.finditer(self.buf, s, e - 1)])
+        return out
 
 
-def _rows_of(buf: bytes, base: int, spans: Spans) -> array[int]:
-    """File offsets of the lines in ``spans`` (whole records of ``buf``)."""
+def _rows_of(lines: _Lines, spans: Spans) -> array[int]:
+    """File offsets of the lines in ``spans`` (whole records of the chunk)."""
     if not spans:
         return array("q")
     covered = sum(e - s for s, e in spans)
-    if len(spans) <= 16 or covered * 2 < spans[-1][1] - spans[0][0]:
-        out = array("q")
-        for s, e in spans:
-            out.extend(_starts_in(buf, s, e, base))
-        return out
-    # Many spans covering most lines (a few records dropped): one newline scan,
-    # then slices of it.
-    starts = _starts_in(buf, spans[0][0], spans[-1][1], base)
+    if len(spans) > 16 and covered * 2 >= spans[-1][1] - spans[0][0]:
+        lines.scan()  # many spans covering most lines: one scan, then slices of it
     out = array("q")
-    i = 0
     for s, e in spans:
-        i = bisect_left(starts, base + s, i)
-        j = bisect_left(starts, base + e, i)
-        out.extend(starts[i:j])
-        i = j
+        out.extend(lines.between(s, e))
     return out
 
 
@@ -469,99 +497,96 @@ def _header_fast(buf: bytes, q: int, hi: int) -> int | None:
     return level
 
 
+def _header_levels(buf: bytes, starts: list[int], hi: int) -> list[int | None]:
+    """The level of each line at ``starts`` (offsets in ``buf``, whole lines up to
+    ``hi``) that is a record header; None for the others.
+
+    `_header_fast` in bulk: the remembered header templates are looked up for all
+    lines at once, one template size after the other, so the common case costs a
+    slice, a translate and a dict lookup per line with no Python loop around them;
+    the lines no template knows go through `_header_fast` (learning their
+    template) and `header_level`.
+    """
+    out: list[int | None] = [None] * len(starts)
+    todo = list(range(len(starts)))
+    get, digits0 = _TEMPLATES.get, _DIGITS0
+    for size in _TEMPLATE_LENS:
+        if not todo:
+            break
+        levels = list(
+            map(get, [buf[starts[i] : starts[i] + size].translate(digits0) for i in todo])
+        )
+        rest = []
+        for i, level in zip(todo, levels, strict=True):
+            if level is None:
+                rest.append(i)
+            else:
+                out[i] = level
+        todo = rest
+    for i in todo:
+        s = starts[i]
+        level = _header_fast(buf, s, hi)
+        if level is None:
+            e = buf.find(b"\n", s, hi)
+            level = header_level(buf, s, hi if e < 0 else e + 1)
+        out[i] = level
+    return out
+
+
+_WORD_RES: dict[bytes, re.Pattern[bytes]] = {}
+
+
+def _word_lines(buf: bytes, lo: int, hi: int, words: tuple[bytes, ...]) -> list[int]:
+    """Starts of the lines of ``buf[lo:hi]`` holding one of ``words``, sorted."""
+    rfind = buf.rfind
+    found: set[int] = set()
+    for w in words:
+        rx = _WORD_RES.get(w)
+        if rx is None:
+            rx = _WORD_RES[w] = re.compile(re.escape(w))
+        # finditer finds every hit in one C loop (a find() call per hit costs 1.5x).
+        found.update([rfind(b"\n", lo, m.start()) + 1 or lo for m in rx.finditer(buf, lo, hi)])
+    return sorted(found)
+
+
 def _drop_rows(
-    buf: bytes, base: int, lo: int, hi: int, words: tuple[bytes, ...], min_level: int
+    lines: _Lines, lo: int, hi: int, words: tuple[bytes, ...], min_level: int
 ) -> tuple[array[int], bool]:
     """For a level filter that hides a few levels (``words``): the file offsets of
-    the lines of ``buf[lo:hi]`` (``lo`` a header, no ``\\r`` in the range) in
-    records of level ``min_level`` or above, and whether the last record (the one
-    reaching ``hi``) is dropped.
+    the lines of ``buf[lo:hi]`` (``lo`` a header, ``hi`` the end of the chunk, no
+    ``\\r`` in the range) in records of level ``min_level`` or above, and whether the
+    last record (the one reaching ``hi``) is dropped.
 
-    One newline scan gives every line start; the lines holding a word are found by
-    ``bytes.find`` and located in it by bisection, checked with `_header_fast`;
-    the kept rows are slices of the line starts between the dropped records.
+    The lines holding a word are found by `_word_lines`, the headers among them
+    by `_header_levels`; a dropped record runs to the next header, which is
+    nearly always the next line (checked in bulk too). The kept rows are every
+    line start (`_Lines`: the index's, or one newline scan) but the dropped ones.
     """
-    # A list (bisection reads no array items), built faster than an array.
-    starts = [lo + base]
-    if hi - lo > 1:
-        starts.extend([m.end() + base for m in _NL.finditer(buf, lo, hi - 1)])
-    nlines = len(starts)
+    buf, base = lines.buf, lines.base
+    heads = _word_lines(buf, lo, hi, words)
+    levels = _header_levels(buf, heads, hi)
+    heads = [s for s, lv in zip(heads, levels, strict=True) if lv is not None and lv < min_level]
+    if not heads:
+        return lines.between(lo, hi), False
     find = buf.find
-    found: list[list[int]] = []
-    for w in words:
-        p = find(w, lo, hi)
-        if p < 0:
+    nexts = [find(b"\n", s, hi) + 1 or hi for s in heads]
+    next_levels = _header_levels(buf, nexts, hi)
+    ends = [q >= hi or lv is not None for q, lv in zip(nexts, next_levels, strict=True)]
+    dropped = {s + base for s in heads}
+    last_dropped = False
+    for q, is_end in zip(nexts, ends, strict=True):
+        if is_end:
+            last_dropped = q >= hi
             continue
-        lines: list[int] = []
-        add = lines.append
-        i = 0
-        while p >= 0:
-            # The hits are ascending and a few lines apart: bisect a window first.
-            x = p + base
-            k = i + 32 if i + 32 < nlines else nlines
-            i = bisect_right(starts, x, i, k) - 1
-            if i == k - 1 and k < nlines:
-                i = bisect_right(starts, x, k) - 1
-            add(i)
-            if i + 1 >= nlines:
+        while q < hi:  # continuation lines: the record runs to the next header
+            if buf[q] in _MAYBE_HEADER and _header_levels(buf, [q], hi)[0] is not None:
                 break
-            p = find(w, starts[i + 1] - base, hi)
-        found.append(lines)
-    if not found:
-        return array("q", starts), False
-    # One word's lines are ascending and distinct already.
-    cands = found[0] if len(found) == 1 else sorted(set().union(*found))
-    maybe = _MAYBE_HEADER
-    templates, sizes, digits0 = _TEMPLATES, _TEMPLATE_LENS, _DIGITS0
-    drops: list[tuple[int, int]] = []  # line numbers [first, end) of dropped records
-    covered = -1
-    for i in cands:
-        if i < covered:
-            continue  # a continuation line of the record just dropped
-        s = starts[i] - base
-        level = None
-        for size in sizes:  # `_header_fast`, inlined for the common case
-            if s + size <= hi:
-                level = templates.get(buf[s : s + size].translate(digits0))
-                if level is not None:
-                    break
-        if level is None:
-            level = _header_fast(buf, s, hi)
-            if level is None:
-                level = header_level(buf, s, starts[i + 1] - base if i + 1 < nlines else hi)
-        if level is None or level >= min_level:
-            continue
-        j = i + 1
-        while j < nlines:  # the record runs to the next header
-            q = starts[j] - base
-            if buf[q] in maybe:
-                for size in sizes:
-                    if q + size <= hi and buf[q : q + size].translate(digits0) in templates:
-                        break
-                else:
-                    if _header_fast(buf, q, hi) is not None:
-                        break
-                    e = starts[j + 1] - base if j + 1 < nlines else hi
-                    if header_level(buf, q, e) is not None:
-                        break
-                    j += 1
-                    continue
-                break
-            j += 1
-        if drops and drops[-1][1] == i:
-            drops[-1] = (drops[-1][0], j)
-        else:
-            drops.append((i, j))
-        covered = j
-    kept: list[int] = []
-    keep = kept.extend
-    prev = 0
-    for i, j in drops:
-        keep(starts[prev:i])
-        prev = j
-    keep(starts[prev:])
-    # The last record (the chunk's last header) is dropped when a drop ends the range.
-    return array("q", kept), bool(drops) and drops[-1][1] == nlines
+            dropped.add(q + base)
+            q = find(b"\n", q, hi) + 1 or hi
+        last_dropped = q >= hi
+    kept = array("q")
+    kept.fromlist(list(filterfalse(dropped.__contains__, lines.list_between(lo, hi))))
+    return kept, last_dropped
 
 
 def _level_spans(
@@ -755,25 +780,33 @@ class _Matcher:
         seg = buf[lo:hi]
         if self.words is not None and b"\x1b" in seg:
             hay = seg.lower() if self.fold else seg
-            # For each alternative its rarest word; worth it while checking the
-            # candidate lines one by one (~4 us each) beats stripping the chunk.
-            chosen = [
-                min(((hay.count(w), w) for w in alt), key=lambda x: x[0]) for alt in self.words
-            ]
-            if sum(c for c, _ in chosen) * 300 < len(seg):
-                return self._by_words(buf, lo, hi, hay, [w for _, w in chosen])
+            # One word per alternative, the longest (likely the rarest; counting
+            # them would cost a pass over the chunk each). Checking candidate lines
+            # one by one (~4 us each) beats stripping the chunk while they are
+            # fewer than one per 300 bytes.
+            words = [max(alt, key=len) for alt in self.words]
+            found = self._by_words(buf, lo, hi, hay, words, len(seg) // 300)
+            if found is not None:
+                return found
         return self._by_text(buf, lo, hi, seg)
 
-    def _by_words(self, buf: bytes, lo: int, hi: int, hay: bytes, words: list[bytes]) -> list[int]:
+    def _by_words(
+        self, buf: bytes, lo: int, hi: int, hay: bytes, words: list[bytes], limit: int
+    ) -> list[int] | None:
+        """The matching lines among those holding one of ``words``; None once there
+        are more than ``limit`` such lines (then `_by_text` is cheaper)."""
         starts: set[int] = set()
+        find = hay.find
         for w in words:
-            p = hay.find(w)
+            p = find(w)
             while p >= 0:
                 starts.add(_line_start(buf, lo + p, lo))
-                e = hay.find(b"\n", p)
+                if len(starts) > limit:
+                    return None
+                e = find(b"\n", p)
                 if e < 0:
                     break
-                p = hay.find(w, e)
+                p = find(w, e)
         return sorted(s for s in starts if self.line(buf[s : _line_end(buf, s, hi)]))
 
     def _by_text(self, buf: bytes, lo: int, hi: int, seg: bytes) -> list[int]:
@@ -893,18 +926,19 @@ class _Carry:
 
 
 def _decide_fast(
-    buf: bytes, base: int, carry: _Carry, rules: _Rules, at_start: bool
+    lines: _Lines, carry: _Carry, rules: _Rules, at_start: bool
 ) -> tuple[array[int], _Carry]:
-    """Kept line offsets of a chunk (whole lines at file offset ``base``), scanning
+    """Kept line offsets of a chunk (``lines``: whole lines at a file offset), scanning
     backwards: ``carry`` holds the lines after the chunk still waiting for their
     header. Returns the kept offsets (ascending, including decided carry lines) and
     the new carry."""
+    buf, base = lines.buf, lines.base
     n = len(buf)
     h0 = _first_header(buf, 0, n)
     inc_lines = rules.include.lines(buf, 0, n) if rules.include is not None else []
     exc_lines = rules.exclude.lines(buf, 0, n) if rules.exclude is not None else []
     if h0 < 0:
-        starts = line_starts(buf, base)
+        starts = lines.between(0, n)
         starts.extend(carry.starts)
         new = _Carry(
             starts,
@@ -924,10 +958,10 @@ def _decide_fast(
     elif rules.drop_words is not None:
         if rules.include is None and rules.exclude is None and buf.find(b"\r", h0) < 0:
             # Most records kept: every line but the dropped records'.
-            kept, last_dropped = _drop_rows(buf, base, h0, n, rules.drop_words, rules.min_level)
+            kept, last_dropped = _drop_rows(lines, h0, n, rules.drop_words, rules.min_level)
             if carry.starts and not last_dropped:
                 kept.extend(carry.starts)
-            return _finish(buf, base, h0, kept, inc_lines, exc_lines, rules, at_start)
+            return _finish(lines, h0, kept, inc_lines, exc_lines, rules, at_start)
         drop = _level_spans(buf, h0, n, rules.drop_words, rules.min_level, keep=False)
         spans = _subtract([(h0, n)], drop)
     else:
@@ -946,15 +980,14 @@ def _decide_fast(
     if rules.exclude is not None:
         spans = _subtract(spans, records(exc_lines, carry.exc))
 
-    kept = _rows_of(buf, base, spans)
+    kept = _rows_of(lines, spans)
     if carry.starts and _contains(spans, hl):
         kept.extend(carry.starts)
-    return _finish(buf, base, h0, kept, inc_lines, exc_lines, rules, at_start)
+    return _finish(lines, h0, kept, inc_lines, exc_lines, rules, at_start)
 
 
 def _finish(
-    buf: bytes,
-    base: int,
+    lines: _Lines,
     h0: int,
     kept: array[int],
     inc_lines: list[int],
@@ -967,8 +1000,8 @@ def _finish(
     new = _Carry()
     if h0 > 0:
         new = _Carry(
-            line_starts(buf[:h0], base),
-            base + h0,
+            lines.between(0, h0),
+            lines.base + h0,
             bool(inc_lines) and inc_lines[0] < h0,
             bool(exc_lines) and exc_lines[0] < h0,
         )
@@ -1266,13 +1299,14 @@ class _Member:
         if at_start:
             self.done = True
         rules = self.rules
+        lines = _Lines(buf, cs, self.file.indexed_starts(cs, cs + len(buf), self.gen))
         if rules.trivial and not self.multi and not (self.by_rank and rules.ranks is not None):
-            kept = line_starts(buf, cs)  # no records to judge, no times to merge by
+            kept = lines.between(0, len(buf))  # no records to judge, no times to merge by
         elif self.by_rank:
             lst, self.slow_carry = _decide_slow(buf, cs, self.slow_carry, rules, at_start)
             kept = array("q", lst)
         else:
-            kept, self.carry = _decide_fast(buf, cs, self.carry, rules, at_start)
+            kept, self.carry = _decide_fast(lines, self.carry, rules, at_start)
         if self.multi and kept:
             self.runs.extend(_runs_back(buf, cs, kept, self.clock))
         return kept

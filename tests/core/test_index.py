@@ -115,3 +115,33 @@ def test_any_split_and_chunk_size_gives_the_true_index(
     assert idx.complete and list(idx) == starts
     for i, s in enumerate(starts):
         assert idx.find(s) == i
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    lines=st.lists(
+        st.binary(max_size=20).map(lambda b: b.replace(b"\n", b"") + b"\n"), max_size=50
+    ),
+    split=st.floats(0, 1),
+    steps=st.lists(st.integers(1, 60), max_size=5),
+    ranges=st.lists(st.tuples(st.floats(0, 1.1), st.floats(0, 1.1)), min_size=1, max_size=20),
+)
+def test_starts_between_is_the_indexed_slice_or_none(
+    lines: list[bytes], split: float, steps: list[int], ranges: list[tuple[float, float]]
+) -> None:
+    data = b"".join(lines)
+    base = data.rfind(b"\n", 0, int(split * len(data))) + 1
+    idx = LineIndex(base)
+    idx.extend(data[base:], base)
+    for size in steps:  # part of the history indexed, maybe all of it
+        idx.build_step(reader(data), size)
+    starts = truth(data)
+    for a, b in ranges:
+        lo, hi = sorted((int(a * len(data)), int(b * len(data))))
+        got = idx.starts_between(lo, hi)
+        if lo >= hi:
+            assert got is not None and not got
+        elif lo < idx.indexed_from or hi > idx.end:
+            assert got is None
+        else:
+            assert got is not None and list(got) == [s for s in starts if lo <= s < hi]
