@@ -533,20 +533,63 @@ def _header_levels(buf: bytes, starts: list[int], hi: int) -> list[int | None]:
     return out
 
 
-_WORD_RES: dict[bytes, re.Pattern[bytes]] = {}
+def _template_re(template: bytes) -> bytes:
+    """A header template (digits as ``0``) as a regex matching the lines it stands for."""
+    return b"".join(b"[0-9]" if c == 0x30 else re.escape(bytes([c])) for c in template)
 
 
-def _word_lines(buf: bytes, lo: int, hi: int, words: tuple[bytes, ...]) -> list[int]:
-    """Starts of the lines of ``buf[lo:hi]`` holding one of ``words``, sorted."""
-    rfind = buf.rfind
-    found: set[int] = set()
-    for w in words:
-        rx = _WORD_RES.get(w)
-        if rx is None:
-            rx = _WORD_RES[w] = re.compile(re.escape(w))
-        # finditer finds every hit in one C loop (a find() call per hit costs 1.5x).
-        found.update([rfind(b"\n", lo, m.start()) + 1 or lo for m in rx.finditer(buf, lo, hi)])
-    return sorted(found)
+@dataclass(frozen=True, slots=True)
+class _WordRegex:
+    """Finds every occurrence of a level word in a chunk and, in the same C loop,
+    recognises the headers of known shape among them (`_header_fast`'s templates):
+
+        WORD (?: (?<=^PREFIX_1 WORD) AFTER_1 [^\\n]*+ \\n (?: (?=ANY_TEMPLATE) () | () )
+               | ... one branch per template holding WORD once ...
+               | () )
+
+    The last group closed says what a hit is: branch ``i`` (0-based) closes group
+    ``2i+1`` when the line after the header is a header of known shape (the
+    record is one line), ``2i+2`` when it may be continued; group `fallback` is
+    an occurrence no template explains, for `header_level` to judge. Rebuilt when
+    a template is learned (`version`).
+    """
+
+    pattern: re.Pattern[bytes]
+    branches: tuple[tuple[int, int], ...]  # (the word's offset in the template, level)
+    version: int
+
+    @property
+    def fallback(self) -> int:
+        return 2 * len(self.branches) + 1
+
+    @classmethod
+    def of(cls, word: bytes) -> _WordRegex:
+        templates = list(_TEMPLATES.items())
+        cached = _WORD_REGEXES.get(word)
+        if cached is not None and cached.version == len(templates):
+            return cached
+        # The next line's header: an alternation of every template (their common
+        # prefix is factored out by `re`), skipped when there are many.
+        nxt = b"|".join(_template_re(t) for t, _ in templates) if len(templates) <= 32 else None
+        tail = b"(?:(?=" + nxt + b")()|())" if nxt else b"()()"
+        parts, branches = [], []
+        for t, level in templates:
+            k = t.find(word)
+            if k < 0 or t.find(word, k + 1) >= 0:
+                continue
+            behind = b"(?<=^" + _template_re(t[: k + len(word)]) + b")"
+            after = t[k + len(word) :]
+            rest = b"" if after.endswith(b"\n") else rb"[^\n]*+\n"
+            parts.append(behind + _template_re(after) + rest + tail)
+            branches.append((k, level))
+        parts.append(b"()")
+        pattern = re.compile(re.escape(word) + b"(?:" + b"|".join(parts) + b")", re.M)
+        made = cls(pattern, tuple(branches), len(templates))
+        _WORD_REGEXES[word] = made
+        return made
+
+
+_WORD_REGEXES: dict[bytes, _WordRegex] = {}
 
 
 def _drop_rows(
@@ -557,33 +600,51 @@ def _drop_rows(
     ``\\r`` in the range) in records of level ``min_level`` or above, and whether the
     last record (the one reaching ``hi``) is dropped.
 
-    The lines holding a word are found by `_word_lines`, the headers among them
-    by `_header_levels`; a dropped record runs to the next header, which is
-    nearly always the next line (checked in bulk too). The kept rows are every
-    line start (`_Lines`: the index's, or one newline scan) but the dropped ones.
+    `_WordRegex` finds the dropped headers of known shape and whether their record
+    is one line; the other occurrences of a word are judged by `_header_levels`
+    and a dropped record's continuation lines walked to the next header. The kept
+    rows are every line start (`_Lines`: the index's, or one newline scan) but the
+    dropped ones.
     """
     buf, base = lines.buf, lines.base
-    heads = _word_lines(buf, lo, hi, words)
-    levels = _header_levels(buf, heads, hi)
-    heads = [s for s, lv in zip(heads, levels, strict=True) if lv is not None and lv < min_level]
-    if not heads:
-        return lines.between(lo, hi), False
-    find = buf.find
-    nexts = [find(b"\n", s, hi) + 1 or hi for s in heads]
-    next_levels = _header_levels(buf, nexts, hi)
-    ends = [q >= hi or lv is not None for q, lv in zip(nexts, next_levels, strict=True)]
-    dropped = {s + base for s in heads}
+    find, rfind = buf.find, buf.rfind
+    dropped: set[int] = set()
+    walk: list[int] = []  # headers of dropped records that may have continuation lines
+    unknown: set[int] = set()  # lines holding a word that no template explains
+    for w in words:
+        wre = _WordRegex.of(w)
+        one: dict[int, int] = {}  # group -> the word's offset in the template
+        more: dict[int, int] = {}
+        for i, (k, level) in enumerate(wre.branches):
+            if level < min_level:
+                one[2 * i + 1] = k
+                more[2 * i + 2] = k
+        hits = [(m.start(), m.lastindex) for m in wre.pattern.finditer(buf, lo, hi)]
+        dropped.update([p - one[g] + base for p, g in hits if g in one])
+        fallback = wre.fallback
+        for p, g in hits:
+            if g in more:
+                walk.append(p - more[g])
+            elif g == fallback:
+                unknown.add(rfind(b"\n", lo, p) + 1 or lo)
+    if unknown:
+        heads = sorted(unknown)
+        levels = _header_levels(buf, heads, hi)
+        walk.extend(
+            s for s, lv in zip(heads, levels, strict=True) if lv is not None and lv < min_level
+        )
     last_dropped = False
-    for q, is_end in zip(nexts, ends, strict=True):
-        if is_end:
-            last_dropped = q >= hi
-            continue
+    for s in walk:
+        dropped.add(s + base)
+        q = find(b"\n", s, hi) + 1 or hi
         while q < hi:  # continuation lines: the record runs to the next header
             if buf[q] in _MAYBE_HEADER and _header_levels(buf, [q], hi)[0] is not None:
                 break
             dropped.add(q + base)
             q = find(b"\n", q, hi) + 1 or hi
-        last_dropped = q >= hi
+        last_dropped |= q >= hi
+    if not dropped:
+        return lines.between(lo, hi), False
     kept = array("q")
     kept.fromlist(list(filterfalse(dropped.__contains__, lines.list_between(lo, hi))))
     return kept, last_dropped
