@@ -10,6 +10,9 @@ each case runs in a fresh subprocess so its peak RSS is its own:
   MB/s until the whole history is scanned;
 * regex filter: a regex with a literal (``Reward: 0\\.99``), and one without a
   single required literal (``(?i)timeout|nan``, the slower fallback);
+* each filter twice: on a file just opened (nothing indexed: the filter finds line
+  starts itself) and with the file's line index complete (``*_indexed``: the
+  dashboard's state a few seconds after opening, when a filter is changed);
 * live: lines appended by another process at 2,000 lines/s over 16 files, time
   from each write to its row in a merged `View` (through `watch_run`), and the
   idle CPU of `watch_run` over 64 files;
@@ -155,12 +158,18 @@ def case_index(run_dir: Path) -> dict[str, float]:
     }
 
 
-def _filter_case(run_dir: Path, flt: object) -> dict[str, float]:
+def _filter_case(run_dir: Path, flt: object, indexed: bool = False) -> dict[str, float]:
+    """A view with the filter built over the whole file. ``indexed``: the file's line
+    index is complete first (untimed), as in the dashboard a few seconds after
+    opening, when a filter is changed; else the file was just opened."""
     from prime_rl_logs.core.run import Run
     from prime_rl_logs.core.view import View
 
     run = Run(run_dir)
     run.refresh()
+    if indexed:
+        while not run.build_index(10.0):
+            pass
     t0 = time.perf_counter()
     view = View(run, flt)  # type: ignore[arg-type]
     view.build(0.0)
@@ -194,6 +203,30 @@ def case_regex_no_literal(run_dir: Path) -> dict[str, float]:
     from prime_rl_logs.core.view import Filter
 
     return _filter_case(run_dir, Filter(include=re.compile(REGEX_NO_LITERAL)))
+
+
+def case_level_warning_indexed(run_dir: Path) -> dict[str, float]:
+    from prime_rl_logs.core.view import Filter
+
+    return _filter_case(run_dir, Filter(min_level=30), indexed=True)
+
+
+def case_level_info_indexed(run_dir: Path) -> dict[str, float]:
+    from prime_rl_logs.core.view import Filter
+
+    return _filter_case(run_dir, Filter(min_level=20), indexed=True)
+
+
+def case_regex_indexed(run_dir: Path) -> dict[str, float]:
+    from prime_rl_logs.core.view import Filter
+
+    return _filter_case(run_dir, Filter(include=re.compile(REGEX_LITERAL)), indexed=True)
+
+
+def case_regex_no_literal_indexed(run_dir: Path) -> dict[str, float]:
+    from prime_rl_logs.core.view import Filter
+
+    return _filter_case(run_dir, Filter(include=re.compile(REGEX_NO_LITERAL)), indexed=True)
 
 
 def _log_path(run_dir: Path) -> Path:
@@ -492,10 +525,19 @@ def main(argv: list[str]) -> int:
         )
         rows.append(
             (
-                f"{label}: whole file",
+                f"{label}: whole file, just opened",
                 f"{mbps(eng):,.0f} MB/s ({int(e['rows']):,} rows)" if e else "-",
                 f"{mbps(naive):,.1f} MB/s ({int(n['rows']):,} rows)" if n else "-",
                 ratio(mbps(eng), mbps(naive)),
+            )
+        )
+        ei = results.get(eng + "_indexed")
+        rows.append(
+            (
+                f"{label}: whole file, index built",
+                f"{mbps(eng + '_indexed'):,.0f} MB/s" if ei else "-",
+                f"{mbps(naive):,.1f} MB/s" if n else "-",
+                ratio(mbps(eng + "_indexed"), mbps(naive)),
             )
         )
     engine = [r for k, r in results.items() if not k.startswith(("naive", "watch"))]

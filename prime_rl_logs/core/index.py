@@ -43,7 +43,7 @@ def line_starts(chunk: bytes, start: int) -> array[int]:
     """
     out = array("q", [start])
     if len(chunk) > 1:
-        out.extend([m.end() + start for m in _NL.finditer(chunk, 0, len(chunk) - 1)])
+        out.fromlist([m.end() + start for m in _NL.finditer(chunk, 0, len(chunk) - 1)])
     return out
 
 
