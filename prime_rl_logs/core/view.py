@@ -14,13 +14,16 @@ the next (older) chunk until their header is found.
 
 Speed: decoding and parsing every line tops out near 15-20 MB/s, so a file is
 scanned in 4 MB chunks with C-speed primitives: ``bytes.find`` for the level words of
-the levels that decide (WARNING and up when hiding INFO; DEBUG/TRACE when hiding only
-those), each hit checked with `header_level`, record extents found from there;
-regexes run over the decoded chunk, or, on coloured chunks, only over the lines
-holding a word the regex requires. Every shortcut is checked line by line where it
-could disagree with `parse_line` (``\\r`` redraws, control characters). Files that
-interleave torchrun ranks (a combined ``trainer.log``) are read line by line, with
-records tracked per rank. Figures: docs/benchmarks.md.
+the levels that decide (WARNING and up when hiding INFO), each hit checked with
+`header_level`, record extents found from there; when hiding only DEBUG/TRACE (most
+lines kept) one regex pass per word also recognises the headers of known shape and
+their one-line records (`_WordRegex`), and the kept rows are the chunk's line starts
+but the dropped ones, sliced from the file's `LineIndex` when it covers the chunk
+(`_Lines`). Regexes run over the decoded chunk, or, on coloured chunks, only over
+the lines holding a word the regex requires. Every shortcut is checked line by
+line where it could disagree with `parse_line` (``\\r`` redraws, control
+characters). Files that interleave torchrun ranks (a combined ``trainer.log``) are
+read line by line, with records tracked per rank. Figures: docs/benchmarks.md.
 
 Known limits: the bulk level scan sees level names written in upper case (as
 loguru, vLLM, uvicorn and stdlib logging write them); a word of a regex split by a
@@ -841,11 +844,11 @@ class _Matcher:
         seg = buf[lo:hi]
         if self.words is not None and b"\x1b" in seg:
             hay = seg.lower() if self.fold else seg
-            # One word per alternative, the longest (likely the rarest; counting
-            # them would cost a pass over the chunk each). Checking candidate lines
-            # one by one (~4 us each) beats stripping the chunk while they are
-            # fewer than one per 300 bytes.
-            words = [max(alt, key=len) for alt in self.words]
+            # One word per alternative: its only one, else the rarest (counting
+            # costs a pass over the chunk per word, so only where there is a
+            # choice). Checking candidate lines one by one (~4 us each) beats
+            # stripping the chunk while they are fewer than one per 300 bytes.
+            words = [alt[0] if len(alt) == 1 else min(alt, key=hay.count) for alt in self.words]
             found = self._by_words(buf, lo, hi, hay, words, len(seg) // 300)
             if found is not None:
                 return found
@@ -1249,13 +1252,25 @@ def _clock_at(buf: bytes, s: int, e: int) -> int | None:
 
 
 def _runs_back(
-    buf: bytes, base: int, rows: array[int], clock: _Clock
-) -> list[tuple[float, array[int]]]:
+    buf: bytes, base: int, rows: array[int], clock: _Clock, untimed: list[int], at_start: bool
+) -> tuple[list[tuple[float, array[int]]], list[int]]:
     """Group kept rows (ascending, whole records) into runs of one time, oldest first,
-    giving continuation rows the time of their header."""
+    giving continuation rows the time of their header.
+
+    A record whose header has no clock (a uvicorn access line) takes the time of
+    the nearest record before it that has one, shown or not, as it does live
+    (`_Clock.fwd`). When that record is in an older chunk, the rows wait,
+    descending, in ``untimed`` for the next call. Returns the runs and the rows
+    still waiting."""
     runs: list[tuple[float, array[int]]] = []
-    pending: list[int] = []
+    pending = untimed
     n = len(buf)
+    # The last walk up from a clock-less header: every line from `walked` up to
+    # where it started has no clock, and `walked_clock` is the clock at `walked`.
+    walked, walked_clock = _clock_above(buf, n) if pending else (n, None)
+    if pending and walked_clock is not None:
+        _add_run(runs, clock.back(walked_clock), pending)
+        pending = []
     for off in reversed(rows):
         rel = off - base
         if 0 <= rel < n:
@@ -1265,15 +1280,40 @@ def _runs_back(
             is_header = False  # a carried line from the next chunk
         pending.append(off)
         if is_header:
-            t = clock.back(_clock_at(buf, rel, _line_end(buf, rel, n)))
-            _add_run(runs, t, pending)
+            c = _clock_at(buf, rel, e)
+            if c is None:
+                if rel <= walked:
+                    walked, walked_clock = _clock_above(buf, rel)
+                c = walked_clock
+                if c is None:
+                    continue  # the record before is in an older chunk
+            _add_run(runs, clock.back(c), pending)
             pending = []
-    if pending:
+    if pending and (at_start or len(pending) > _UNTIMED_MAX):
         _add_run(runs, clock.back(None), pending)
+        pending = []
     runs.reverse()
     for _, arr in runs:
         arr.reverse()
-    return runs
+    return runs, pending
+
+
+def _clock_above(buf: bytes, e: int) -> tuple[int, int | None]:
+    """The nearest header line ending at or before ``e`` that has a clock: its start
+    and clock; ``(0, None)`` if ``buf`` has none there."""
+    while e > 0:
+        s = _line_start(buf, e - 1, 0)
+        if header_level(buf, s, e) is not None:
+            c = _clock_at(buf, s, e)
+            if c is not None:
+                return s, c
+        e = s
+    return 0, None
+
+
+_UNTIMED_MAX: Final = 100_000
+"""Rows waiting for an older clock beyond this take the newer time instead (a file
+of clock-less lines only must not be held in memory whole)."""
 
 
 def _add_run(runs: list[tuple[float, array[int]]], t: float, offsets_desc: list[int]) -> None:
@@ -1310,6 +1350,7 @@ class _Member:
         self.chunk = CHUNK
         self.clock = _Clock(file.last_write or time.time())
         self.runs: deque[tuple[float, array[int]]] = deque()
+        self.untimed: list[int] = []  # see `_runs_back`
         # forward
         self.fwd_end = file.end
         self.fwd_recs: dict[int | None, _Rec] | None = None
@@ -1334,14 +1375,12 @@ class _Member:
                 buf = self.file.read(cs, back - cs, self.gen)
                 if len(buf) == back - cs:
                     return self._decide(buf, cs)
-                self.done = True  # truncated or replaced under us: stop here
-                return array("q")
+                return self._give_up()  # truncated or replaced under us: stop here
         while True:
             a = max(0, back - size)
             buf = self.file.read(a, back - a, self.gen)
             if len(buf) != back - a:  # truncated or replaced under us: stop here
-                self.done = True
-                return array("q")
+                return self._give_up()
             if a == 0:
                 cs = 0
                 break
@@ -1368,14 +1407,24 @@ class _Member:
             kept = array("q", lst)
         else:
             kept, self.carry = _decide_fast(lines, self.carry, rules, at_start)
-        if self.multi and kept:
-            self.runs.extend(_runs_back(buf, cs, kept, self.clock))
+        if self.multi and (kept or at_start):
+            runs, self.untimed = _runs_back(buf, cs, kept, self.clock, self.untimed, at_start)
+            self.runs.extend(runs)
         return kept
+
+    def _give_up(self) -> array[int]:
+        """Stop the backward scan here; rows waiting for a time take the newest."""
+        self.done = True
+        if self.untimed:
+            self.runs.appendleft((self.clock.back(None), array("q", self.untimed[::-1])))
+            self.untimed = []
+        return array("q")
 
     def stop(self) -> None:
         """The file was reset: its older content is no longer ours to scan."""
         self.done = True
         self.runs.clear()
+        self.untimed = []
         self.carry = _Carry()
         self.slow_carry = []
 

@@ -209,12 +209,17 @@ def test_combined_trainer_log_tracks_records_per_rank(
     assert offsets(view) == reference(data, flt, by_rank=True)
 
 
+UVICORN = b'INFO:     127.0.0.1:5 - "POST /v1 HTTP/1.1" 200 OK\n'
+
+
 @settings(
     max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
     files=st.lists(
-        st.lists(st.tuples(st.integers(0, 3), st.sampled_from(["INFO", "DEBUG", "ERROR", "tb"]))),
+        st.lists(
+            st.tuples(st.integers(0, 3), st.sampled_from(["INFO", "DEBUG", "ERROR", "tb", "uv"]))
+        ),
         min_size=2,
         max_size=3,
     ),
@@ -231,6 +236,8 @@ def test_merged_build_equals_a_sort_by_time_then_file_order(
         for step, kind in [(0, "INFO"), *events]:  # each file starts with a header
             if kind == "tb":  # continuation lines: the time of their record
                 chunk = traceback_lines()
+            elif kind == "uv":  # a header without a clock: the time of the record before
+                chunk = UVICORN
             else:
                 clock += step
                 chunk = log_line(clock, kind, f"f{n}")
