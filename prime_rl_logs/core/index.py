@@ -139,6 +139,21 @@ class LineIndex:
             out.extend(new[bisect_left(new, max(lo, self.base)) : bisect_left(new, hi)])
         return out
 
+    def count_between(self, lo: int, hi: int) -> int:
+        """How many indexed lines start in ``[lo, hi)``."""
+        if lo >= hi:
+            return 0
+        n = 0
+        if lo < self.base:
+            old = self._old  # descending
+            n += bisect_left(old, -lo + 1, key=operator.neg) - bisect_left(
+                old, -min(hi, self.base) + 1, key=operator.neg
+            )
+        if hi > self.base:
+            new = self._new
+            n += bisect_left(new, hi) - bisect_left(new, max(lo, self.base))
+        return n
+
     def line_end(self, offset: int) -> int | None:
         """Where the line starting at ``offset`` ends (after its newline), if known."""
         i = self.find(offset)

@@ -42,11 +42,11 @@ from bisect import bisect_left, bisect_right
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from itertools import filterfalse
+from itertools import filterfalse, groupby
 from typing import Any, Final
 
 from prime_rl_logs.core.ansi import SGR_RE, strip_sgr
-from prime_rl_logs.core.index import CHUNK, FIRST_CHUNK, line_starts
+from prime_rl_logs.core.index import CHUNK, FIRST_CHUNK, LineIndex, line_starts
 from prime_rl_logs.core.parse import (
     DISPLAY_LIMIT,
     HEADER_LEVEL_RE,
@@ -321,6 +321,67 @@ class _Rows:
         return n
 
 
+class _IndexRows:
+    """The rows of a view that shows every line of one file: the lines of the file's
+    `LineIndex` starting in ``[lo, hi)``, read from the index instead of copied
+    (8 bytes a line saved, and no second newline scan). ``lo`` moves down as the
+    view's history is built, ``hi`` up as it is updated, so rows change only
+    through `View.build` and `View.update`, whatever the index does meanwhile."""
+
+    __slots__ = ("_first", "_first_key", "_len", "hi", "index", "lo", "slot")
+
+    def __init__(self, index: LineIndex, end: int, slot: int) -> None:
+        self.index = index
+        self.lo = self.hi = end
+        self.slot = slot
+        self._len = 0
+        self._first = 0  # the index's line number of `lo`, while `_first_key` holds
+        self._first_key = -1
+
+    def __len__(self) -> int:
+        return self._len
+
+    def get(self, i: int) -> tuple[int, int]:
+        if i < 0:
+            i += self._len
+        if i < 0 or i >= self._len:
+            raise IndexError("row out of range")
+        index = self.index
+        if self._first_key != index.indexed_from:  # lines were indexed above `lo`
+            self._first_key = index.indexed_from
+            self._first = index.find(self.lo)
+        return index[self._first + i], self.slot
+
+    def grow_back(self) -> int:
+        """Take the lines the index has before ``lo``; how many."""
+        new_lo = self.index.indexed_from
+        if new_lo >= self.lo:
+            return 0
+        n = self.index.count_between(new_lo, self.lo)
+        self.lo = new_lo
+        self._len += n
+        return n
+
+    def grow_forward(self) -> int:
+        """Take the lines the index has after ``hi``; how many."""
+        new_hi = self.index.end
+        if new_hi <= self.hi:
+            return 0
+        n = self.index.count_between(self.hi, new_hi)
+        self.hi = new_hi
+        self._len += n
+        return n
+
+    def copy(self) -> _Rows:
+        rows = _Rows()
+        rows.prepend(self.index.starts_between(self.lo, self.hi) or array("q"), self.slot)
+        return rows
+
+    @property
+    def nbytes(self) -> int:
+        return 0
+
+
 # ---------------------------------------------------------------------------
 # Byte-level helpers over a chunk of whole lines (offsets relative to the chunk)
 
@@ -464,6 +525,8 @@ _LEVEL_OF: Final = {w.encode(): n for w, n in LEVELS.items()}
 _DIGITS0: Final = bytes.maketrans(b"0123456789", b"0000000000")
 _TEMPLATES: dict[bytes, int] = {}
 """Loguru header prefixes seen (digits as ``0``) -> level; see `_header_fast`."""
+_TEMPLATE_CLOCKS: dict[bytes, int] = {}
+"""The same prefixes -> where their ``HH:MM:SS`` clock starts."""
 _TEMPLATE_LENS: list[int] = []
 
 
@@ -493,8 +556,11 @@ def _header_fast(buf: bytes, q: int, hi: int) -> int | None:
     if level is None:
         level = level_from_bytes(name)
     size = m.end() - q + 1
-    if m.end() < hi and len(_TEMPLATES) < 256:
-        _TEMPLATES[buf[q : q + size].translate(_DIGITS0)] = level
+    cm = _CLOCK_B.match(buf, q, hi)
+    if m.end() < hi and len(_TEMPLATES) < 256 and cm is not None:
+        key = buf[q : q + size].translate(_DIGITS0)
+        _TEMPLATES[key] = level
+        _TEMPLATE_CLOCKS[key] = cm.start(1) - q
         if size not in _TEMPLATE_LENS and len(_TEMPLATE_LENS) < 8:
             _TEMPLATE_LENS.append(size)
     return level
@@ -1251,6 +1317,63 @@ def _clock_at(buf: bytes, s: int, e: int) -> int | None:
     return parse_line(decode_line(buf[s:e])).clock
 
 
+NO_CLOCK: Final = -1
+
+
+def _header_clocks(buf: bytes, starts: list[int]) -> list[int | None]:
+    """Per line at ``starts`` (offsets in ``buf``; one at or past its end is a line
+    carried from the next chunk): its clock in seconds since midnight if it is a
+    header with one, `NO_CLOCK` for a header without, None for a continuation line.
+
+    Like `_header_levels`, the header templates are looked up for all lines at
+    once; a template also says where its clock is. Lines holding a ``\\r`` (whose
+    text is what follows the last one) and lines of other shapes are parsed."""
+    n = len(buf)
+    out: list[int | None] = [None] * len(starts)
+    redrawn: set[int] = set()
+    p = buf.find(b"\r")
+    while p >= 0:
+        redrawn.add(_line_start(buf, p, 0))
+        p = buf.find(b"\r", _line_end(buf, p, n))
+    todo = [i for i, s in enumerate(starts) if s < n and s not in redrawn]
+    get, seconds = _TEMPLATE_CLOCKS.get, _SECONDS
+    if _TEMPLATE_LENS and todo:
+        # One translate per line, of the longest template's length; each size
+        # looks up a prefix of it.
+        longest = max(_TEMPLATE_LENS)
+        prefixes = [buf[starts[i] : starts[i] + longest].translate(_DIGITS0) for i in todo]
+        rest = []
+        for i, key in zip(todo, prefixes, strict=True):
+            for size in _TEMPLATE_LENS:
+                k = get(key[:size])
+                if k is not None:
+                    p = starts[i] + k
+                    hms = buf[p : p + 8]
+                    c = seconds.get(hms)
+                    if c is None:
+                        c = seconds[hms] = int(hms[:2]) * 3600 + int(hms[3:5]) * 60 + int(hms[6:])
+                    out[i] = c
+                    break
+            else:
+                rest.append(i)
+        todo = rest
+    todo.extend(i for i, s in enumerate(starts) if s in redrawn)
+    for i in todo:
+        s = starts[i]
+        e = _line_end(buf, s, n)
+        # `_header_fast` learns the shape of a loguru header for the next lines.
+        if (s not in redrawn and _header_fast(buf, s, n) is not None) or header_level(
+            buf, s, e
+        ) is not None:
+            c = _clock_at(buf, s, e)
+            out[i] = NO_CLOCK if c is None else c
+    return out
+
+
+_SECONDS: dict[bytes, int] = {}
+"""``b"HH:MM:SS"`` -> seconds since midnight (at most 86,400 keys)."""
+
+
 def _runs_back(
     buf: bytes, base: int, rows: array[int], clock: _Clock, untimed: list[int], at_start: bool
 ) -> tuple[list[tuple[float, array[int]]], list[int]]:
@@ -1262,33 +1385,43 @@ def _runs_back(
     (`_Clock.fwd`). When that record is in an older chunk, the rows wait,
     descending, in ``untimed`` for the next call. Returns the runs and the rows
     still waiting."""
+    n = len(buf)
+    clocks = _header_clocks(buf, [off - base for off in rows])
+    # Each row's clock: its header's (continuation lines follow their header); a
+    # header without one takes the last clock above it, looking at the lines
+    # between the rows too (records the filter dropped).
+    cur = last = None  # the clock of the current record, the last clock seen
+    prev = -1  # the previous row's start: lines up to it were looked at
+    for i, c in enumerate(clocks):
+        rel = rows[i] - base
+        if c is None:
+            clocks[i] = cur
+        elif c == NO_CLOCK:
+            above = _clock_above(buf, rel, prev)
+            if above is not None:
+                last = above
+            clocks[i] = cur = last
+        else:
+            cur = last = c
+        prev = rel
     runs: list[tuple[float, array[int]]] = []
     pending = untimed
-    n = len(buf)
-    # The last walk up from a clock-less header: every line from `walked` up to
-    # where it started has no clock, and `walked_clock` is the clock at `walked`.
-    walked, walked_clock = _clock_above(buf, n) if pending else (n, None)
-    if pending and walked_clock is not None:
-        _add_run(runs, clock.back(walked_clock), pending)
-        pending = []
-    for off in reversed(rows):
-        rel = off - base
-        if 0 <= rel < n:
-            e = _line_end(buf, rel, n)
-            is_header = header_level(buf, rel, e) is not None
-        else:
-            is_header = False  # a carried line from the next chunk
-        pending.append(off)
-        if is_header:
-            c = _clock_at(buf, rel, e)
-            if c is None:
-                if rel <= walked:
-                    walked, walked_clock = _clock_above(buf, rel)
-                c = walked_clock
-                if c is None:
-                    continue  # the record before is in an older chunk
+    if pending:  # rows of the next chunk waiting for the last clock of this one
+        c = _clock_above(buf, n, -1)
+        if c is not None:
             _add_run(runs, clock.back(c), pending)
             pending = []
+    # Rows newest first, grouped by clock; rows before any clock wait.
+    i = len(rows)
+    for c, group in groupby(reversed(clocks)):
+        size = sum(1 for _ in group)
+        offsets = rows[i - size : i]
+        i -= size
+        if c is None:
+            pending.extend(reversed(offsets))
+            continue
+        offsets.reverse()  # (nothing waits here: a clock in this chunk took them above)
+        _add_run(runs, clock.back(c), offsets)
     if pending and (at_start or len(pending) > _UNTIMED_MAX):
         _add_run(runs, clock.back(None), pending)
         pending = []
@@ -1298,17 +1431,19 @@ def _runs_back(
     return runs, pending
 
 
-def _clock_above(buf: bytes, e: int) -> tuple[int, int | None]:
-    """The nearest header line ending at or before ``e`` that has a clock: its start
-    and clock; ``(0, None)`` if ``buf`` has none there."""
+def _clock_above(buf: bytes, e: int, stop: int) -> int | None:
+    """The clock of the nearest header with one among the lines ending at or before
+    ``e`` and starting after ``stop``; None if there is none."""
     while e > 0:
         s = _line_start(buf, e - 1, 0)
+        if s <= stop:
+            return None
         if header_level(buf, s, e) is not None:
             c = _clock_at(buf, s, e)
             if c is not None:
-                return s, c
+                return c
         e = s
-    return 0, None
+    return None
 
 
 _UNTIMED_MAX: Final = 100_000
@@ -1316,7 +1451,9 @@ _UNTIMED_MAX: Final = 100_000
 of clock-less lines only must not be held in memory whole)."""
 
 
-def _add_run(runs: list[tuple[float, array[int]]], t: float, offsets_desc: list[int]) -> None:
+def _add_run(
+    runs: list[tuple[float, array[int]]], t: float, offsets_desc: list[int] | array[int]
+) -> None:
     if runs and runs[-1][0] == t:
         runs[-1][1].extend(offsets_desc)
     else:
@@ -1407,7 +1544,7 @@ class _Member:
             kept = array("q", lst)
         else:
             kept, self.carry = _decide_fast(lines, self.carry, rules, at_start)
-        if self.multi and (kept or at_start):
+        if self.multi and (kept or at_start or self.untimed):
             runs, self.untimed = _runs_back(buf, cs, kept, self.clock, self.untimed, at_start)
             self.runs.extend(runs)
         return kept
@@ -1522,7 +1659,7 @@ class View:
         self.run = run
         self.filter = flt
         self._rules = _Rules.of(flt)
-        self._rows = _Rows()
+        self._rows: _Rows | _IndexRows = _Rows()
         self._slots: list[tuple[LogFile, int]] = []
         self._members: dict[LogFile, _Member] = {}
         files = [f for f in run.files if flt.selects(f.source)]
@@ -1530,6 +1667,11 @@ class View:
         for f in files:
             self._add(f)
         self._built = False
+        if len(files) == 1:
+            [m] = self._members.values()
+            if self._rules.trivial and not (m.by_rank and self._rules.ranks is not None):
+                # Every line of one file: the rows are the file's own line index.
+                self._rows = _IndexRows(m.file.index, m.file.end, m.slot)
 
     # -- the rows ----------------------------------------------------------------
 
@@ -1549,7 +1691,18 @@ class View:
     @property
     def complete(self) -> bool:
         """All history is scanned (live lines keep coming through `update`)."""
+        if isinstance(self._rows, _IndexRows):
+            return self._index_done()
         return all(m.done and not m.runs for m in self._members.values())
+
+    def _index_done(self) -> bool:
+        rows = self._rows
+        assert isinstance(rows, _IndexRows)
+        [f] = self._members
+        index = rows.index
+        if rows.lo > index.indexed_from:
+            return False  # indexed lines not taken yet
+        return index.complete or index.stale or f.index is not index or f.indexed
 
     @property
     def nbytes(self) -> int:
@@ -1579,9 +1732,30 @@ class View:
         self._built = True
         if first:
             deadline = max(deadline, start)
+        if isinstance(self._rows, _IndexRows):
+            return self._build_index(start, deadline, first)
         added = 0
         while not self.complete:
             added += self._step_multi() if self._multi else self._step_single()
+            now = time.perf_counter()
+            if now >= deadline and (
+                not first or added >= FIRST_SCREEN or now - start >= FIRST_CALL_MAX_S
+            ):
+                break
+        return added
+
+    def _build_index(self, start: float, deadline: float, first: bool) -> int:
+        """`build` for `_IndexRows`: index the file further back, take its lines."""
+        rows = self._rows
+        assert isinstance(rows, _IndexRows)
+        [f] = self._members
+        added = 0
+        while not self.complete:
+            got = rows.grow_back()  # what the index has already, first
+            if not got and f.index is rows.index:
+                f.build_index(max(0.0, deadline - time.perf_counter()))
+                got = rows.grow_back()
+            added += got
             now = time.perf_counter()
             if now >= deadline and (
                 not first or added >= FIRST_SCREEN or now - start >= FIRST_CALL_MAX_S
@@ -1594,7 +1768,7 @@ class View:
         for m in self._members.values():
             if not m.done:
                 kept = m.step()
-                self._rows.prepend(kept, m.slot)
+                self._copied.prepend(kept, m.slot)
                 added += len(kept)
         return added
 
@@ -1615,7 +1789,7 @@ class View:
         while True:
             best = max(ready, key=lambda m: (m.runs[-1][0], m.order))
             _, offsets = best.runs.pop()
-            self._rows.prepend(offsets, best.slot)
+            self._copied.prepend(offsets, best.slot)
             added += len(offsets)
             if not best.runs:
                 if not best.done:
@@ -1633,6 +1807,14 @@ class View:
         """Rows for what `Run.refresh` found: appended lines (a batch from several
         files merged by time), new files, and resets (old rows stay; the new content
         follows)."""
+        if isinstance(self._rows, _IndexRows):
+            [own] = self._members
+            joining = any(
+                f not in self._members and self.filter.selects(f.source) for f in changes.new_files
+            )
+            if not joining and own not in changes.reset:
+                return ViewDelta(appended=self._rows.grow_forward())
+            self._copy_index_rows()
         reset = False
         for f in changes.new_files:
             if f not in self._members and self.filter.selects(f.source):
@@ -1674,9 +1856,27 @@ class View:
                 slot = batch[i][4]
                 while j < len(batch) and batch[j][4] == slot:
                     j += 1
-                appended += self._rows.append((x[3] for x in batch[i:j]), slot)
+                appended += self._copied.append((x[3] for x in batch[i:j]), slot)
                 i = j
         return ViewDelta(prepended=0, appended=appended, reset=reset)
+
+    @property
+    def _copied(self) -> _Rows:
+        """The rows, where they are not `_IndexRows`."""
+        assert isinstance(self._rows, _Rows)
+        return self._rows
+
+    def _copy_index_rows(self) -> None:
+        """Leave `_IndexRows` (a reset, or a second file): the rows become a copy,
+        and the file's member goes on from where they end, both ways."""
+        rows = self._rows
+        assert isinstance(rows, _IndexRows)
+        [m] = self._members.values()
+        self._rows = rows.copy()
+        m.pos = rows.lo
+        m.done = rows.lo == 0 or m.file.status == "error"
+        m.fwd_end = rows.hi
+        m.fwd_recs = None
 
     # -- search ------------------------------------------------------------------
 

@@ -126,7 +126,7 @@ def test_any_split_and_chunk_size_gives_the_true_index(
     steps=st.lists(st.integers(1, 60), max_size=5),
     ranges=st.lists(st.tuples(st.floats(0, 1.1), st.floats(0, 1.1)), min_size=1, max_size=20),
 )
-def test_starts_between_is_the_indexed_slice_or_none(
+def test_starts_between_and_count_between_match_the_true_index(
     lines: list[bytes], split: float, steps: list[int], ranges: list[tuple[float, float]]
 ) -> None:
     data = b"".join(lines)
@@ -145,3 +145,4 @@ def test_starts_between_is_the_indexed_slice_or_none(
             assert got is None
         else:
             assert got is not None and list(got) == [s for s in starts if lo <= s < hi]
+            assert idx.count_between(lo, hi) == len(got)

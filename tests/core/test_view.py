@@ -486,3 +486,26 @@ def test_filter_from_options() -> None:
         with pytest.raises(ValueError, match=re.escape(message)) as exc:
             Filter.from_options(**kwargs)
         assert "\n" not in str(exc.value)
+
+
+def test_a_view_of_every_line_of_one_file_reads_the_index_until_a_second_file(
+    tmp_path: Path,
+) -> None:
+    data = b"".join(log_line(T0 + i // 10, "INFO", f"line {i}") for i in range(50_000))
+    run = one_file_run(tmp_path, data)
+    [f] = run.files
+    view = View(run, Filter())
+    view.build(0.0)
+    assert 0 < len(view) < 50_000 and not view.complete
+    assert view.nbytes == 0  # the rows are the file's line index, not a copy of it
+    append(f.path, log_line(T0 + 9000, "INFO", "live 1") + log_line(T0 + 9000, "INFO", "live 2"))
+    assert view.update(run.refresh()).appended == 2
+    # A second file: the rows become a copy and the scan goes on from where they end.
+    append(tmp_path / "logs" / "trainer" / "rank_0.log", log_line(T0 + 9001, "INFO", "rank"))
+    assert view.update(run.refresh()).appended == 1
+    build_all(view)
+    rows = [view.row(i) for i in range(len(view))]
+    assert [r.offset for r in rows[:-1]] == [r.offset for r in rows[:-1] if r.file is f]
+    starts = [0, *(i + 1 for i, c in enumerate(f.path.read_bytes()[:-1]) if c == 10)]
+    assert [r.offset for r in rows[:-1]] == starts
+    assert strip_sgr(rows[-1].text).endswith("rank") and rows[-1].file is not f
