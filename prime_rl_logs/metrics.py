@@ -58,7 +58,8 @@ import math
 import os
 import re
 import sys
-from collections.abc import Iterable, Iterator
+from array import array
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -298,6 +299,50 @@ def format_duration(seconds: float) -> str:
     return f"{secs}s"
 
 
+class Series(Mapping[int, float]):
+    """One series: values by step, in two arrays sorted by step (``steps``, ``numbers``).
+
+    16 bytes a value, where a ``dict[int, float]`` costs about 100: a run of a
+    million steps logs some ten series. Values come in step order nearly always
+    (an append); another step is found by bisection and inserted.
+    """
+
+    __slots__ = ("numbers", "steps")
+
+    def __init__(self) -> None:
+        self.steps = array("q")
+        self.numbers = array("d")
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.steps)
+
+    def __getitem__(self, step: int) -> float:
+        steps = self.steps
+        i = bisect.bisect_left(steps, step)
+        if i < len(steps) and steps[i] == step:
+            return self.numbers[i]
+        raise KeyError(step)
+
+    def __setitem__(self, step: int, value: float) -> None:
+        steps = self.steps
+        if not steps or step > steps[-1]:
+            steps.append(step)
+            self.numbers.append(value)
+            return
+        i = bisect.bisect_left(steps, step)
+        if i < len(steps) and steps[i] == step:
+            self.numbers[i] = value
+        else:
+            steps.insert(i, step)
+            self.numbers.insert(i, value)
+
+    def __repr__(self) -> str:
+        return f"Series({dict(self.items())!r})"
+
+
 class MetricsStore:
     """Series of numbers per step, fed one line at a time.
 
@@ -309,7 +354,7 @@ class MetricsStore:
     """
 
     def __init__(self) -> None:
-        self.series: dict[str, dict[int, float]] = {}
+        self.series: dict[str, Series] = {}
         self.max_steps: int | None = None
         self.last_step: int | None = None
         self.version = 0
@@ -321,8 +366,9 @@ class MetricsStore:
         self._trainer_rank: int | None = None
         # When each step was first seen (run time), per component: for steps/min and
         # to place vLLM lines at the step the run was on.
-        self._step_seen: dict[str, dict[int, float]] = {}
-        self._timeline: dict[str, tuple[list[float], list[int]]] = {}
+        self._step_seen: dict[str, Series] = {}
+        # The steps by the run time they were first seen, per component.
+        self._timeline: dict[str, tuple[array[float], array[int]]] = {}
 
     # -- reading
 
@@ -339,9 +385,10 @@ class MetricsStore:
 
     def values(self, name: str) -> tuple[list[int], list[float]]:
         """(steps, values) of one series, sorted by step; empty if unknown."""
-        data = self.series.get(name, {})
-        steps = sorted(data)
-        return steps, [data[s] for s in steps]
+        data = self.series.get(name)
+        if data is None:
+            return [], []
+        return data.steps.tolist(), data.numbers.tolist()
 
     # -- feeding
 
@@ -353,7 +400,7 @@ class MetricsStore:
             return False
         data = self.series.get(name)
         if data is None:
-            data = self.series[name] = {}
+            data = self.series[name] = Series()
         old = data.get(step)
         if old == value or (old is not None and math.isnan(old) and math.isnan(value)):
             return False
@@ -468,10 +515,15 @@ class MetricsStore:
             changed |= self._set_max_steps(int(m.group(2)))
         self._record_step[(source, rank)] = (component, step)
         if run_time is not None:
-            seen = self._step_seen.setdefault(component, {})
+            seen = self._step_seen.get(component)
+            if seen is None:
+                seen = self._step_seen[component] = Series()
             if step not in seen:
                 seen[step] = run_time
-                times, steps = self._timeline.setdefault(component, ([], []))
+                timeline = self._timeline.get(component)
+                if timeline is None:
+                    timeline = self._timeline[component] = (array("d"), array("q"))
+                times, steps = timeline
                 i = bisect.bisect_right(times, run_time)
                 times.insert(i, run_time)
                 steps.insert(i, step)
@@ -536,7 +588,7 @@ class MetricsStore:
     def summary(self) -> MetricsSummary:
         step = self.last_step
         rate = self._steps_per_min()
-        rewards = self.values("orchestrator/reward")[1]
+        rewards = self._last("orchestrator/reward", 10)
         reward = rewards[-1] if rewards else None
         trend: float | None = None
         if len(rewards) >= 2:
@@ -553,15 +605,19 @@ class MetricsStore:
         for component in (TRAINER, ORCHESTRATOR):
             seen = self._step_seen.get(component)
             if seen and len(seen) >= 2:
-                steps = sorted(seen)[-11:]
-                elapsed = seen[steps[-1]] - seen[steps[0]]
+                elapsed = seen.numbers[-1] - seen.numbers[-11:][0]
                 if elapsed > 0:
-                    return (steps[-1] - steps[0]) / elapsed * 60
+                    return (seen.steps[-1] - seen.steps[-11:][0]) / elapsed * 60
         for name in ("trainer/step_time", "orchestrator/step_time"):
-            times = [t for t in self.values(name)[1][-10:] if t > 0 and math.isfinite(t)]
+            times = [t for t in self._last(name, 10) if t > 0 and math.isfinite(t)]
             if times:
                 return 60 / (sum(times) / len(times))
         return None
+
+    def _last(self, name: str, n: int) -> list[float]:
+        """The values of the last ``n`` steps of a series."""
+        data = self.series.get(name)
+        return data.numbers[-n:].tolist() if data is not None else []
 
     def to_csv(self) -> str:
         """``step,<series...>`` then one row per step; empty cells where a series has none."""

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from prime_rl_logs import cli
-from prime_rl_logs.metrics import MetricsStore, MetricsSummary, parse_duration, scan_run
+from prime_rl_logs.metrics import MetricsStore, MetricsSummary, Series, parse_duration, scan_run
 from tests.fixtures import FixtureRun, Layout, loguru_line, write_fixture_run
 
 TRAINER_1 = (
@@ -500,3 +500,15 @@ def test_metrics_to_a_closed_pipe_exits_quietly(tmp_path: Path) -> None:
     proc.stderr.close()
     assert proc.wait() == 0
     assert err == b""
+
+
+def test_series_keeps_values_sorted_by_step_in_two_arrays() -> None:
+    s = Series()
+    for step, value in ((2, 0.2), (5, 0.5), (3, 0.3), (5, 0.55), (1, 0.1)):
+        s[step] = value
+    assert list(s) == [1, 2, 3, 5] and s.steps.tolist() == [1, 2, 3, 5]
+    assert s == {1: 0.1, 2: 0.2, 3: 0.3, 5: 0.55}
+    assert s[3] == 0.3 and s.get(4) is None and 4 not in s
+    with pytest.raises(KeyError):
+        s[4]
+    assert s.steps.itemsize + s.numbers.itemsize == 16  # bytes a value
