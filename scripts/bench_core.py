@@ -13,6 +13,8 @@ each case runs in a fresh subprocess so its peak RSS is its own:
 * each filter twice: on a file just opened (nothing indexed: the filter finds line
   starts itself) and with the file's line index complete (``*_indexed``: the
   dashboard's state a few seconds after opening, when a filter is changed);
+* merged: a view of two files merged by time (the log and one an eighth its size,
+  as a trainer rank's), every line and level >= INFO, MB/s over both;
 * live: lines appended by another process at 2,000 lines/s over 16 files, time
   from each write to its row in a merged `View` (through `watch_run`), and the
   idle CPU of `watch_run` over 64 files;
@@ -227,6 +229,51 @@ def case_regex_no_literal_indexed(run_dir: Path) -> dict[str, float]:
     from prime_rl_logs.core.view import Filter
 
     return _filter_case(run_dir, Filter(include=re.compile(REGEX_NO_LITERAL)), indexed=True)
+
+
+def _merged_dir(run_dir: Path) -> Path:
+    return run_dir.parent / f"{run_dir.name}-merged"
+
+
+def prepare_merged(run_dir: Path, size_mb: int) -> None:
+    """A run of two files for the merged cases: the generated log as the
+    orchestrator's (a symlink) and one an eighth of its size as a trainer rank's."""
+    logs = _merged_dir(run_dir) / "logs"
+    rank = logs / "trainer" / "rank_0.log"
+    if not rank.exists():
+        generate(rank, max(1, size_mb // 8))
+    link = logs / "orchestrator.log"
+    if not link.is_symlink():
+        link.symlink_to(_log_path(run_dir))
+
+
+def _merged_case(run_dir: Path, flt: object) -> dict[str, float]:
+    from prime_rl_logs.core.run import Run
+    from prime_rl_logs.core.view import View
+
+    run = Run(_merged_dir(run_dir))
+    run.refresh()
+    t0 = time.perf_counter()
+    view = View(run, flt)  # type: ignore[arg-type]
+    view.build(0.0)
+    first = time.perf_counter() - t0
+    while not view.complete:
+        view.build(1.0)
+    dt = time.perf_counter() - t0
+    size = sum(f.end for f in run.files)
+    return {"seconds": dt, "first": first, "rows": len(view), "mb": size / 1e6}
+
+
+def case_merged_all(run_dir: Path) -> dict[str, float]:
+    from prime_rl_logs.core.view import Filter
+
+    return _merged_case(run_dir, Filter())
+
+
+def case_merged_info(run_dir: Path) -> dict[str, float]:
+    from prime_rl_logs.core.view import Filter
+
+    return _merged_case(run_dir, Filter(min_level=20))
 
 
 def _log_path(run_dir: Path) -> Path:
@@ -457,6 +504,8 @@ def main(argv: list[str]) -> int:
         t0 = time.perf_counter()
         generate(log, args.size_mb)
         print(f"generated {log} in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    if any(c.startswith("merged") for c in (args.only or "merged").split(",")):
+        prepare_merged(run_dir, args.size_mb)
     size = log.stat().st_size
     with log.open("rb") as f:  # into the page cache
         while f.read(1 << 20):
@@ -479,7 +528,7 @@ def main(argv: list[str]) -> int:
 
     def mbps(name: str) -> float | None:
         r = results.get(name)
-        return mb / r["seconds"] if r else None
+        return r.get("mb", mb) / r["seconds"] if r else None
 
     def ratio(a: float | None, b: float | None) -> str:
         if not a or not b:
@@ -538,6 +587,22 @@ def main(argv: list[str]) -> int:
                 f"{mbps(eng + '_indexed'):,.0f} MB/s" if ei else "-",
                 f"{mbps(naive):,.1f} MB/s" if n else "-",
                 ratio(mbps(eng + "_indexed"), mbps(naive)),
+            )
+        )
+    for label, name in (
+        ("merged view of 2 files (+1/8 size), every line", "merged_all"),
+        ("merged view of 2 files (+1/8 size), level >= INFO", "merged_info"),
+    ):
+        merged = results.get(name)
+        rows.append(
+            (
+                label,
+                f"{mbps(name):,.0f} MB/s ({int(merged['rows']):,} rows, first screen"
+                f" {merged['first'] * 1000:.0f} ms)"
+                if merged
+                else "-",
+                "-",
+                "-",
             )
         )
     engine = [r for k, r in results.items() if not k.startswith(("naive", "watch"))]

@@ -4,7 +4,9 @@ A `View` is the rows of one pane over a `Run`: the files its `Filter` selects, e
 row one physical line named by ``(file, generation, byte offset)`` (offsets never
 shift, unlike line numbers). Rows are kept in two arrays like `LineIndex`: history
 found scanning backwards is *prepended* (`View.build`, newest first, the last screen
-on the first call), live lines are *appended* (`View.update`).
+on the first call), live lines are *appended* (`View.update`). A view of every line
+of one file (the default Orchestrator pane) holds no rows of its own: they are a
+window of the file's `LineIndex` (`_IndexRows`), which its history builds further.
 
 Filters are judged per record: a continuation line (traceback, ``╰─`` line) takes the
 level of the header above it, and an include/exclude regex that matches any line of
