@@ -21,9 +21,10 @@ import re
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator
+from itertools import accumulate
 from typing import Final
 
-__all__ = ["CHUNK", "FIRST_CHUNK", "LineIndex", "line_starts"]
+__all__ = ["CHUNK", "FIRST_CHUNK", "LineIndex", "line_start_list", "line_starts"]
 
 FIRST_CHUNK: Final = 256 << 10
 """Bytes of the first backward step: the last screen, in about a millisecond."""
@@ -36,14 +37,30 @@ _NL: Final = re.compile(b"\n")
 
 def line_starts(chunk: bytes, start: int) -> array[int]:
     """Start offsets of the lines of ``chunk``, which begins at file offset ``start``
-    at a line start and ends with ``\\n`` (whole lines only).
+    at a line start and ends with ``\\n`` (whole lines only)."""
+    out = array("q")
+    out.fromlist(line_start_list(chunk, 0, len(chunk), start))
+    return out
 
-    ``re.finditer`` over the newlines was the fastest way measured with the standard
-    library (about 1.3x ``bytes.split`` + ``itertools.accumulate``).
+
+def line_start_list(buf: bytes, lo: int, hi: int, base: int) -> list[int]:
+    """`line_starts` of ``buf[lo:hi]`` (whole lines) as a list, offsets plus ``base``.
+
+    The fastest way measured with the standard library: the running sum of the
+    lengths of ``bytes.splitlines`` (no Python code per line: 1.3x a comprehension
+    over ``re.finditer``); ``splitlines`` also splits at a lone ``\\r``, so a range
+    holding one goes the ``finditer`` way.
     """
-    out = array("q", [start])
-    if len(chunk) > 1:
-        out.fromlist([m.end() + start for m in _NL.finditer(chunk, 0, len(chunk) - 1)])
+    if lo >= hi:
+        return []
+    if buf.find(b"\r", lo, hi) < 0:
+        seg = buf if lo == 0 and hi == len(buf) else buf[lo:hi]
+        out = list(accumulate(map(len, seg.splitlines(True)), initial=lo + base))
+        out.pop()  # the end of the range
+        return out
+    out = [lo + base]
+    if hi - lo > 1:
+        out.extend([m.end() + base for m in _NL.finditer(buf, lo, hi - 1)])
     return out
 
 

@@ -48,7 +48,13 @@ from itertools import filterfalse, groupby
 from typing import Any, Final
 
 from prime_rl_logs.core.ansi import SGR_RE, strip_sgr
-from prime_rl_logs.core.index import CHUNK, FIRST_CHUNK, LineIndex, line_starts
+from prime_rl_logs.core.index import (
+    CHUNK,
+    FIRST_CHUNK,
+    LineIndex,
+    line_start_list,
+    line_starts,
+)
 from prime_rl_logs.core.parse import (
     DISPLAY_LIMIT,
     HEADER_LEVEL_RE,
@@ -501,11 +507,7 @@ class _Lines:
             return []
         if self._all is not None:
             return self.between(s, e).tolist()
-        base = self.base
-        out = [s + base]
-        if e - s > 1:
-            out.extend([m.end() + base for m in _NL.finditer(self.buf, s, e - 1)])
-        return out
+        return line_start_list(self.buf, s, e, self.base)
 
 
 def _rows_of(lines: _Lines, spans: Spans) -> array[int]:

@@ -8,7 +8,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from prime_rl_logs.core.index import LineIndex, line_starts
+from prime_rl_logs.core.index import LineIndex, line_start_list, line_starts
 
 
 def truth(data: bytes) -> list[int]:
@@ -146,3 +146,19 @@ def test_starts_between_and_count_between_match_the_true_index(
         else:
             assert got is not None and list(got) == [s for s in starts if lo <= s < hi]
             assert idx.count_between(lo, hi) == len(got)
+
+
+@given(
+    lines=st.lists(
+        st.lists(
+            st.sampled_from([b"a", b"\r", b"\r\n", b"\x0b", b"\x1c", b"\x85", b"x"]), max_size=6
+        ).map(lambda parts: b"".join(parts).replace(b"\n", b"") + b"\n"),
+        max_size=20,
+    ),
+    cut=st.floats(0, 1),
+)
+def test_line_start_list_splits_at_newlines_only(lines: list[bytes], cut: float) -> None:
+    data = b"".join(lines)
+    lo = data.rfind(b"\n", 0, int(cut * len(data))) + 1  # a line start
+    expected = [s + 1000 for s in truth(data) if s >= lo]
+    assert line_start_list(data, lo, len(data), 1000) == expected
