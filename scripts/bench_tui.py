@@ -36,12 +36,15 @@ def find(exe: str) -> str | None:
 
 
 def run(tuibench: Path, scenario: list[str], command: str, timeout: float) -> dict[str, object]:
-    out = subprocess.run(
-        [sys.executable, str(tuibench), *scenario, "--", *command.split()],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    try:
+        out = subprocess.run(
+            [sys.executable, str(tuibench), *scenario, "--", *command.split()],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:  # a viewer that never shows the marker
+        return {"error": f"no result in {timeout:.0f} s"}
     lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
     if not lines:
         return {"error": (out.stderr.strip().splitlines() or ["no result"])[-1]}

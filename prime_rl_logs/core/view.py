@@ -1412,7 +1412,8 @@ def _runs_back(
     pending = untimed
     if pending:  # rows of the next chunk waiting for the last clock of this one
         c = _clock_above(buf, n, -1)
-        if c is not None:
+        if c is not None or len(pending) > _UNTIMED_MAX:
+            # (Too many waiting: they take the time of the rows after them.)
             _add_run(runs, clock.back(c), pending)
             pending = []
     # Rows newest first, grouped by clock; rows before any clock wait.
@@ -1426,7 +1427,7 @@ def _runs_back(
             continue
         offsets.reverse()  # (nothing waits here: a clock in this chunk took them above)
         _add_run(runs, clock.back(c), offsets)
-    if pending and (at_start or len(pending) > _UNTIMED_MAX):
+    if pending and at_start:
         _add_run(runs, clock.back(None), pending)
         pending = []
     runs.reverse()

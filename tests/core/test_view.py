@@ -509,3 +509,22 @@ def test_a_view_of_every_line_of_one_file_reads_the_index_until_a_second_file(
     starts = [0, *(i + 1 for i, c in enumerate(f.path.read_bytes()[:-1]) if c == 10)]
     assert [r.offset for r in rows[:-1]] == starts
     assert strip_sgr(rows[-1].text).endswith("rank") and rows[-1].file is not f
+
+
+def test_clock_less_lines_past_the_waiting_limit_keep_their_file_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import prime_rl_logs.core.view as view_module
+
+    monkeypatch.setattr(view_module, "_UNTIMED_MAX", 3)
+    logs = tmp_path / "logs" / "trainer"
+    a = log_line(T0, "INFO", "a0") + UVICORN * 40 + log_line(T0 + 5, "INFO", "a1")
+    append(logs / "rank_0.log", a)
+    append(logs / "rank_1.log", log_line(T0 + 2, "INFO", "b0"))
+    run = Run(tmp_path)
+    run.refresh()
+    view = View(run, Filter())
+    build_all(view, 200, 200)  # many chunks, each with clock-less lines only
+    rows = [view.row(i) for i in range(len(view))]
+    own = [r.offset for r in rows if r.file.source.rank == 0]
+    assert own == sorted(own) and len(own) == 42 and len(rows) == 43
