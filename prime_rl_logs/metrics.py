@@ -327,17 +327,32 @@ class Series(Mapping[int, float]):
         raise KeyError(step)
 
     def __setitem__(self, step: int, value: float) -> None:
+        self.put(step, value)
+
+    def put(self, step: int, value: float) -> bool:
+        """Store a value; False if the step held it already (a NaN equals a NaN)."""
         steps = self.steps
         if not steps or step > steps[-1]:
             steps.append(step)
             self.numbers.append(value)
-            return
-        i = bisect.bisect_left(steps, step)
-        if i < len(steps) and steps[i] == step:
+            return True
+        i = len(steps) - 1 if step == steps[-1] else bisect.bisect_left(steps, step)
+        if steps[i] == step:
+            old = self.numbers[i]
+            if old == value or (math.isnan(old) and math.isnan(value)):
+                return False
             self.numbers[i] = value
         else:
             steps.insert(i, step)
             self.numbers.insert(i, value)
+        return True
+
+    def holds(self, step: int) -> bool:
+        """`in`, quick for the last step."""
+        steps = self.steps
+        if not steps or step > steps[-1]:
+            return False
+        return step == steps[-1] or step in self
 
     def __repr__(self) -> str:
         return f"Series({dict(self.items())!r})"
@@ -401,10 +416,8 @@ class MetricsStore:
         data = self.series.get(name)
         if data is None:
             data = self.series[name] = Series()
-        old = data.get(step)
-        if old == value or (old is not None and math.isnan(old) and math.isnan(value)):
+        if not data.put(step, value):
             return False
-        data[step] = value
         self.version += 1
         if self.last_step is None or step > self.last_step:
             self.last_step = step
@@ -518,8 +531,8 @@ class MetricsStore:
             seen = self._step_seen.get(component)
             if seen is None:
                 seen = self._step_seen[component] = Series()
-            if step not in seen:
-                seen[step] = run_time
+            if not seen.holds(step):
+                seen.put(step, run_time)
                 timeline = self._timeline.get(component)
                 if timeline is None:
                     timeline = self._timeline[component] = (array("d"), array("q"))
