@@ -15,6 +15,8 @@ each case runs in a fresh subprocess so its peak RSS is its own:
   dashboard's state a few seconds after opening, when a filter is changed);
 * merged: a view of two files merged by time (the log and one an eighth its size,
   as a trainer rank's), every line and level >= INFO, MB/s over both;
+* dashboard state: peak RSS once the index, the default pane's view (every line)
+  and the metrics of the run are read, as the dashboard holds them (no UI);
 * live: lines appended by another process at 2,000 lines/s over 16 files, time
   from each write to its row in a merged `View` (through `watch_run`), and the
   idle CPU of `watch_run` over 64 files;
@@ -274,6 +276,25 @@ def case_merged_info(run_dir: Path) -> dict[str, float]:
     from prime_rl_logs.core.view import Filter
 
     return _merged_case(run_dir, Filter(min_level=20))
+
+
+def case_dashboard_state(run_dir: Path) -> dict[str, float]:
+    """What the dashboard holds once a file is read: the line index, the default
+    pane's view (every line of the file), the metrics; no UI. RSS in MB."""
+    from prime_rl_logs import metrics
+    from prime_rl_logs.core.run import Run
+    from prime_rl_logs.core.view import Filter, View
+
+    t0 = time.perf_counter()
+    run = Run(run_dir)
+    run.refresh()
+    view = View(run, Filter())
+    while not view.complete or not run.indexed:
+        run.build_index(0.015)
+        view.build(0.015)
+    store = metrics.scan_run(run_dir)
+    steps = len(store.series.get("orchestrator/reward", ()))
+    return {"seconds": time.perf_counter() - t0, "rows": len(view), "steps": steps}
 
 
 def _log_path(run_dir: Path) -> Path:
@@ -605,7 +626,17 @@ def main(argv: list[str]) -> int:
                 "-",
             )
         )
-    engine = [r for k, r in results.items() if not k.startswith(("naive", "watch"))]
+    state = results.get("dashboard_state")
+    if state:
+        rows.append(
+            (
+                "index + default view + metrics (RSS)",
+                f"{state['rss_mb']:,.0f} MB ({int(state['steps']):,} steps)",
+                "-",
+                "-",
+            )
+        )
+    engine = [r for k, r in results.items() if not k.startswith(("naive", "watch", "dashboard"))]
     rss_e = max((r["rss_mb"] for r in engine), default=0)
     rss_n = max((r["rss_mb"] for k, r in results.items() if k.startswith("naive")), default=0)
     rows.append(
