@@ -570,33 +570,43 @@ def _header_fast(buf: bytes, q: int, hi: int) -> int | None:
     return level
 
 
-def _header_levels(buf: bytes, starts: list[int], hi: int) -> list[int | None]:
-    """The level of each line at ``starts`` (offsets in ``buf``, whole lines up to
-    ``hi``) that is a record header; None for the others.
+def _known_headers(
+    buf: bytes, starts: list[int], todo: list[int]
+) -> tuple[list[tuple[int, bytes]], list[int]]:
+    """Which lines ``starts[i]`` (``i`` in ``todo``; offsets in ``buf``, no ``\\r``
+    in them) begin with a remembered header template: ``(i, template)`` pairs, and
+    the other ``i``.
 
-    `_header_fast` in bulk: the remembered header templates are looked up for all
-    lines at once, one template size after the other, so the common case costs a
-    slice, a translate and a dict lookup per line with no Python loop around them;
-    the lines no template knows go through `_header_fast` (learning their
-    template) and `header_level`.
+    `_header_fast` in bulk: the templates are looked up for all lines at once, one
+    template size after the other, so a line costs a slice, a translate and a set
+    lookup. A template holds no newline before its last byte, so a slice that
+    equals one lies within its line, whatever follows the line.
     """
-    out: list[int | None] = [None] * len(starts)
-    todo = list(range(len(starts)))
-    get, digits0 = _TEMPLATES.get, _DIGITS0
+    found: list[tuple[int, bytes]] = []
+    templates, digits0 = _TEMPLATES, _DIGITS0
     for size in _TEMPLATE_LENS:
         if not todo:
             break
-        levels = list(
-            map(get, [buf[starts[i] : starts[i] + size].translate(digits0) for i in todo])
-        )
+        keys = [buf[starts[i] : starts[i] + size].translate(digits0) for i in todo]
         rest = []
-        for i, level in zip(todo, levels, strict=True):
-            if level is None:
-                rest.append(i)
+        for i, key in zip(todo, keys, strict=True):
+            if key in templates:
+                found.append((i, key))
             else:
-                out[i] = level
+                rest.append(i)
         todo = rest
-    for i in todo:
+    return found, todo
+
+
+def _header_levels(buf: bytes, starts: list[int], hi: int) -> list[int | None]:
+    """The level of each line at ``starts`` (offsets in ``buf``, whole lines up to
+    ``hi``, no ``\\r``) that is a record header; None for the others: `_known_headers`,
+    then `_header_fast` (learning the template) and `header_level` for the rest."""
+    out: list[int | None] = [None] * len(starts)
+    found, rest = _known_headers(buf, starts, list(range(len(starts))))
+    for i, key in found:
+        out[i] = _TEMPLATES[key]
+    for i in rest:
         s = starts[i]
         level = _header_fast(buf, s, hi)
         if level is None:
@@ -1329,9 +1339,9 @@ def _header_clocks(buf: bytes, starts: list[int]) -> list[int | None]:
     carried from the next chunk): its clock in seconds since midnight if it is a
     header with one, `NO_CLOCK` for a header without, None for a continuation line.
 
-    Like `_header_levels`, the header templates are looked up for all lines at
-    once; a template also says where its clock is. Lines holding a ``\\r`` (whose
-    text is what follows the last one) and lines of other shapes are parsed."""
+    The header templates say which lines are headers and where their clock is
+    (`_known_headers`); lines holding a ``\\r`` (whose text is what follows the
+    last one) and lines of other shapes are parsed."""
     n = len(buf)
     out: list[int | None] = [None] * len(starts)
     redrawn: set[int] = set()
@@ -1339,28 +1349,17 @@ def _header_clocks(buf: bytes, starts: list[int]) -> list[int | None]:
     while p >= 0:
         redrawn.add(_line_start(buf, p, 0))
         p = buf.find(b"\r", _line_end(buf, p, n))
-    todo = [i for i, s in enumerate(starts) if s < n and s not in redrawn]
-    get, seconds = _TEMPLATE_CLOCKS.get, _SECONDS
-    if _TEMPLATE_LENS and todo:
-        # One translate per line, of the longest template's length; each size
-        # looks up a prefix of it.
-        longest = max(_TEMPLATE_LENS)
-        prefixes = [buf[starts[i] : starts[i] + longest].translate(_DIGITS0) for i in todo]
-        rest = []
-        for i, key in zip(todo, prefixes, strict=True):
-            for size in _TEMPLATE_LENS:
-                k = get(key[:size])
-                if k is not None:
-                    p = starts[i] + k
-                    hms = buf[p : p + 8]
-                    c = seconds.get(hms)
-                    if c is None:
-                        c = seconds[hms] = int(hms[:2]) * 3600 + int(hms[3:5]) * 60 + int(hms[6:])
-                    out[i] = c
-                    break
-            else:
-                rest.append(i)
-        todo = rest
+    found, todo = _known_headers(
+        buf, starts, [i for i, s in enumerate(starts) if s < n and s not in redrawn]
+    )
+    clock_at, seconds = _TEMPLATE_CLOCKS, _SECONDS
+    for i, key in found:
+        p = starts[i] + clock_at[key]
+        hms = buf[p : p + 8]
+        c = seconds.get(hms)
+        if c is None:
+            c = seconds[hms] = int(hms[:2]) * 3600 + int(hms[3:5]) * 60 + int(hms[6:])
+        out[i] = c
     todo.extend(i for i, s in enumerate(starts) if s in redrawn)
     for i in todo:
         s = starts[i]
