@@ -474,7 +474,7 @@ class _Lines:
     offsets: sliced from the file's index when it covers the chunk (``known``),
     else found by a newline scan, of the whole chunk once (`scan`) or of the
     ranges asked for. The scan is the largest cost of keeping most lines of a
-    chunk; a slice of the index costs about a twentieth of it."""
+    chunk; a slice of the index costs about a tenth of it."""
 
     __slots__ = ("_all", "base", "buf")
 
