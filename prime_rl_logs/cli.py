@@ -13,10 +13,10 @@ import sys
 from pathlib import Path
 
 from prime_rl_logs import __version__
+from prime_rl_logs.errors import UsageError
 
-
-class CLIError(Exception):
-    """Bad input from the user: shown as one line, exit code 2, no traceback."""
+CLIError = UsageError
+"""The old name of `prime_rl_logs.errors.UsageError`."""
 
 
 def output_dir_arg(value: str) -> Path:

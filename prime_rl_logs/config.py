@@ -25,13 +25,12 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Final
 
-from prime_rl_logs.core.parse import LEVELS
+from prime_rl_logs import levels
 
-# Loguru's levels (name -> number), the same table the reader uses, plus the stdlib
-# spellings people type.
-LEVEL_NUMBERS: Final[dict[str, int]] = LEVELS
-LEVEL_ALIASES: Final[dict[str, str]] = {"WARN": "WARNING", "FATAL": "CRITICAL"}
-ALLOWED_LEVELS: Final = "trace, debug, info, success, warning (warn), error, critical"
+# Kept for callers of the 0.1 names; the table lives in `prime_rl_logs.levels`.
+LEVEL_NUMBERS: Final = levels.LEVELS
+LEVEL_ALIASES: Final = levels.ALIASES
+ALLOWED_LEVELS: Final = levels.ALLOWED
 
 TABLES: Final = ("orchestrator", "trainer")
 
@@ -41,22 +40,16 @@ class ConfigError(ValueError):
 
 
 def normalize_level(name: str) -> str:
-    """A level name as loguru spells it: ``"warn"`` -> ``"WARNING"``.
+    """A level name as loguru spells it: ``"warn"`` -> ``"WARNING"`` (`levels.normalize`).
 
     Raises `ValueError` (one line, listing the allowed names) for anything else.
     """
-    if not isinstance(name, str):
-        raise ValueError(f"level must be a string, got {name!r}; allowed: {ALLOWED_LEVELS}")
-    upper = name.strip().upper()
-    upper = LEVEL_ALIASES.get(upper, upper)
-    if upper not in LEVEL_NUMBERS:
-        raise ValueError(f"{name!r} is not a log level; allowed: {ALLOWED_LEVELS}")
-    return upper
+    return levels.normalize(name)
 
 
 def level_number(name: str) -> int:
     """The number of a level name (``"warn"`` -> 30), for the stdlib ``logging`` side."""
-    return LEVEL_NUMBERS[normalize_level(name)]
+    return levels.number(name)
 
 
 @dataclass(frozen=True)

@@ -525,7 +525,7 @@ class DemoRun:
 
 
 def _check_args(args: argparse.Namespace) -> tuple[float, int | None, int]:
-    from prime_rl_logs.cli import CLIError
+    from prime_rl_logs.errors import UsageError as CLIError
 
     speed = float(args.speed)
     if not math.isfinite(speed) or speed <= 0:
@@ -540,7 +540,7 @@ def _check_args(args: argparse.Namespace) -> tuple[float, int | None, int]:
 
 
 def _prepare(out: Path) -> None:
-    from prime_rl_logs.cli import CLIError
+    from prime_rl_logs.errors import UsageError as CLIError
 
     try:
         layout.logs_dir(out).mkdir(parents=True, exist_ok=True)

@@ -843,7 +843,7 @@ class LiveMetrics:
 
 def run(args: argparse.Namespace) -> int:
     """``prime-logs metrics OUTPUT_DIR [--csv | --json]``: the series on stdout."""
-    from prime_rl_logs.cli import CLIError
+    from prime_rl_logs.errors import UsageError as CLIError
 
     out = Path(args.output_dir)
     if not out.is_dir():

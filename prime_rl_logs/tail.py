@@ -38,12 +38,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from prime_rl_logs.cli import CLIError
 from prime_rl_logs.core.ansi import strip_sgr
 from prime_rl_logs.core.parse import LEVELS, decode_line
 from prime_rl_logs.core.run import LogFile, Run, RunChanges
 from prime_rl_logs.core.view import Filter, Row, View
 from prime_rl_logs.core.watch import watch_run
+from prime_rl_logs.errors import UsageError as CLIError
 from prime_rl_logs.layout import (
     ENV,
     INFERENCE,

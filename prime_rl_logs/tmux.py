@@ -18,7 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from prime_rl_logs.cli import CLIError
+from prime_rl_logs.errors import UsageError as CLIError
 
 SCRIPT = Path(__file__).with_name("tmux.sh")
 DEFAULT_SESSION = "prime-rl"

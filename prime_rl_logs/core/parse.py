@@ -35,6 +35,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Final
 
+from prime_rl_logs import levels
 from prime_rl_logs.core.ansi import SGR_RE, sanitize
 
 __all__ = [
@@ -51,29 +52,9 @@ __all__ = [
 # ---------------------------------------------------------------------------
 # Levels
 
-LEVELS: Final[dict[str, int]] = {
-    "TRACE": 5,
-    "DEBUG": 10,
-    "INFO": 20,
-    "SUCCESS": 25,
-    "WARNING": 30,
-    "ERROR": 40,
-    "CRITICAL": 50,
-}
-_ALIASES: Final[dict[str, int]] = {"WARN": 30, "FATAL": 50}
-
-
-def level_no(name: str) -> int:
-    """Loguru's number for a level name, case-insensitive.
-
-    ``WARN`` is 30 and ``FATAL`` 50 (stdlib logging spellings); any other name, a
-    custom loguru level included, is 20 so it shows wherever INFO does.
-    """
-    number = LEVELS.get(name)
-    if number is not None:
-        return number
-    upper = name.upper()
-    return LEVELS.get(upper) or _ALIASES.get(upper, 20)
+# The table lives in `prime_rl_logs.levels`; re-exported here for the reader.
+LEVELS: Final = levels.LEVELS
+level_no: Final = levels.number_lenient
 
 
 # ---------------------------------------------------------------------------
