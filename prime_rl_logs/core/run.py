@@ -11,8 +11,8 @@ Line text is addressed by byte offset. When a file is truncated or replaced its
 is still served (from the old file while it exists, else from a snapshot of its
 last megabyte, else from the cache) while the new content starts again at 0.
 
-This module also holds the byte-level record helpers the views use (`header_level`,
-`problem_lines`): a quick loguru regex first, `parse_line` for the other shapes.
+The byte-level record helpers (`header_level`, `problem_lines`) live in
+`core.scan.records`; they are re-exported here for older callers.
 """
 
 from __future__ import annotations
@@ -21,19 +21,20 @@ import os
 import time
 from array import array
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Final, Literal
 
 from prime_rl_logs.core.follow import FileFollower, FollowResult
 from prime_rl_logs.core.index import CHUNK, FIRST_CHUNK, LineIndex
-from prime_rl_logs.core.parse import (
-    HEADER_LEVEL_RE,
-    LineInfo,
-    decode_line,
-    level_no,
-    parse_line,
+from prime_rl_logs.core.parse import LineInfo, decode_line, parse_line
+from prime_rl_logs.core.scan.records import (
+    count_problems,
+    header_info,
+    header_level,
+    level_from_bytes,
+    problem_lines,
 )
 from prime_rl_logs.layout import Source, classify, discover, logs_dir
 
@@ -54,9 +55,6 @@ ORPHAN_LEVEL: Final = 20
 """Level of lines no record header precedes (the top of a plain-text file): INFO, so
 they show wherever INFO does."""
 
-WARNING: Final = 30
-ERROR: Final = 40
-
 CACHE_LINES: Final = 4096
 """Decoded lines (text and info) kept per file."""
 
@@ -73,95 +71,6 @@ RECORD_LOOKBACK: Final = 4 << 20
 """How far back `LogFile.info` looks for the header of a continuation line."""
 
 GONE_TEXT: Final = "\x1b[2m⋯ (no longer readable: the file was truncated or replaced)\x1b[0m"
-
-# ---------------------------------------------------------------------------
-# Records in raw bytes
-
-# First bytes a non-loguru header can start with (after an optional torchrun
-# prefix): ISO dates, vLLM/uvicorn levels and "(Proc pid=N)", JSON, "[2026-...".
-# A line starting with anything else (a space, a tab, lower case, punctuation) is a
-# continuation without asking `parse_line`.
-_MAYBE_HEADER: Final = frozenset(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ({[\x1b")
-
-_level_of_name: dict[bytes, int] = {}
-
-
-def level_from_bytes(name: bytes) -> int:
-    """`level_no` of a level name as bytes (cached: a handful of names per file)."""
-    level = _level_of_name.get(name)
-    if level is None:
-        level = _level_of_name[name] = level_no(name.decode("ascii", "replace"))
-    return level
-
-
-def header_level(buf: bytes, pos: int, end: int) -> int | None:
-    """The level of the record that line ``buf[pos:end]`` starts; None for a
-    continuation line. ``pos`` must be a line start; ``end`` is the line's end
-    (its newline's offset, or past it).
-
-    Agrees with ``parse_line(decode_line(line))``: loguru headers are recognised
-    by `HEADER_LEVEL_RE` (a fraction of a microsecond), other shapes by
-    `parse_line`, and lines whose first byte cannot start a header by that byte.
-    """
-    if pos >= end:
-        return None
-    if buf[pos] not in _MAYBE_HEADER:
-        return None
-    if buf.find(b"\r", pos, end) < 0:
-        m = HEADER_LEVEL_RE.match(buf, pos, end)
-        if m is not None:
-            return level_from_bytes(m.group(1))
-    info = parse_line(decode_line(buf[pos:end]))
-    return info.level if info.header else None
-
-
-def header_info(buf: bytes, pos: int, end: int) -> LineInfo | None:
-    """Like `header_level`, but the whole `LineInfo` of a header line."""
-    if pos >= end or buf[pos] not in _MAYBE_HEADER:
-        return None
-    info = parse_line(decode_line(buf[pos:end]))
-    return info if info.header else None
-
-
-_PROBLEM_WORDS: Final = (b"WARN", b"ERROR", b"CRITICAL", b"FATAL")
-
-
-def problem_lines(buf: bytes, lo: int = 0, hi: int | None = None) -> Iterator[tuple[int, int]]:
-    """``(line_start, level)`` of the headers of level WARNING or above in
-    ``buf[lo:hi]`` (whole lines), in no particular order.
-
-    Candidates are the lines holding an upper-case level word (``bytes.find``, a
-    C loop), then each is checked with `header_level`. Level names are written in
-    upper case by loguru, vLLM, uvicorn and stdlib logging; a header that spells
-    its level in lower case is not found here.
-    """
-    if hi is None:
-        hi = len(buf)
-    seen: set[int] = set()
-    rfind, find = buf.rfind, buf.find
-    for word in _PROBLEM_WORDS:
-        p = find(word, lo, hi)
-        while p >= 0:
-            start = rfind(b"\n", lo, p) + 1 or lo
-            end = find(b"\n", p, hi)
-            if end < 0:
-                end = hi
-            if start not in seen:
-                seen.add(start)
-                level = header_level(buf, start, end)
-                if level is not None and level >= WARNING:
-                    yield start, level
-            p = find(word, end, hi)
-
-
-def _count_problems(buf: bytes) -> tuple[int, int]:
-    warnings = errors = 0
-    for _, level in problem_lines(buf):
-        if level >= ERROR:
-            errors += 1
-        else:
-            warnings += 1
-    return warnings, errors
 
 
 def _one_line(exc: BaseException) -> str:
@@ -337,7 +246,7 @@ class LogFile:
         grown = None
         if r.data and self._fd is not None:
             self.index.extend(r.data, r.offset)
-            w, e = _count_problems(r.data)
+            w, e = count_problems(r.data)
             self.warnings += w
             self.errors += e
             grown = (r.offset, r.offset + len(r.data))
@@ -371,7 +280,7 @@ class LogFile:
                 self._built_once = True
                 if step is None:
                     break
-                w, e = _count_problems(step[1])
+                w, e = count_problems(step[1])
                 self.warnings += w
                 self.errors += e
                 if time.perf_counter() >= deadline:

@@ -64,12 +64,14 @@ from prime_rl_logs.core.parse import (
     parse_line,
 )
 from prime_rl_logs.core.run import (
-    _MAYBE_HEADER,
     ORPHAN_LEVEL,
     RECORD_LOOKBACK,
     LogFile,
     Run,
     RunChanges,
+)
+from prime_rl_logs.core.scan.records import (
+    HEADER_FIRST_BYTES,
     header_level,
     level_from_bytes,
     problem_lines,
@@ -721,7 +723,7 @@ def _drop_rows(
         dropped.add(s + base)
         q = find(b"\n", s, hi) + 1 or hi
         while q < hi:  # continuation lines: the record runs to the next header
-            if buf[q] in _MAYBE_HEADER and _header_levels(buf, [q], hi)[0] is not None:
+            if buf[q] in HEADER_FIRST_BYTES and _header_levels(buf, [q], hi)[0] is not None:
                 break
             dropped.add(q + base)
             q = find(b"\n", q, hi) + 1 or hi
