@@ -1,22 +1,35 @@
 """prime-logs: watch | tail | demo | tmux | metrics.
 
-Each command lives in its own module and is imported only when it runs, so
-``prime-logs tail`` never pays for Textual. A command returns its exit code; bad
-input raises `CLIError`, which becomes one line on stderr and exit code 2.
+The parser (`build_parser`) and the dispatch (`main`). Each command lives in its own
+module of `prime_rl_logs.commands` (the `COMMANDS` table) and is imported only when
+it runs, so ``prime-logs tail`` never pays for Textual. A command returns its exit
+code; bad input raises `UsageError` (old name `CLIError`), which becomes one line on
+stderr and exit code 2. Without a command the help goes to stderr, exit code 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from pathlib import Path
+from typing import Any, Final
 
 from prime_rl_logs import __version__
 from prime_rl_logs.errors import UsageError
 
 CLIError = UsageError
 """The old name of `prime_rl_logs.errors.UsageError`."""
+
+COMMANDS: Final = {
+    "watch": "prime_rl_logs.commands.watch",
+    "tail": "prime_rl_logs.commands.tail",
+    "demo": "prime_rl_logs.commands.demo",
+    "tmux": "prime_rl_logs.commands.tmux",
+    "metrics": "prime_rl_logs.commands.metrics",
+}
+"""Each command's module, imported when it runs; each has ``main(args) -> int``."""
 
 
 def output_dir_arg(value: str) -> Path:
@@ -29,25 +42,9 @@ def check_output_dir(path: Path | None) -> None:
     if path is None:
         return
     if path.exists() and not path.is_dir():
-        raise CLIError(f"{path} is not a directory")
+        raise UsageError(f"{path} is not a directory")
     if path.is_dir() and not os.access(path, os.R_OK | os.X_OK):
-        raise CLIError(f"{path} is not readable")
-
-
-def check_watch_options(args: argparse.Namespace) -> None:
-    """Pane, split, level and rank of `watch`, checked before anything starts."""
-    from prime_rl_logs.core.view import Filter
-    from prime_rl_logs.layout import pane_key
-
-    try:
-        for name in [args.pane or "", *(args.split or "").split(",")]:
-            if name:
-                pane_key(name)
-        if args.split and len(args.split.split(",")) > 2:
-            raise ValueError("--split takes one or two panes, e.g. trainer,orchestrator")
-        Filter.from_options(level=args.level, rank=args.rank)
-    except ValueError as exc:
-        raise CLIError(str(exc)) from None
+        raise UsageError(f"{path} is not readable")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -101,48 +98,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def dispatch(args: argparse.Namespace) -> int:
+    """Run the parsed command: its module's ``main(args)``, imported now."""
     check_output_dir(args.output_dir)
-    if args.command == "watch":
-        check_watch_options(args)
-        if not sys.stdout.isatty():
-            print(
-                "prime-logs: stdout is not a terminal; printing as `prime-logs tail --follow`",
-                file=sys.stderr,
-            )
-            from prime_rl_logs import tail
-
-            return tail.run_as_follow(args)
-        from prime_rl_logs.tui import app
-
-        return app.run(args)
-    if args.command == "tail":
-        from prime_rl_logs import tail
-
-        return tail.run(args)
-    if args.command == "demo":
-        from prime_rl_logs import demo
-
-        return demo.run(args)
-    if args.command == "tmux":
-        from prime_rl_logs import tmux
-
-        return tmux.run(args)
-    if args.command == "metrics":
-        from prime_rl_logs import metrics
-
-        return metrics.run(args)
-    raise CLIError(f"unknown command {args.command!r}")
+    module = COMMANDS.get(args.command)
+    if module is None:
+        raise UsageError(f"unknown command {args.command!r}")
+    command: Any = importlib.import_module(module)
+    code: int = command.main(args)
+    return code
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        parser.print_help()
-        return 0
+        parser.print_help(sys.stderr)
+        return 2
     try:
         return dispatch(args)
-    except CLIError as exc:
+    except UsageError as exc:
         print(f"prime-logs: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

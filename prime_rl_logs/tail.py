@@ -1,4 +1,4 @@
-"""`prime-logs tail OUTPUT_DIR`: a run's records as plain text, merged by time.
+"""What ``prime-logs tail OUTPUT_DIR`` prints: a run's records as plain text, merged by time.
 
 The same `core` as the dashboard (`Run` reads the files, `View` filters and merges)
 with a printer in place of the TUI. Every line starts with its source tag (``r3``,
@@ -19,11 +19,14 @@ Defaults, chosen the way ``journalctl`` treats its merged log:
 Output is flushed after every batch, so a pipe sees lines as they come. When the
 reader goes away (``| head``) the command stops quietly with exit code 0, also
 while it is waiting for new lines with nothing to write.
+
+This module is the printer (`Printer`) and the loop (`tail(options)`); the command
+line that builds `Options` from the parsed arguments is `prime_rl_logs.commands.tail`.
+Bad input raises `prime_rl_logs.errors.UsageError`.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import io
@@ -38,21 +41,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from prime_rl_logs import levels
 from prime_rl_logs.core.ansi import strip_sgr
-from prime_rl_logs.core.parse import LEVELS, decode_line
+from prime_rl_logs.core.parse import decode_line
 from prime_rl_logs.core.run import LogFile, Run, RunChanges
 from prime_rl_logs.core.view import Filter, Row, View
 from prime_rl_logs.core.watch import watch_run
-from prime_rl_logs.errors import UsageError as CLIError
-from prime_rl_logs.layout import (
-    ENV,
-    INFERENCE,
-    LAUNCHER,
-    ORCHESTRATOR,
-    PANE_BY_KEY,
-    TRAINER,
-    pane_key,
-)
+from prime_rl_logs.errors import UsageError
+from prime_rl_logs.layout import ENV, INFERENCE, LAUNCHER, ORCHESTRATOR, TRAINER
 
 FOLLOW_LINES = 10  # what --follow prints before new lines, as tail -f
 TAG_WIDTH_MIN = 5
@@ -70,12 +66,13 @@ TAG_COLOURS = {
     ENV: "\x1b[32m",
     LAUNCHER: "\x1b[33m",
 }
-_LEVEL_NAMES = {number: name for name, number in LEVELS.items()}
+_LEVEL_NAMES = {number: name for name, number in levels.LEVELS.items()}
 
 
-# `prime-logs watch --pane` names (and aliases) as components, for run_as_follow.
 @dataclass(frozen=True)
 class Options:
+    """What `tail` prints and how; `prime_rl_logs.commands.tail` builds it from the options."""
+
     output_dir: Path
     flt: Filter
     follow: bool = False
@@ -83,81 +80,6 @@ class Options:
     as_json: bool = False
     colour: bool = False
     poll: bool = False
-
-
-def run(args: argparse.Namespace) -> int:
-    """``prime-logs tail``."""
-    if args.lines is not None and args.lines < 0:
-        raise CLIError(f"--lines must be 0 or more, not {args.lines}")
-    options = Options(
-        output_dir=Path(args.output_dir),
-        flt=_filter(args.level, args.rank, args.component, args.grep, args.exclude),
-        follow=args.follow,
-        lines=args.lines,
-        as_json=args.json,
-        colour=_want_colour(args.no_color),
-        poll=args.poll,
-    )
-    return tail(options)
-
-
-def run_as_follow(args: argparse.Namespace) -> int:
-    """``prime-logs watch`` with stdout not a terminal: ``tail --follow`` of the same view.
-
-    ``--pane`` becomes ``--component`` (``all`` or no pane: every component, since a
-    stream has no panes to switch between), ``--split A,B`` shows both panes'
-    components; ``--level``, ``--rank`` and ``--poll`` carry over.
-    """
-    panes = [p for p in (getattr(args, "pane", None), getattr(args, "split", None)) if p]
-    component = pane_components(",".join(panes)) if panes else None
-    options = Options(
-        output_dir=Path(args.output_dir),
-        flt=_filter(args.level, args.rank, component, None, None),
-        follow=True,
-        colour=_want_colour(False),
-        poll=args.poll,
-    )
-    return tail(options)
-
-
-def pane_components(panes: str) -> str | None:
-    """Comma-separated pane names -> comma-separated components (None: all of them)."""
-    components: list[str] = []
-    for name in (p for p in panes.split(",") if p.strip()):
-        try:
-            pane = PANE_BY_KEY[pane_key(name)]
-        except ValueError as exc:
-            raise CLIError(str(exc)) from None
-        if pane.components is None:
-            return None
-        components.extend(sorted(pane.components))
-    return ",".join(dict.fromkeys(components)) or None
-
-
-def _filter(
-    level: str | None,
-    rank: str | None,
-    component: str | None,
-    grep: str | None,
-    exclude: str | None,
-) -> Filter:
-    try:
-        return Filter.from_options(
-            level=level, rank=rank, component=component, grep=grep, exclude=exclude
-        )
-    except ValueError as exc:
-        raise CLIError(str(exc)) from None
-
-
-def _want_colour(no_color: bool) -> bool:
-    if no_color or os.environ.get("NO_COLOR"):
-        return False
-    if os.environ.get("FORCE_COLOR"):
-        return True
-    try:
-        return os.isatty(sys.stdout.fileno())
-    except (OSError, ValueError, AttributeError):  # a replaced stdout without an fd
-        return False
 
 
 # ---------------------------------------------------------------------------
@@ -310,11 +232,11 @@ def tail(options: Options, out: TextIO | None = None) -> int:
 def _print_run(options: Options, out: TextIO) -> int:
     folder = options.output_dir
     if not folder.exists():
-        raise CLIError(f"{folder} does not exist (use --follow to wait for it)")
+        raise UsageError(f"{folder} does not exist (use --follow to wait for it)")
     run = Run(folder)
     run.refresh()
     if not run.exists:
-        raise CLIError(f"{folder} has no logs/ folder; is it a prime-rl output dir?")
+        raise UsageError(f"{folder} has no logs/ folder; is it a prime-rl output dir?")
     view = View(run, options.flt)
     printer = Printer(out, width=tag_width(run), colour=options.colour, as_json=options.as_json)
     start = _build(view, options.lines, options.as_json)

@@ -1,4 +1,4 @@
-"""`prime-logs tmux OUTPUT_DIR`: the tmux fallback, with the dashboard one window away.
+"""The tmux fallback behind ``prime-logs tmux OUTPUT_DIR``, with the dashboard one window away.
 
 Runs the ``tmux.sh`` shipped beside this module (the same file as the repository's
 ``scripts/tmux.sh``) detached, which makes the session with the Trainer, Orchestrator,
@@ -7,18 +7,19 @@ running ``prime-logs watch OUTPUT_DIR`` unless the session has one; then attache
 stdin and stdout are a terminal, and otherwise says how to attach.
 
 ``PRIME_LOGS_TMUX_SOCKET`` selects a separate tmux server, as for the script.
+`open_session` does all of it and raises `prime_rl_logs.errors.UsageError` when tmux
+or bash is missing; the command line is `prime_rl_logs.commands.tmux`.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-from prime_rl_logs.errors import UsageError as CLIError
+from prime_rl_logs.errors import UsageError
 
 SCRIPT = Path(__file__).with_name("tmux.sh")
 DEFAULT_SESSION = "prime-rl"
@@ -53,14 +54,26 @@ def _in_terminal() -> bool:
         return False
 
 
-def run(args: argparse.Namespace) -> int:
+def open_session(output_dir: Path, session: str | None = None) -> int:
+    """Make or find the tmux session following ``output_dir``, then attach or say how.
+
+    Args:
+        output_dir: the run's output folder.
+        session: the tmux session name (None: ``prime-rl``).
+
+    Returns:
+        The exit code: tmux.sh's when it fails, then attach's (0 when not attaching).
+
+    Raises:
+        UsageError: tmux or bash is not installed, or the watch window cannot be added.
+    """
     if shutil.which("tmux") is None:
-        raise CLIError("tmux is not installed (install it, or use `prime-logs watch`)")
+        raise UsageError("tmux is not installed (install it, or use `prime-logs watch`)")
     bash = shutil.which("bash")
     if bash is None:
-        raise CLIError("bash is not installed; tmux.sh needs it")
-    session = session_name(args.session)
-    output_dir = Path(args.output_dir).absolute()
+        raise UsageError("bash is not installed; tmux.sh needs it")
+    session = session_name(session)
+    output_dir = Path(output_dir).absolute()
 
     made = subprocess.run(
         [bash, str(SCRIPT), "-d", "-s", session, "-o", str(output_dir)],
@@ -78,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
             sys.executable, "-m", "prime_rl_logs", "watch", str(output_dir),
         )  # fmt: skip
         if added.returncode != 0:
-            raise CLIError(f"could not add the watch window: {added.stderr.strip()}")
+            raise UsageError(f"could not add the watch window: {added.stderr.strip()}")
         # A dashboard that crashes stays on screen with its message; `q` closes it.
         _tmux("set-option", "-p", "-t", added.stdout.strip(), "remain-on-exit", "failed")
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from prime_rl_logs.cli import main
+from tests.fixtures import FixtureRun
 
 
 @pytest.mark.parametrize("command", ["watch", "tail", "tmux", "metrics"])
@@ -45,11 +46,63 @@ def test_installed_command_gives_no_traceback(tmp_path: Path) -> None:
     assert out.stderr.count("\n") == 1 and "Traceback" not in out.stderr
 
 
+def test_no_command_prints_the_help_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("usage: prime-logs")
+    for command in ("watch", "tail", "demo", "tmux", "metrics"):
+        assert command in captured.err
+
+
 def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main([]) == 0
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])
+    assert exit_.value.code == 0
     out = capsys.readouterr().out
     for command in ("watch", "tail", "demo", "tmux", "metrics"):
         assert command in out
+
+
+def test_every_command_has_a_module_with_main() -> None:
+    import importlib
+
+    from prime_rl_logs.cli import COMMANDS, build_parser
+
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    assert set(COMMANDS) == set(sub.choices)  # type: ignore[arg-type]
+    for module in COMMANDS.values():
+        assert callable(importlib.import_module(module).main)
+
+
+def _modules_after(code: str) -> set[str]:
+    out = subprocess.run(
+        [sys.executable, "-c", f"import sys; {code}; print(' '.join(sys.modules))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return set(out.stdout.split())
+
+
+def test_tail_never_imports_textual(library_run: FixtureRun) -> None:
+    loaded = _modules_after(
+        "from prime_rl_logs.cli import main; "
+        f"main(['tail', {str(library_run.output_dir)!r}, '-n', '1'])"
+    )
+    assert "prime_rl_logs.commands.tail" in loaded
+    assert not any(
+        m == "textual" or m.startswith(("textual.", "prime_rl_logs.tui")) for m in loaded
+    )
+
+
+def test_domain_modules_never_load_the_command_line() -> None:
+    loaded = _modules_after(
+        "import prime_rl_logs.tail, prime_rl_logs.metrics, prime_rl_logs.demo, prime_rl_logs.tmux"
+    )
+    assert not any(
+        m == "prime_rl_logs.cli" or m.startswith("prime_rl_logs.commands") for m in loaded
+    )
 
 
 @pytest.mark.parametrize(

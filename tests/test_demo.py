@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from prime_rl_logs import demo
-from prime_rl_logs.cli import CLIError
+from prime_rl_logs.commands import demo as demo_command
+from prime_rl_logs.errors import UsageError
 
 SGR = re.compile(r"\x1b\[[0-9;]*m")
 HEADER = re.compile(r"^\d\d:\d\d:\d\d +[A-Z]+ ")
@@ -153,7 +153,7 @@ def test_trainer_ranks_write_every_step_and_one_goes_quiet(bounded_run: tuple[Pa
     assert any(m.startswith("Step 8 took ") and "waited on an all-reduce" in m for m in quiet)
     rank0 = plain_lines(out / "logs" / "trainer" / "rank_0.log")
     assert any(
-        line[9:16] == "  DEBUG" and re.search(r" \[demo\.py::\d+\]$", line) for line in rank0
+        line[9:16] == "  DEBUG" and re.search(r" \[roles\.py::\d+\]$", line) for line in rank0
     )
 
 
@@ -264,16 +264,16 @@ def args(out: Path | None, **kw: object) -> argparse.Namespace:
 def test_bad_options_are_one_line_errors(
     tmp_path: Path, kw: dict[str, object], message: str
 ) -> None:
-    with pytest.raises(CLIError, match=re.escape(message)):
-        demo.run(args(tmp_path, **kw))
+    with pytest.raises(UsageError, match=re.escape(message)):
+        demo_command.main(args(tmp_path, **kw))
     assert not (tmp_path / "logs").exists()
 
 
 def test_output_dir_that_cannot_be_written(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("")
-    with pytest.raises(CLIError, match="cannot write the demo run"):
-        demo.run(args(blocker / "run"))
+    with pytest.raises(UsageError, match="cannot write the demo run"):
+        demo_command.main(args(blocker / "run"))
 
 
 def test_opens_the_dashboard_on_the_run_and_stops_the_writers_after(
@@ -291,7 +291,7 @@ def test_opens_the_dashboard_on_the_run_and_stops_the_writers_after(
     fake = types.ModuleType("prime_rl_logs.tui.app")
     fake.run = fake_watch  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "prime_rl_logs.tui.app", fake)
-    code = demo.run(args(tmp_path, no_ui=False, steps=None))
+    code = demo_command.main(args(tmp_path, no_ui=False, steps=None))
     assert code == 0
     (namespace,) = seen
     assert vars(namespace) == {
@@ -313,7 +313,7 @@ def test_without_the_dashboard_it_says_so_and_keeps_writing(
 ) -> None:
     monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
     monkeypatch.setitem(sys.modules, "prime_rl_logs.tui.app", None)  # import fails
-    code = demo.run(args(tmp_path, no_ui=False, steps=2))
+    code = demo_command.main(args(tmp_path, no_ui=False, steps=2))
     assert code == 0
     err = capsys.readouterr().err
     assert "dashboard is not available" in err and f"prime-logs tail {tmp_path} --follow" in err
@@ -333,6 +333,6 @@ def test_stdout_not_a_terminal_only_writes(
     fake = types.ModuleType("prime_rl_logs.tui.app")
     fake.run = no_dashboard  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "prime_rl_logs.tui.app", fake)
-    assert demo.run(args(tmp_path, no_ui=False, steps=1)) == 0
+    assert demo_command.main(args(tmp_path, no_ui=False, steps=1)) == 0
     assert "stdout is not a terminal" in capsys.readouterr().err
     assert (tmp_path / "logs" / "orchestrator.log").exists()

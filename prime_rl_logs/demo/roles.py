@@ -1,149 +1,52 @@
-"""`prime-logs demo [OUTPUT_DIR]`: a simulated prime-rl run, written through this library.
+"""The child processes of a demo run: one function per part, each writing its files.
 
-No GPU and no prime-rl needed: separate processes play the parts of a real run and
-write the files the dashboard reads, in the library's layout::
-
-    logs/rl.log                  the launcher
-    logs/orchestrator.log        step lines with per-env continuation lines, evals,
-                                 pause/resume, warnings, one traceback
-    logs/inference.stdout        vLLM's shape: start-up, access lines, throughput
-    logs/trainer/rank_{N}.log    one file per rank; rank 0 logs at DEBUG, and the
-                                 last rank goes quiet for a while, then catches up
-    logs/env_workers/{gsm8k,math}.log   two workers each, via setup_env_worker_logger
-
-Every process but the vLLM imitation logs through `setup_logger` like a real
-prime-rl process; rewards rise noisily and all processes agree on them, since each
-step's numbers are drawn from a generator seeded by the step.
-
-Pace: one step every ``2 / speed`` seconds, all processes keyed to one shared
-clock. ``--steps`` bounds the run; without it the writers go on until stopped.
-The supervisor (this process) never logs itself. Ctrl+C, SIGTERM or SIGHUP stops
-every child: children stop on the signal or on a SIGTERM from the supervisor,
-whichever comes first, stragglers are killed after a grace period, and a child
-whose supervisor vanished (even by SIGKILL) notices and exits, so no orphans stay.
+`child` is every child's entry point: it silences stdio when the dashboard owns the
+terminal, starts a `Clock` and runs the role. Every part but the vLLM imitation logs
+through `setup_logger` like a real prime-rl process: the launcher (``logs/rl.log``),
+the orchestrator, one trainer per rank, and the environment workers (through
+`setup_env_worker_logger`); `_inference` writes vLLM's own shape.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import logging
 import math
-import multiprocessing
 import os
 import random
-import signal
-import sys
-import tempfile
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
-from types import FrameType
-from typing import Any, Final
+from typing import Any
 
 from prime_rl_logs import layout
-
-ENVS: Final = ("gsm8k", "math")
-ENV_MIX: Final = {"gsm8k": 0.5, "math": 0.5}
-WORKERS_PER_ENV: Final = 2
-MODEL: Final = "Qwen/Qwen3-0.6B"
-BASE_PERIOD: Final = 2.0  # seconds per step at speed 1
-STARTUP_STEPS: Final = 3  # start-up phase, in step periods
-EVAL_EVERY: Final = 10
-PAUSE_EVERY: Final = 6
-CKPT_EVERY: Final = 5
-QUIET_FROM: Final = 8  # the last rank is silent from this step ...
-QUIET_STEPS: Final = 10  # ... for this many step periods
-TRACEBACK_STEP: Final = 7
-STOP_GRACE_S: Final = 3.0
-
-STOP_SIGNALS: Final = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-
-
-# ---------------------------------------------------------------------------
-# The plan every process follows
+from prime_rl_logs.demo.plan import (
+    CKPT_EVERY,
+    ENV_MIX,
+    ENVS,
+    EVAL_EVERY,
+    MODEL,
+    PAUSE_EVERY,
+    QUIET_FROM,
+    QUIET_STEPS,
+    TRACEBACK_STEP,
+    WORKERS_PER_ENV,
+    Clock,
+    Plan,
+    env_reward,
+    run_reward,
+)
 
 
-@dataclass(frozen=True)
-class Plan:
-    """What a run looks like; picklable, handed to every child."""
-
-    out: str
-    ranks: int
-    steps: int | None
-    period: float
-    t0: float  # when the processes were started (epoch seconds)
-    supervisor: int  # pid of the process that started them
-    quiet_rank: int
-
-    @property
-    def start(self) -> float:
-        """Time of step 0; step k is due at ``start + k * period``."""
-        return self.t0 + STARTUP_STEPS * self.period
-
-    def at(self, step: float) -> float:
-        return self.start + step * self.period
-
-    def step_numbers(self) -> Iterator[int]:
-        step = 1
-        while self.steps is None or step <= self.steps:
-            yield step
-            step += 1
-
-
-def env_reward(step: int, env: str) -> float:
-    """The mean reward of ``env`` at ``step``: rising towards ~0.8, noisy, same in every process."""
-    rng = random.Random(f"{env}:{step}")
-    base = {"gsm8k": 0.30, "math": 0.15}.get(env, 0.2)
-    trend = base + (0.85 - base) * (1 - math.exp(-step / 40))
-    return min(1.0, max(0.0, trend + rng.gauss(0, 0.05)))
-
-
-def run_reward(step: int) -> float:
-    return sum(ENV_MIX[env] * env_reward(step, env) for env in ENVS)
-
-
-# ---------------------------------------------------------------------------
-# Child side: a clock that stops on a signal or when the supervisor is gone
-
-
-class _Clock:
-    def __init__(self, plan: Plan) -> None:
-        self.plan = plan
-        self.stopped = False
-        self.signal_name: str | None = None
-        for signum in STOP_SIGNALS:
-            signal.signal(signum, self._on_signal)
-
-    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
-        self.stopped = True
-        self.signal_name = signal.Signals(signum).name
-
-    def alive(self) -> bool:
-        if os.getppid() != self.plan.supervisor:
-            self.stopped = True  # orphaned: the supervisor died without stopping us
-        return not self.stopped
-
-    def until(self, when: float) -> bool:
-        """Sleep until ``when``; False as soon as the process should stop."""
-        while self.alive():
-            remaining = when - time.time()
-            if remaining <= 0:
-                return True
-            time.sleep(min(remaining, 0.1))
-        return False
-
-
-def _child(role: str, plan: Plan, index: int, quiet_stdio: bool) -> None:
+def child(role: str, plan: Plan, index: int, quiet_stdio: bool) -> None:
     """Entry point of every child process."""
     if quiet_stdio:  # the dashboard owns the terminal
         devnull = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):
             os.dup2(devnull, fd)
         os.close(devnull)
-    clock = _Clock(plan)
-    roles: dict[str, Callable[[Plan, _Clock, int], None]] = {
+    clock = Clock(plan)
+    roles: dict[str, Callable[[Plan, Clock, int], None]] = {
         "launcher": _launcher,
         "orchestrator": _orchestrator,
         "trainer": _trainer,
@@ -164,7 +67,7 @@ def _child(role: str, plan: Plan, index: int, quiet_stdio: bool) -> None:
 # The launcher: logs/rl.log
 
 
-def _launcher(plan: Plan, clock: _Clock, _: int) -> None:
+def _launcher(plan: Plan, clock: Clock, _: int) -> None:
     from prime_rl_logs.logger import setup_logger
 
     log = setup_logger("info", layout.launcher_log(plan.out), console=False)
@@ -188,7 +91,7 @@ def _launcher(plan: Plan, clock: _Clock, _: int) -> None:
     log.success(f"RL run finished after {plan.steps} steps; all processes exited")
 
 
-def _launcher_stop(log: Any, clock: _Clock) -> None:
+def _launcher_stop(log: Any, clock: Clock) -> None:
     why = f"Received {clock.signal_name}" if clock.signal_name else "Stop requested"
     log.warning(f"{why}: shutting down inference, orchestrator and trainer")
 
@@ -207,7 +110,7 @@ def _score_rollouts(step: int) -> None:
         raise RuntimeError(f"Scoring failed for 3 rollouts of step {step}") from exc
 
 
-def _orchestrator(plan: Plan, clock: _Clock, _: int) -> None:
+def _orchestrator(plan: Plan, clock: Clock, _: int) -> None:
     from prime_rl_logs.logger import setup_logger
 
     log = setup_logger("info", layout.orchestrator_log(plan.out), console=False)
@@ -293,7 +196,7 @@ def _trainer_line(step: int, rank: int) -> str:
     )
 
 
-def _trainer(plan: Plan, clock: _Clock, rank: int) -> None:
+def _trainer(plan: Plan, clock: Clock, rank: int) -> None:
     from prime_rl_logs.logger import setup_logger
 
     level = "debug" if rank == 0 else "info"
@@ -367,7 +270,7 @@ class _VllmWriter:
         os.write(self.fd, f"{self.prefix} INFO:     {message}\n".encode())
 
 
-def _inference(plan: Plan, clock: _Clock, _: int) -> None:
+def _inference(plan: Plan, clock: Clock, _: int) -> None:
     vllm = _VllmWriter(layout.inference_log(plan.out))
     rng = random.Random(5)
     vllm.log("api_server.py:1885", "vLLM API server version 0.11.0")
@@ -421,7 +324,7 @@ def _inference(plan: Plan, clock: _Clock, _: int) -> None:
 # Environment workers: logs/env_workers/{env}.log
 
 
-def _env_worker(plan: Plan, clock: _Clock, index: int) -> None:
+def _env_worker(plan: Plan, clock: Clock, index: int) -> None:
     from prime_rl_logs.config import LogConfig
     from prime_rl_logs.env_workers import setup_env_worker_logger
 
@@ -441,180 +344,3 @@ def _env_worker(plan: Plan, clock: _Clock, index: int) -> None:
         )
         if rng.random() < 0.08:
             vf.warning("Parser could not extract an answer from rollout %d", rng.randint(0, 9999))
-
-
-# ---------------------------------------------------------------------------
-# Supervisor side
-
-
-class _Stop(BaseException):
-    """A stop signal reached the supervisor."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
-
-
-def _raise_stop(signum: int, frame: FrameType | None) -> None:
-    raise _Stop(signum)
-
-
-class DemoRun:
-    """The child processes of one demo run: start, wait, stop."""
-
-    def __init__(self, plan: Plan, quiet_stdio: bool) -> None:
-        self.plan = plan
-        self.quiet_stdio = quiet_stdio
-        method = "fork" if sys.platform == "linux" else "spawn"
-        self.ctx: Any = multiprocessing.get_context(method)
-        self.procs: list[Any] = []
-
-    def start(self) -> None:
-        roles: list[tuple[str, int, str]] = [
-            ("launcher", 0, "launcher"),
-            ("inference", 0, "inference"),
-            ("orchestrator", 0, "orchestrator"),
-        ]
-        roles += [("trainer", rank, f"trainer rank {rank}") for rank in range(self.plan.ranks)]
-        roles += [
-            ("env", i, f"{ENVS[i // WORKERS_PER_ENV]} worker {i % WORKERS_PER_ENV}")
-            for i in range(len(ENVS) * WORKERS_PER_ENV)
-        ]
-        for role, index, name in roles:
-            proc = self.ctx.Process(
-                target=_child, args=(role, self.plan, index, self.quiet_stdio), name=name
-            )
-            proc.start()
-            self.procs.append(proc)
-
-    def failed(self) -> Any | None:
-        for proc in self.procs:
-            if proc.exitcode not in (None, 0):
-                return proc
-        return None
-
-    def running(self) -> bool:
-        return any(proc.is_alive() for proc in self.procs)
-
-    def wait(self) -> int:
-        """Until every child has finished (bounded run) or one failed; the exit code."""
-        while self.running():
-            if (proc := self.failed()) is not None:
-                print(
-                    f"prime-logs demo: the {proc.name} process failed "
-                    f"(exit code {proc.exitcode}); stopping the others",
-                    file=sys.stderr,
-                )
-                return 1
-            time.sleep(0.1)
-        return 1 if self.failed() is not None else 0
-
-    def stop(self) -> None:
-        """SIGTERM every child still alive, then SIGKILL what outlives the grace period."""
-        for proc in self.procs:
-            if proc.is_alive():
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(proc.pid, signal.SIGTERM)
-        deadline = time.monotonic() + STOP_GRACE_S
-        for proc in self.procs:
-            proc.join(max(0.0, deadline - time.monotonic()))
-        for proc in self.procs:
-            if proc.is_alive():
-                proc.kill()
-                proc.join(1.0)
-
-
-def _check_args(args: argparse.Namespace) -> tuple[float, int | None, int]:
-    from prime_rl_logs.errors import UsageError as CLIError
-
-    speed = float(args.speed)
-    if not math.isfinite(speed) or speed <= 0:
-        raise CLIError(f"--speed must be a positive number, got {args.speed}")
-    steps = args.steps
-    if steps is not None and steps < 1:
-        raise CLIError(f"--steps must be at least 1, got {steps}")
-    ranks = int(args.ranks)
-    if not 1 <= ranks <= 64:
-        raise CLIError(f"--ranks must be between 1 and 64, got {ranks}")
-    return speed, steps, ranks
-
-
-def _prepare(out: Path) -> None:
-    from prime_rl_logs.errors import UsageError as CLIError
-
-    try:
-        layout.logs_dir(out).mkdir(parents=True, exist_ok=True)
-        for env in ENVS:  # workers append: start each demo with fresh env files
-            layout.env_worker_log(out, env).unlink(missing_ok=True)
-    except OSError as exc:
-        raise CLIError(f"cannot write the demo run to {out}: {exc.strerror or exc}") from None
-
-
-def _open_dashboard(out: Path) -> int | None:
-    """Run the dashboard on ``out``; None when it cannot be imported."""
-    try:
-        from prime_rl_logs.tui.app import run as run_watch
-    except Exception as exc:
-        print(
-            f"prime-logs demo: the dashboard is not available ({type(exc).__name__}: {exc}); "
-            f"writing the logs only. Follow them with: prime-logs tail {out} --follow",
-            file=sys.stderr,
-        )
-        return None
-    namespace = argparse.Namespace(
-        output_dir=out, pane=None, split=None, level=None, rank=None, poll=False
-    )
-    return run_watch(namespace)
-
-
-def run(args: argparse.Namespace) -> int:
-    """Entry point of `prime-logs demo`."""
-    speed, steps, ranks = _check_args(args)
-    if args.output_dir is None:
-        out = Path(tempfile.mkdtemp(prefix="prime-logs-demo-"))
-    else:
-        out = Path(args.output_dir).expanduser()
-    _prepare(out)
-    no_ui = bool(args.no_ui)
-    if not no_ui and not sys.stdout.isatty():
-        print("prime-logs demo: stdout is not a terminal; writing the logs only", file=sys.stderr)
-        no_ui = True
-    print(f"prime-logs demo: writing a simulated prime-rl run to {out}", flush=True)
-    if no_ui:
-        bound = f"{steps} steps" if steps else "until Ctrl+C"
-        print(f"prime-logs demo: one step every {BASE_PERIOD / speed:g}s, {bound}", flush=True)
-
-    plan = Plan(
-        out=str(out),
-        ranks=ranks,
-        steps=steps,
-        period=BASE_PERIOD / speed,
-        t0=time.time(),
-        supervisor=os.getpid(),
-        quiet_rank=ranks - 1,
-    )
-    demo = DemoRun(plan, quiet_stdio=not no_ui)
-    previous = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
-    code = 0
-    result: int | None = None
-    try:
-        demo.start()
-        for stop_signal in STOP_SIGNALS:
-            signal.signal(stop_signal, _raise_stop)
-        result = None if no_ui else _open_dashboard(out)
-        code = demo.wait() if result is None else result
-        if code == 0:
-            done = "finished" if result is None else "dashboard closed, writers stopped"
-            print(f"prime-logs demo: {done}; the logs are in {out}")
-    except (_Stop, KeyboardInterrupt) as exc:
-        code = 128 + (exc.signum if isinstance(exc, _Stop) else signal.SIGINT)
-        print(f"\nprime-logs demo: stopped; the logs are in {out}", file=sys.stderr)
-    finally:
-        for stop_signal in STOP_SIGNALS:  # a second Ctrl+C must not interrupt the clean-up
-            signal.signal(stop_signal, signal.SIG_IGN)
-        try:
-            demo.stop()
-        finally:
-            for stop_signal, handler in previous.items():
-                signal.signal(stop_signal, handler)
-    return code

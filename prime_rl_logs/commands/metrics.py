@@ -1,0 +1,41 @@
+"""`prime-logs metrics OUTPUT_DIR [--csv | --json]`: a run's metric series on stdout.
+
+Checks that OUTPUT_DIR looks like a run, reads it with
+`prime_rl_logs.metrics.scan_run`, warns on stderr about files it could not read,
+and writes CSV (one row per step) or JSON. A reader that goes away (``| head``)
+ends the command quietly with exit code 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from prime_rl_logs import layout
+from prime_rl_logs.errors import UsageError
+from prime_rl_logs.metrics import scan_run
+
+
+def main(args: argparse.Namespace) -> int:
+    """``prime-logs metrics``."""
+    out = Path(args.output_dir)
+    if not out.is_dir():
+        raise UsageError(f"{out} does not exist")
+    if not layout.logs_dir(out).is_dir() and not (out / "metrics.jsonl").is_file():
+        raise UsageError(f"{out} has no logs/ folder and no metrics.jsonl: not a prime-rl run")
+    store = scan_run(out)
+    for error in store.errors:
+        print(f"prime-logs: warning: {error}", file=sys.stderr)
+    text = store.to_json() + "\n" if getattr(args, "json", False) else store.to_csv()
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, and keep Python's exit-time
+        # flush of stdout from raising again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    return 0
