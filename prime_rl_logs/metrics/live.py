@@ -1,0 +1,83 @@
+"""`LiveMetrics`: a run's metrics kept current while the dashboard follows it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from prime_rl_logs import layout
+from prime_rl_logs.core.parse import RunClock, decode_line, parse_line
+from prime_rl_logs.metrics.lines import candidate_lines
+from prime_rl_logs.metrics.scan import scan_run
+from prime_rl_logs.metrics.store import MetricsStore
+
+__all__ = ["LiveMetrics"]
+
+
+class LiveMetrics:
+    """A run's metrics kept current while the dashboard follows it.
+
+    The history is read once by `scan_run` (in a worker thread: `load_history`);
+    lines appended meanwhile are fed from the `core.run.RunChanges` the dashboard
+    already gets, by byte range, so nothing is read twice on the hot path. Ranges
+    that arrive before the history is in are kept and replayed onto it; the overlap
+    is harmless because storing a value a second time changes nothing.
+    ``metrics.jsonl`` is followed with its own `FileFollower`.
+    """
+
+    def __init__(self, output_dir: str | os.PathLike[str]) -> None:
+        from prime_rl_logs.core.follow import FileFollower
+
+        self.output_dir = Path(output_dir)
+        self.store = MetricsStore()
+        self.ready = False
+        self._pending: list[tuple[Any, int, int, int]] = []
+        self._clocks: dict[str, RunClock] = {}
+        self._jsonl = FileFollower(self.output_dir / "metrics.jsonl", start=None)
+
+    def load_history(self) -> MetricsStore:
+        """Scan the run as it is on disk; safe to call from a worker thread."""
+        return scan_run(self.output_dir)
+
+    def adopt_history(self, history: MetricsStore) -> None:
+        """Make the scanned history the store and replay what arrived meanwhile."""
+        self.store = history
+        self.ready = True
+        pending, self._pending = self._pending, []
+        for file, generation, start, end in pending:
+            self._feed_range(file, generation, start, end)
+        self.store.version += 1
+
+    def feed_changes(self, changes: Any) -> None:
+        """Feed the lines a `core.run.RunChanges` says were appended."""
+        for file, (start, end) in changes.grown.items():
+            if file.source.component == layout.ENV:
+                continue  # env workers print no step lines
+            if self.ready:
+                self._feed_range(file, file.generation, start, end)
+            else:
+                self._pending.append((file, file.generation, start, end))
+
+    def poll_jsonl(self) -> None:
+        """Read what was appended to ``metrics.jsonl`` (it lives outside ``logs/``)."""
+        result = self._jsonl.poll()
+        if result.data:
+            for line in result.data.decode("utf-8", "replace").splitlines():
+                self.store.feed_jsonl(line)
+
+    def _feed_range(self, file: Any, generation: int, start: int, end: int) -> None:
+        data = file.read(start, end - start, generation)
+        if not data:
+            return
+        source = file.source
+        clock = self._clocks.setdefault(source.rel, RunClock())
+        for a, b in candidate_lines(data):
+            info = parse_line(decode_line(data[a:b]))
+            self.store.feed(
+                source.component,
+                info.message,
+                rank=info.rank if info.rank is not None else source.rank,
+                run_time=clock.advance(info.clock) if info.clock is not None else None,
+                source=source.rel,
+            )
