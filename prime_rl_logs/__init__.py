@@ -7,8 +7,9 @@ The library's face is three functions::
     setup_logger("info", log_file=Path("outputs/logs/orchestrator.log"))
     get_logger().success("Step 3 | Reward: 0.51")
 
-They are imported on first use, so the dashboard (which never logs through loguru)
-does not pay for loguru at start-up.
+Misuse raises `LoggerAlreadySetUp` (a second `setup_logger`) or `LoggerNotSetUp`
+(`get_logger` first), both `RuntimeError`. They are imported on first use, so the
+dashboard (which never logs through loguru) does not pay for loguru at start-up.
 """
 
 from __future__ import annotations
@@ -16,9 +17,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from prime_rl_logs.logger import get_logger, reset_logger, setup_logger
+    from prime_rl_logs.logger import (
+        LoggerAlreadySetUp,
+        LoggerNotSetUp,
+        get_logger,
+        reset_logger,
+        setup_logger,
+    )
 
-__all__ = ["get_logger", "reset_logger", "setup_logger"]
+__all__ = ["LoggerAlreadySetUp", "LoggerNotSetUp", "get_logger", "reset_logger", "setup_logger"]
 __version__ = "0.1.0"
 
 

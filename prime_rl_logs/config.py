@@ -42,13 +42,24 @@ class ConfigError(ValueError):
 def normalize_level(name: str) -> str:
     """A level name as loguru spells it: ``"warn"`` -> ``"WARNING"`` (`levels.normalize`).
 
-    Raises `ValueError` (one line, listing the allowed names) for anything else.
+    Args:
+        name: a level name in any case, or a stdlib alias (``warn``, ``fatal``).
+
+    Raises:
+        ValueError: one line listing the allowed names, for anything else.
     """
     return levels.normalize(name)
 
 
 def level_number(name: str) -> int:
-    """The number of a level name (``"warn"`` -> 30), for the stdlib ``logging`` side."""
+    """The number of a level name (``"warn"`` -> 30), for the stdlib ``logging`` side.
+
+    Args:
+        name: a level name, as `normalize_level` takes it.
+
+    Raises:
+        ValueError: as `normalize_level`.
+    """
     return levels.number(name)
 
 
@@ -117,8 +128,21 @@ def load_log_config(path: str | os.PathLike[str], table: str | None = "orchestra
 
     Values come from ``[log]`` (shared) overridden by ``[{table}.log]``; keys absent
     from both keep `LogConfig`'s defaults, and a file with neither table gives the
-    defaults. Raises `ConfigError` for an unreadable file, invalid TOML, an unknown
-    key, a level that is not a loguru level, or a value of the wrong type.
+    defaults.
+
+    Args:
+        path: the TOML file.
+        table: the component whose ``[{table}.log]`` is read over ``[log]``
+            (``"orchestrator"`` or ``"trainer"``); None reads ``[log]`` only.
+
+    Returns:
+        The component's `LogConfig`.
+
+    Raises:
+        ConfigError: an unreadable file, invalid TOML, an unknown key, a level that
+            is not a loguru level, or a value of the wrong type (one line naming the
+            file and the key).
+        ValueError: ``table`` is not one of `TABLES` or None.
     """
     where = str(path)
     if table is not None and table not in TABLES:

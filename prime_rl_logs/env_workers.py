@@ -22,9 +22,9 @@ import os
 from types import FrameType
 from typing import TYPE_CHECKING, Final
 
-from prime_rl_logs import layout
-from prime_rl_logs.config import LogConfig, level_number
-from prime_rl_logs.logger import get_logger, reset_logger, setup_logger
+from prime_rl_logs import layout, levels
+from prime_rl_logs.config import LogConfig
+from prime_rl_logs.logger import LoggerNotSetUp, get_logger, reset_logger, setup_logger
 
 if TYPE_CHECKING:
     from loguru import Logger
@@ -49,6 +49,19 @@ def setup_env_worker_logger(
     Without it a forked worker keeps the inherited logger and a spawned one gets a
     stdout-only logger with the same tag. Either way ``verifiers`` is routed in at
     ``config.vf_level``.
+
+    Args:
+        env_name: the environment's name: the file's name and the tag's first part.
+        worker_index: this worker's index within the environment: the tag's second part.
+        output_dir: the run's output folder (the file is under its ``logs/``).
+        config: the orchestrator's `LogConfig` (``env_worker_logs``, ``level``,
+            ``vf_level``, ``json_logging`` are read).
+
+    Returns:
+        The logger this worker logs with, also what `get_logger` returns.
+
+    Raises:
+        OSError: the shared file cannot be created or opened.
     """
     tag = f"{env_name}_{worker_index}"
     if config.env_worker_logs:
@@ -64,21 +77,25 @@ def setup_env_worker_logger(
     else:
         try:
             logger = get_logger()
-        except RuntimeError:
+        except LoggerNotSetUp:
             logger = setup_logger(config.level, tag=tag, json_logging=config.json_logging)
     intercept_verifiers_logging(config.vf_level)
     return logger
 
 
-# stdlib level number -> loguru level name, for levels loguru does not know by name.
-_LOGURU_NAMES: Final = ((5, "TRACE"), (10, "DEBUG"), (20, "INFO"), (30, "WARNING"), (40, "ERROR"))
+# (number, name) of the loguru levels a stdlib level number is rounded up to when
+# loguru does not know its name. The stdlib has no SUCCESS, so a custom stdlib level
+# between INFO and WARNING becomes WARNING.
+_STDLIB_ROUNDING: Final = tuple(
+    (number, name) for name, number in levels.LEVELS.items() if number != levels.SUCCESS
+)
 
 
 def _loguru_level(record: logging.LogRecord) -> str:
     name = record.levelname
-    if name in ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"):
+    if name in levels.LEVELS:
         return name
-    for number, loguru_name in _LOGURU_NAMES:
+    for number, loguru_name in _STDLIB_ROUNDING:
         if record.levelno <= number:
             return loguru_name
     return "CRITICAL"
@@ -95,7 +112,7 @@ class VerifiersHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         try:
             logger = get_logger()
-        except RuntimeError:
+        except LoggerNotSetUp:
             if logging.lastResort is not None:
                 logging.lastResort.handle(record)
             return
@@ -123,10 +140,16 @@ def intercept_verifiers_logging(level: str = "warn") -> None:
     Replaces the handlers already on that logger and turns propagation off, so each
     verifiers record is written once, in our format. Calling it again only changes
     the level.
+
+    Args:
+        level: the lowest level passed on, a loguru level name (``"warn"`` accepted).
+
+    Raises:
+        ValueError: ``level`` is not a log level.
     """
     vf_logger = logging.getLogger(VERIFIERS)
     for handler in list(vf_logger.handlers):
         vf_logger.removeHandler(handler)
     vf_logger.addHandler(VerifiersHandler())
-    vf_logger.setLevel(level_number(level))
+    vf_logger.setLevel(levels.number(level))
     vf_logger.propagate = False

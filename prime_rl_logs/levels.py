@@ -82,15 +82,24 @@ def normalize(name: object) -> str:
 
 
 def number(name: object) -> int:
-    """The number of a level name (``"warn"`` -> 30); raises `ValueError` as `normalize`."""
+    """The number of a level name (``"warn"`` -> 30).
+
+    Args:
+        name: a level name, as `normalize` takes it.
+
+    Raises:
+        ValueError: as `normalize`.
+    """
     return LEVELS[normalize(name)]
 
 
 def number_lenient(name: str) -> int:
     """The number of a level name read from a file, never raising.
 
-    Case-insensitive; ``WARN`` is 30 and ``FATAL`` 50; any other name, a custom
-    loguru level included, is `INFO` so it shows wherever INFO does.
+    Args:
+        name: the level word as the file spells it. Case-insensitive; ``WARN`` is 30
+            and ``FATAL`` 50; any other name, a custom loguru level included, is
+            `INFO` so it shows wherever INFO does.
     """
     found = LEVELS.get(name)
     if found is not None:
@@ -104,6 +113,9 @@ def name_at_or_below(no: int) -> str:
 
     Used to show a numeric threshold (27 -> ``SUCCESS``) and to name the level of a
     record whose file spelled it in a way loguru does not.
+
+    Args:
+        no: a level number.
     """
     best = "TRACE"
     for name, value in LEVELS.items():

@@ -29,9 +29,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from loguru._logger import Core as _Core
-from loguru._logger import Logger as _Logger
-
 from prime_rl_logs.config import normalize_level
 
 if TYPE_CHECKING:
@@ -39,6 +36,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AppendFileSink",
+    "LoggerAlreadySetUp",
+    "LoggerNotSetUp",
     "get_logger",
     "line_format",
     "reset_logger",
@@ -50,6 +49,14 @@ RESET: Final = "\x1b[0m"
 TIME_FORMAT: Final = "<dim>{time:HH:mm:ss}</dim>"
 
 
+class LoggerAlreadySetUp(RuntimeError):
+    """`setup_logger` was called a second time without `reset_logger` in between."""
+
+
+class LoggerNotSetUp(RuntimeError):
+    """`get_logger` was called before `setup_logger` (or after `reset_logger`)."""
+
+
 def _escape_tag(tag: str) -> str:
     """A tag as literal text inside a loguru format string (no fields, no markup)."""
     return tag.replace("\\", "\\\\").replace("<", "\\<").replace("{", "{{").replace("}", "}}")
@@ -58,10 +65,19 @@ def _escape_tag(tag: str) -> str:
 def line_format(level: str, tag: str | None = None, *, colorize: bool = True) -> str:
     """The loguru format string of a text line, exactly as prime-rl writes it.
 
-    ``level`` is the handler's level: at DEBUG (or TRACE) lines end with
-    `` [file::line]``. With ``colorize`` the message is wrapped in ``ESC[22m`` ...
-    ``ESC[0m`` like prime-rl's (bold off inside the level colour); without it those
-    raw codes are left out too, so the line holds no escape at all.
+    Args:
+        level: the handler's level; at DEBUG (or TRACE) lines end with
+            `` [file::line]``.
+        tag: written as ``[tag] `` before the message, as literal text.
+        colorize: wrap the message in ``ESC[22m`` ... ``ESC[0m`` like prime-rl's
+            (bold off inside the level colour); without it those raw codes are left
+            out too, so the line holds no escape at all.
+
+    Returns:
+        A format string for ``logger.add(..., format=...)``.
+
+    Raises:
+        ValueError: ``level`` is not a log level.
     """
     prefix = f"[{_escape_tag(tag)}] " if tag else ""
     no_bold, reset = (NO_BOLD, RESET) if colorize else ("", "")
@@ -79,6 +95,12 @@ class AppendFileSink:
     forked or spawned processes, each with its own sink) never tear a record, since
     the kernel appends each write whole. ``stop`` (called by loguru when the handler
     is removed) closes the file.
+
+    Args:
+        path: the file; its parent folders are created.
+
+    Raises:
+        OSError: the file cannot be opened for appending.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -121,7 +143,16 @@ class _Stdout:
 
 
 def json_line(message: Message, tag: str | None) -> str:
-    """One record as a flat JSON object on one line (for Loki, Grafana, ``jq``)."""
+    """One record as a flat JSON object on one line (for Loki, Grafana, ``jq``).
+
+    Args:
+        message: the loguru message handed to a sink (its ``record`` is read).
+        tag: the logger's tag, stored under ``"tag"`` (None: null).
+
+    Returns:
+        The JSON object and a newline; ``extra`` values that JSON cannot hold are
+        written as their ``str``.
+    """
     record = message.record
     entry: dict[str, Any] = {
         "timestamp": record["time"].isoformat(),
@@ -180,7 +211,22 @@ _SETUP: _Setup | None = None
 
 
 def isolated_logger() -> Logger:
-    """A loguru ``Logger`` on a fresh core, built the way ``loguru/__init__.py`` builds its own."""
+    """A loguru ``Logger`` on a fresh core of its own, with no handler.
+
+    Third-party calls to ``loguru.logger.remove()`` or ``.add(...)`` never reach it.
+
+    loguru has no public way to make one: its documented recipe,
+    ``copy.deepcopy(loguru.logger)``, copies the handlers too and fails while the
+    global logger has its default stderr handler (``cannot pickle
+    '_io.TextIOWrapper'``), unless that handler is removed from everyone. So this is
+    the one place that uses loguru's private ``loguru._logger.Core`` and ``Logger``,
+    called the way ``loguru/__init__.py`` builds its own logger. Checked against
+    loguru 0.7.3; ``pyproject.toml`` keeps loguru below 0.8, and
+    ``tests/test_logger.py`` pins the constructor's keywords.
+    """
+    from loguru._logger import Core as _Core
+    from loguru._logger import Logger as _Logger
+
     logger: Logger = _Logger(  # type: ignore[assignment]
         core=_Core(),
         exception=None,
@@ -208,20 +254,28 @@ def setup_logger(
 ) -> Logger:
     """Create this process's logger; call once per process (again only after `reset_logger`).
 
-    - ``log_level``: loguru level name, case-insensitive (``"warn"`` is accepted).
-    - ``log_file``: also write here; parent folders are created, and an existing file
-      is deleted first unless ``append`` is true.
-    - ``tag``: written as ``[tag] `` before every message.
-    - ``json_logging``: one JSON object per line on stdout and in the file.
-    - ``colorize``: ANSI colours on stdout and in the file (prime-rl writes them to both).
-    - ``console``: also write to stdout (env workers with their own file turn it off).
+    Args:
+        log_level: loguru level name, case-insensitive (``"warn"`` is accepted).
+        log_file: also write here; parent folders are created, and an existing file
+            is deleted first unless ``append`` is true.
+        append: keep an existing ``log_file`` and append to it.
+        tag: written as ``[tag] `` before every message.
+        json_logging: one JSON object per line on stdout and in the file.
+        colorize: ANSI colours on stdout and in the file (prime-rl writes them to both).
+        console: also write to stdout (env workers with their own file turn it off).
 
-    Raises `RuntimeError` naming the first call's level and file when already set up,
-    and `ValueError` for an unknown level.
+    Returns:
+        The logger, also what `get_logger` returns from now on.
+
+    Raises:
+        LoggerAlreadySetUp: already set up (a `RuntimeError`); the message names the
+            first call's level and file.
+        ValueError: ``log_level`` is not a log level.
+        OSError: ``log_file`` cannot be created or opened.
     """
     global _SETUP
     if _SETUP is not None:
-        raise RuntimeError(
+        raise LoggerAlreadySetUp(
             f"setup_logger was already called in this process ({_SETUP.describe()}); "
             "call reset_logger() first to set it up again"
         )
@@ -252,10 +306,15 @@ def setup_logger(
 
 
 def get_logger() -> Logger:
-    """This process's logger; raises `RuntimeError` if `setup_logger` has not run."""
+    """This process's logger, as `setup_logger` made it.
+
+    Raises:
+        LoggerNotSetUp: `setup_logger` has not run (or `reset_logger` ran since); a
+            `RuntimeError` whose message says what to call.
+    """
     setup = _SETUP
     if setup is None:
-        raise RuntimeError(
+        raise LoggerNotSetUp(
             "the logger is not set up: call prime_rl_logs.setup_logger(level, log_file) "
             "once at process start before get_logger()"
         )
@@ -272,9 +331,3 @@ def reset_logger() -> None:
     setup, _SETUP = _SETUP, None
     if setup is not None:
         setup.logger.remove()
-
-
-def current_setup() -> tuple[str, Path | None, str | None, bool] | None:
-    """``(level, file, tag, json_logging)`` of the live logger, or None."""
-    s = _SETUP
-    return None if s is None else (s.level, s.file, s.tag, s.json_logging)

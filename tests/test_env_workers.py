@@ -219,3 +219,37 @@ def test_verifiers_before_setup_is_not_lost(capfd: pytest.CaptureFixture[str]) -
     intercept_verifiers_logging("warn")
     logging.getLogger("verifiers").warning("early warning")
     assert "early warning" in capfd.readouterr().err
+
+
+def test_only_a_logger_not_set_up_makes_a_worker_set_up_its_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Any other `RuntimeError` from `get_logger` is not taken for "not set up"."""
+    import prime_rl_logs.env_workers as env_workers
+
+    def broken() -> None:
+        raise RuntimeError("something else went wrong")
+
+    monkeypatch.setattr(env_workers, "get_logger", broken)
+    with pytest.raises(RuntimeError, match="something else"):
+        setup_env_worker_logger("gsm8k", 0, "unused", LogConfig(env_worker_logs=False))
+
+
+@pytest.mark.parametrize(
+    ("name", "number", "loguru_name"),
+    [
+        ("SUCCESS", 25, "SUCCESS"),
+        ("WARNING", 30, "WARNING"),
+        ("Level 5", 5, "TRACE"),
+        ("Level 15", 15, "INFO"),
+        ("Level 25", 25, "WARNING"),  # the stdlib has no SUCCESS
+        ("Level 45", 45, "CRITICAL"),
+        ("Level 60", 60, "CRITICAL"),
+    ],
+)
+def test_stdlib_levels_map_onto_loguru_names(name: str, number: int, loguru_name: str) -> None:
+    from prime_rl_logs.env_workers import _loguru_level
+
+    record = logging.LogRecord("verifiers", number, __file__, 1, "m", None, None)
+    record.levelname = name
+    assert _loguru_level(record) == loguru_name

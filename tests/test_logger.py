@@ -218,6 +218,60 @@ def test_get_logger_before_setup_gives_a_one_line_hint() -> None:
     assert "\n" not in str(info.value) and "setup_logger" in str(info.value)
 
 
+def test_misuse_errors_are_their_own_runtime_errors(tmp_path: Path) -> None:
+    from prime_rl_logs import LoggerAlreadySetUp, LoggerNotSetUp
+
+    assert issubclass(LoggerAlreadySetUp, RuntimeError)
+    assert issubclass(LoggerNotSetUp, RuntimeError)
+    with pytest.raises(LoggerNotSetUp):
+        get_logger()
+    setup_logger("info", tmp_path / "a.log")
+    with pytest.raises(LoggerAlreadySetUp):
+        setup_logger("info", tmp_path / "a.log")
+
+
+def test_the_private_loguru_constructor_takes_the_keywords_isolated_logger_passes() -> None:
+    """`isolated_logger` is the one use of loguru's private API (checked with 0.7.3);
+    should loguru change the constructor, this fails before a process does."""
+    import inspect
+
+    from loguru._logger import Logger
+
+    from prime_rl_logs.logger import isolated_logger
+
+    assert list(inspect.signature(Logger.__init__).parameters) == [
+        "self",
+        *[
+            "core",
+            "exception",
+            "depth",
+            "record",
+            "lazy",
+            "colors",
+            "raw",
+            "capture",
+            "patchers",
+            "extra",
+        ],
+    ]
+    logger = isolated_logger()
+    assert logger._core is not loguru.logger._core  # type: ignore[attr-defined]
+
+
+def test_loguru_deepcopy_is_no_way_to_an_isolated_logger() -> None:
+    """loguru's documented recipe, ``copy.deepcopy(logger)``, fails while the global
+    logger has its default stderr handler: why `isolated_logger` uses the private
+    constructor. If this starts to pass, the public route may be usable."""
+    import copy
+
+    handler = loguru.logger.add(sys.stderr)
+    try:
+        with pytest.raises(TypeError):
+            copy.deepcopy(loguru.logger)
+    finally:
+        loguru.logger.remove(handler)
+
+
 def test_get_logger_returns_the_set_up_logger(tmp_path: Path) -> None:
     logger = setup_logger("info", tmp_path / "a.log")
     assert get_logger() is logger
