@@ -44,3 +44,12 @@ def test_levels_is_a_leaf() -> None:
         "prime_rl_logs",
         "prime_rl_logs.levels",
     ]
+
+
+def test_the_package_says_it_is_typed() -> None:
+    """prime-rl's mypy reads `setup_logger`'s types only with the PEP 561 marker."""
+    from pathlib import Path
+
+    import prime_rl_logs
+
+    assert (Path(prime_rl_logs.__file__).parent / "py.typed").is_file()
