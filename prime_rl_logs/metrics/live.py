@@ -1,4 +1,10 @@
-"""`LiveMetrics`: a run's metrics kept current while the dashboard follows it."""
+"""`LiveMetrics`: a run's metrics kept current while the dashboard follows it.
+
+The history comes from `scan_run` (in a worker thread); what is appended later
+arrives with the dashboard's `core.run.RunChanges`. Appended bytes enter in one
+place, `LiveMetrics._feed_range`, and are parsed by `scan.feed_block`, the same
+function `scan_run` uses, so a history and a live update read a line alike.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from prime_rl_logs import layout
-from prime_rl_logs.core.parse import RunClock, decode_line, parse_line
-from prime_rl_logs.metrics.lines import candidate_lines
-from prime_rl_logs.metrics.scan import scan_run
+from prime_rl_logs.core.parse import RunClock
+from prime_rl_logs.metrics.scan import feed_block, scan_run
 from prime_rl_logs.metrics.store import MetricsStore
 
 __all__ = ["LiveMetrics"]
@@ -70,14 +75,5 @@ class LiveMetrics:
         data = file.read(start, end - start, generation)
         if not data:
             return
-        source = file.source
-        clock = self._clocks.setdefault(source.rel, RunClock())
-        for a, b in candidate_lines(data):
-            info = parse_line(decode_line(data[a:b]))
-            self.store.feed(
-                source.component,
-                info.message,
-                rank=info.rank if info.rank is not None else source.rank,
-                run_time=clock.advance(info.clock) if info.clock is not None else None,
-                source=source.rel,
-            )
+        clock = self._clocks.setdefault(file.source.rel, RunClock())
+        feed_block(self.store, data, file.source, clock)

@@ -18,9 +18,30 @@ from prime_rl_logs.core.parse import RunClock, decode_line, parse_line
 from prime_rl_logs.metrics.lines import INFERENCE, candidate_lines
 from prime_rl_logs.metrics.store import MetricsStore
 
-__all__ = ["CHUNK", "scan_file", "scan_run"]
+__all__ = ["CHUNK", "feed_block", "scan_file", "scan_run"]
 
 CHUNK: Final = 16 * 1024 * 1024
+
+
+def feed_block(store: MetricsStore, data: bytes, source: layout.Source, clock: RunClock) -> None:
+    """Feed ``store`` the lines of ``data`` (whole lines of one file) that hold a metric.
+
+    Args:
+        store: where the values go.
+        data: bytes of ``source``'s file, starting at a line start.
+        source: the file's place in the run (component, rank, ``rel``).
+        clock: the file's `RunClock`, advanced by each record's clock, in file order.
+    """
+    for start, end in candidate_lines(data):
+        info = parse_line(decode_line(data[start:end]))
+        run_time = clock.advance(info.clock) if info.clock is not None else None
+        store.feed(
+            source.component,
+            info.message,
+            rank=info.rank if info.rank is not None else source.rank,
+            run_time=run_time,
+            source=source.rel,
+        )
 
 
 def scan_file(store: MetricsStore, path: Path, source: layout.Source) -> None:
@@ -36,16 +57,7 @@ def scan_file(store: MetricsStore, path: Path, source: layout.Source) -> None:
                 data = carry + block
                 cut = data.rfind(b"\n") + 1
                 data, carry = data[:cut], data[cut:]
-            for start, end in candidate_lines(data):
-                info = parse_line(decode_line(data[start:end]))
-                run_time = clock.advance(info.clock) if info.clock is not None else None
-                store.feed(
-                    source.component,
-                    info.message,
-                    rank=info.rank if info.rank is not None else source.rank,
-                    run_time=run_time,
-                    source=source.rel,
-                )
+            feed_block(store, data, source, clock)
             if not block:
                 break
 
