@@ -1,0 +1,105 @@
+"""`prime-logs watch OUTPUT_DIR`: check the options, then open the dashboard.
+
+`main` is the command: it checks ``--pane``, ``--split``, ``--level`` and
+``--rank`` (one-line `UsageError`), falls back to ``tail --follow`` when stdout is
+not a terminal, and otherwise opens the dashboard. `open_dashboard` is the same
+dashboard for callers that hold values, not an argparse namespace (``prime-logs
+demo``). Textual is imported only when the dashboard opens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from prime_rl_logs.core.view import Filter
+from prime_rl_logs.errors import UsageError
+from prime_rl_logs.layout import DEFAULT_PANE, pane_key
+from prime_rl_logs.levels import LEVELS, name_at_or_below
+
+__all__ = ["check_options", "main", "open_dashboard", "starting_state"]
+
+
+def check_options(args: argparse.Namespace) -> None:
+    """Pane, split, level and rank of `watch`, checked before anything starts.
+
+    Raises:
+        UsageError: one line naming the bad value.
+    """
+    try:
+        for name in [args.pane or "", *(args.split or "").split(",")]:
+            if name:
+                pane_key(name)
+        if args.split and len(args.split.split(",")) > 2:
+            raise ValueError("--split takes one or two panes, e.g. trainer,orchestrator")
+        Filter.from_options(level=args.level, rank=args.rank)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def starting_state(args: argparse.Namespace) -> tuple[str, str | None, Filter]:
+    """The first pane, the split partner (or None) and the filter of checked options.
+
+    ``--split A,B`` shows panes A over B; ``--split B`` shows the ``--pane`` (or the
+    default pane) over B. ``--level`` is taken to the highest named level at or
+    below it (``27`` is SUCCESS), the level the status line names; no ``--level``
+    shows every level.
+    """
+    start = pane_key(args.pane) if args.pane else DEFAULT_PANE
+    split = None
+    if args.split:
+        names = args.split.split(",")
+        if len(names) == 2:
+            start = pane_key(names[0])
+        split = pane_key(names[-1])
+    flt = Filter.from_options(level=args.level, rank=args.rank)
+    if args.level:
+        flt = replace(flt, min_level=LEVELS[name_at_or_below(flt.min_level)])
+    return start, split, flt
+
+
+def main(args: argparse.Namespace) -> int:
+    """Entry point of `prime-logs watch`; returns the exit code.
+
+    Raises:
+        UsageError: a bad pane, split, level or rank.
+    """
+    check_options(args)
+    if not sys.stdout.isatty():
+        print(
+            "prime-logs: stdout is not a terminal; printing as `prime-logs tail --follow`",
+            file=sys.stderr,
+        )
+        from prime_rl_logs import tail
+
+        return tail.run_as_follow(args)
+    pane, split, flt = starting_state(args)
+    return open_dashboard(
+        Path(args.output_dir), pane=pane, split=split, flt=flt, poll=True if args.poll else None
+    )
+
+
+def open_dashboard(
+    output_dir: Path,
+    *,
+    pane: str | None = None,
+    split: str | None = None,
+    flt: Filter | None = None,
+    poll: bool | None = None,
+) -> int:
+    """Run the dashboard on ``output_dir`` until the user quits; returns the exit code.
+
+    Args:
+        output_dir: the run's output folder (it may not exist yet).
+        pane: the first pane's key (`layout.pane_key` form); the default pane if None.
+        split: the key of a second pane shown under the first, or None.
+        flt: the app-wide filter (level, ranks, include, exclude); every level if None.
+        poll: poll files instead of waiting for events (None: decide by filesystem).
+    """
+    from prime_rl_logs.tui.app import PrimeLogsApp
+
+    app = PrimeLogsApp(output_dir, pane=pane or DEFAULT_PANE, split=split, flt=flt, poll=poll)
+    app.run()
+    return app.return_code or 0
