@@ -100,9 +100,7 @@ class LogView(ScrollView, can_focus=True):
             return self.log_view
 
         def can_replace(self, message: Message) -> bool:
-            return (
-                isinstance(message, LogView.StatusChanged) and message.log_view is self.log_view
-            )
+            return isinstance(message, LogView.StatusChanged) and message.log_view is self.log_view
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)

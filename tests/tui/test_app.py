@@ -376,9 +376,7 @@ async def test_waits_for_a_run_that_has_not_started(tmp_path: Path) -> None:
 
 
 async def test_starting_filters(library_run: FixtureRun) -> None:
-    app = PrimeLogsApp(
-        library_run.output_dir, pane="trainer", flt=Filter(min_level=ERROR)
-    )
+    app = PrimeLogsApp(library_run.output_dir, pane="trainer", flt=Filter(min_level=ERROR))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
         rows = view_messages(active(app))
