@@ -59,7 +59,17 @@ PANE_KEYS = Binding.Group("Panes", compact=True)
 
 
 class PrimeLogsApp(App[int]):
-    """Watch every log of a prime-rl run."""
+    """Watch every log of a prime-rl run.
+
+    Args:
+        output_dir: the run's output folder (it may not exist yet: the panes wait).
+        pane: the first pane's key (`layout.PANES`).
+        split: the key of a second pane shown under the first, or None.
+        flt: the starting app-wide filter (level, ranks, include, exclude; its
+            components and rels are ignored, each pane sets its own); every level
+            if None.
+        poll: poll files instead of waiting for events (None: decide by filesystem).
+    """
 
     TITLE = "prime-logs"
     CSS_PATH = "app.tcss"

@@ -233,8 +233,11 @@ class LogView(ScrollView, can_focus=True):
     # -- cursor -----------------------------------------------------------
 
     def watch_cursor(self, old: int | None, new: int | None) -> None:
+        # `old` may be a row of the previous view (`set_view`, `drop_view`), whose
+        # strips are already dropped with the whole cache.
+        rows = len(self.view) if self.view is not None else 0
         for row in (old, new):
-            if row is not None:
+            if row is not None and row < rows:
                 self._strips.discard(self._key(row, True))
                 self._strips.discard(self._key(row, False))
         self.refresh()

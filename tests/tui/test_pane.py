@@ -117,3 +117,26 @@ def test_status_messages_name_their_log_view_and_coalesce() -> None:
     assert first.control is a and first.log_view is a
     assert second.can_replace(first)
     assert not other.can_replace(first)
+
+
+async def test_a_selected_row_survives_a_smaller_view_and_a_hidden_pane(
+    library_run: FixtureRun,
+) -> None:
+    """The cursor of a long view, then a pane of fewer rows, then the pane hidden."""
+    app = PrimeLogsApp(library_run.output_dir, pane="all")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        lv = app.active_pane.log_view
+        assert lv.view is not None
+        lv.show_row(len(lv.view) - 1)
+        await pilot.press("5")  # the launcher: a few rows
+        await settle(pilot, app)
+        assert lv.cursor is None and lv.view is not None
+        await pilot.press("s")
+        await settle(pilot, app)
+        bottom = app.panes[1].log_view
+        assert bottom.view is not None
+        bottom.show_row(len(bottom.view) - 1)
+        await pilot.press("s")
+        await settle(pilot, app)
+        assert bottom.view is None and bottom.cursor is None
