@@ -33,24 +33,25 @@ from pathlib import Path
 
 from textual.pilot import Pilot
 
+from prime_rl_logs.core.view import Filter
 from prime_rl_logs.tui import sidebar
-from prime_rl_logs.tui.app import Filters, PrimeLogsApp
+from prime_rl_logs.tui.app import PrimeLogsApp
 
 SIZE = (160, 45)
 
-# name -> (starting pane, split partner, filters, keys pressed once settled)
-SCENES: dict[str, tuple[str, str | None, Filters, Sequence[str]]] = {
-    "orchestrator": ("orchestrator", None, Filters(), ()),
-    "trainer-all-ranks": ("trainer", None, Filters(), ()),
-    "trainer-rank0": ("trainer", None, Filters(), ("0",)),
-    "inference": ("inference", None, Filters(), ()),
-    "env-workers": ("env", None, Filters(), ()),
-    "all-merged": ("all", None, Filters(), ()),
-    "level-warning": ("all", None, Filters(), ("w",)),
-    "search": ("orchestrator", None, Filters(), ("slash", *"Reward", "enter")),
-    "split": ("trainer", "orchestrator", Filters(ranks=frozenset({0})), ()),
-    "metrics": ("orchestrator", None, Filters(), ("m",)),
-    "help": ("orchestrator", None, Filters(), ("question_mark",)),
+# name -> (starting pane, split partner, filter, keys pressed once settled)
+SCENES: dict[str, tuple[str, str | None, Filter, Sequence[str]]] = {
+    "orchestrator": ("orchestrator", None, Filter(), ()),
+    "trainer-all-ranks": ("trainer", None, Filter(), ()),
+    "trainer-rank0": ("trainer", None, Filter(), ("0",)),
+    "inference": ("inference", None, Filter(), ()),
+    "env-workers": ("env", None, Filter(), ()),
+    "all-merged": ("all", None, Filter(), ()),
+    "level-warning": ("all", None, Filter(), ("w",)),
+    "search": ("orchestrator", None, Filter(), ("slash", *"Reward", "enter")),
+    "split": ("trainer", "orchestrator", Filter(ranks=frozenset({0})), ()),
+    "metrics": ("orchestrator", None, Filter(), ("m",)),
+    "help": ("orchestrator", None, Filter(), ("question_mark",)),
 }
 
 
@@ -73,8 +74,8 @@ async def settle(pilot: Pilot[int], app: PrimeLogsApp) -> None:
 
 
 async def shoot(run_dir: Path, out: Path, name: str) -> Path:
-    pane, split, filters, keys = SCENES[name]
-    app = PrimeLogsApp(run_dir, pane=pane, split=split, filters=filters)
+    pane, split, flt, keys = SCENES[name]
+    app = PrimeLogsApp(run_dir, pane=pane, split=split, flt=flt)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
         if keys:

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from prime_rl_logs.cli import main
+from prime_rl_logs.core.view import Filter
+from prime_rl_logs.levels import name_at_or_below
 from tests.fixtures import FixtureRun
 
 
@@ -108,9 +110,9 @@ def test_domain_modules_never_load_the_command_line() -> None:
 @pytest.mark.parametrize(
     ("options", "pane", "split", "level", "ranks"),
     [
-        ([], "orchestrator", None, "DEBUG", None),
+        ([], "orchestrator", None, "TRACE", None),
         (["--level", "warn", "--rank", "0"], "orchestrator", None, "WARNING", frozenset({0})),
-        (["--pane", "trainer", "--split", "orch"], "trainer", "orchestrator", "DEBUG", None),
+        (["--pane", "trainer", "--split", "orch"], "trainer", "orchestrator", "TRACE", None),
         (["--split", "inf,envs", "--level", "27"], "inference", "env", "SUCCESS", None),
     ],
 )
@@ -128,14 +130,14 @@ def test_watch_options_set_the_starting_state(
     started: dict[str, object] = {}
 
     def fake_run(self: tui_app.PrimeLogsApp) -> None:
-        started.update(pane=self.panes[0].key, split=self.split_partner, filters=self.filters)
+        started.update(pane=self.panes[0].key, split=self.split_partner, flt=self.filter)
 
     monkeypatch.setattr(tui_app.PrimeLogsApp, "run", fake_run)
     monkeypatch.setattr("sys.stdout.isatty", lambda: True)
     assert main(["watch", str(tmp_path), *options]) == 0
-    filters = started["filters"]
-    assert isinstance(filters, tui_app.Filters)
-    assert (started["pane"], started["split"], filters.level, filters.ranks) == (
+    flt = started["flt"]
+    assert isinstance(flt, Filter)
+    assert (started["pane"], started["split"], name_at_or_below(flt.min_level), flt.ranks) == (
         pane,
         split,
         level,

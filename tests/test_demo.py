@@ -279,29 +279,29 @@ def test_output_dir_that_cannot_be_written(tmp_path: Path) -> None:
 def test_opens_the_dashboard_on_the_run_and_stops_the_writers_after(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    seen: list[argparse.Namespace] = []
+    seen: list[tuple[Path, dict[str, object]]] = []
 
-    def fake_watch(namespace: argparse.Namespace) -> int:
-        seen.append(namespace)
-        orch = Path(namespace.output_dir) / "logs" / "orchestrator.log"
-        wait_for(lambda: orch.exists() and "Step 1 |" in orch.read_text())
-        return 0
+    class FakeApp:
+        """Stands in for the dashboard: records how it was opened, waits for a step."""
+
+        return_code = 0
+
+        def __init__(self, output_dir: Path, **options: object) -> None:
+            seen.append((output_dir, options))
+
+        def run(self) -> None:
+            orch = seen[0][0] / "logs" / "orchestrator.log"
+            wait_for(lambda: orch.exists() and "Step 1 |" in orch.read_text())
 
     monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
     fake = types.ModuleType("prime_rl_logs.tui.app")
-    fake.run = fake_watch  # type: ignore[attr-defined]
+    fake.PrimeLogsApp = FakeApp  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "prime_rl_logs.tui.app", fake)
     code = demo_command.main(args(tmp_path, no_ui=False, steps=None))
     assert code == 0
-    (namespace,) = seen
-    assert vars(namespace) == {
-        "output_dir": tmp_path,
-        "pane": None,
-        "split": None,
-        "level": None,
-        "rank": None,
-        "poll": False,
-    }
+    ((output_dir, options),) = seen
+    assert output_dir == tmp_path
+    assert options == {"pane": "orchestrator", "split": None, "flt": None, "poll": None}
     import multiprocessing
 
     assert multiprocessing.active_children() == []
@@ -327,11 +327,11 @@ def test_without_the_dashboard_it_says_so_and_keeps_writing(
 def test_stdout_not_a_terminal_only_writes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    def no_dashboard(namespace: argparse.Namespace) -> int:
+    def no_dashboard(*args: object, **kwargs: object) -> None:
         raise AssertionError("the dashboard must not open without a terminal")
 
     fake = types.ModuleType("prime_rl_logs.tui.app")
-    fake.run = no_dashboard  # type: ignore[attr-defined]
+    fake.PrimeLogsApp = no_dashboard  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "prime_rl_logs.tui.app", fake)
     assert demo_command.main(args(tmp_path, no_ui=False, steps=1)) == 0
     assert "stdout is not a terminal" in capsys.readouterr().err

@@ -1,30 +1,33 @@
-"""`prime-logs watch OUTPUT_DIR`: the live dashboard, or a follow when there is no terminal.
+"""`prime-logs watch OUTPUT_DIR`: check the options, then open the dashboard.
 
-`main` checks ``--pane``, ``--split``, ``--level`` and ``--rank`` before anything
-starts, falls back to ``prime-logs tail --follow`` of the same view when stdout is
-not a terminal, and otherwise runs the dashboard (`prime_rl_logs.tui.app`).
-`open_dashboard` runs the dashboard from code (``prime-logs demo`` uses it).
-Textual is imported only when the dashboard really opens.
+`main` is the command: it checks ``--pane``, ``--split``, ``--level`` and
+``--rank`` (one-line `UsageError`), falls back to ``tail --follow`` when stdout is
+not a terminal, and otherwise opens the dashboard. `open_dashboard` is the same
+dashboard for callers that hold values, not an argparse namespace (``prime-logs
+demo``). Textual is imported only when the dashboard opens.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from typing import TYPE_CHECKING
+from dataclasses import replace
+from pathlib import Path
 
+from prime_rl_logs.core.view import Filter
 from prime_rl_logs.errors import UsageError
+from prime_rl_logs.layout import DEFAULT_PANE, pane_key
+from prime_rl_logs.levels import LEVELS, name_at_or_below
 
-if TYPE_CHECKING:
-    from prime_rl_logs.core.view import Filter
+__all__ = ["check_options", "main", "open_dashboard", "starting_state"]
 
 
-def main(args: argparse.Namespace) -> int:
-    """``prime-logs watch``: check the options, then the dashboard or a follow."""
-    from prime_rl_logs.core.view import Filter
-    from prime_rl_logs.layout import pane_key
+def check_options(args: argparse.Namespace) -> None:
+    """Pane, split, level and rank of `watch`, checked before anything starts.
 
+    Raises:
+        UsageError: one line naming the bad value.
+    """
     try:
         for name in [args.pane or "", *(args.split or "").split(",")]:
             if name:
@@ -34,48 +37,69 @@ def main(args: argparse.Namespace) -> int:
         Filter.from_options(level=args.level, rank=args.rank)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+
+
+def starting_state(args: argparse.Namespace) -> tuple[str, str | None, Filter]:
+    """The first pane, the split partner (or None) and the filter of checked options.
+
+    ``--split A,B`` shows panes A over B; ``--split B`` shows the ``--pane`` (or the
+    default pane) over B. ``--level`` is taken to the highest named level at or
+    below it (``27`` is SUCCESS), the level the status line names; no ``--level``
+    shows every level.
+    """
+    start = pane_key(args.pane) if args.pane else DEFAULT_PANE
+    split = None
+    if args.split:
+        names = args.split.split(",")
+        if len(names) == 2:
+            start = pane_key(names[0])
+        split = pane_key(names[-1])
+    flt = Filter.from_options(level=args.level, rank=args.rank)
+    if args.level:
+        flt = replace(flt, min_level=LEVELS[name_at_or_below(flt.min_level)])
+    return start, split, flt
+
+
+def main(args: argparse.Namespace) -> int:
+    """Entry point of `prime-logs watch`; returns the exit code.
+
+    Raises:
+        UsageError: a bad pane, split, level or rank.
+    """
+    check_options(args)
     if not sys.stdout.isatty():
         print(
             "prime-logs: stdout is not a terminal; printing as `prime-logs tail --follow`",
             file=sys.stderr,
         )
-        from prime_rl_logs.commands import tail
+        from prime_rl_logs.commands.tail import main_as_follow
 
-        return tail.main_as_follow(args)
-    from prime_rl_logs.tui.app import run
-
-    return run(args)
+        return main_as_follow(args)
+    pane, split, flt = starting_state(args)
+    return open_dashboard(
+        Path(args.output_dir), pane=pane, split=split, flt=flt, poll=True if args.poll else None
+    )
 
 
 def open_dashboard(
-    output_dir: str | os.PathLike[str],
+    output_dir: Path,
     *,
     pane: str | None = None,
     split: str | None = None,
     flt: Filter | None = None,
     poll: bool | None = None,
 ) -> int:
-    """Run the dashboard on ``output_dir`` until it is closed; its exit code.
+    """Run the dashboard on ``output_dir`` until the user quits; returns the exit code.
 
     Args:
         output_dir: the run's output folder (it may not exist yet).
-        pane: the starting pane's name, as ``--pane`` takes it (None: the default).
-        split: one or two pane names, as ``--split`` takes them.
-        flt: the starting level and trainer ranks (only those two are used).
-        poll: poll files instead of waiting for change events (network filesystems).
-
-    Raises:
-        ImportError: the dashboard cannot be imported (Textual missing or broken).
+        pane: the first pane's key (`layout.pane_key` form); the default pane if None.
+        split: the key of a second pane shown under the first, or None.
+        flt: the app-wide filter (level, ranks, include, exclude); every level if None.
+        poll: poll files instead of waiting for events (None: decide by filesystem).
     """
-    from pathlib import Path
+    from prime_rl_logs.tui.app import PrimeLogsApp
 
-    from prime_rl_logs.tui.app import run
-
-    level = rank = None
-    if flt is not None:
-        level = str(flt.min_level) if flt.min_level else None
-        rank = ",".join(map(str, sorted(flt.ranks))) if flt.ranks is not None else None
-    namespace = argparse.Namespace(
-        output_dir=Path(output_dir), pane=pane, split=split, level=level, rank=rank, poll=bool(poll)
-    )
-    return run(namespace)
+    app = PrimeLogsApp(output_dir, pane=pane or DEFAULT_PANE, split=split, flt=flt, poll=poll)
+    app.run()
+    return app.return_code or 0

@@ -1,0 +1,7 @@
+"""The Textual dashboard of `prime-logs watch`.
+
+`app` holds the application (state, keys, workers), `pane` what a pane shows and
+its chrome, `log_view` the row renderer, `sidebar`, `metrics_view`, `plot` and
+`help` the other widgets. Nothing here opens a log file: rows come from
+`prime_rl_logs.core.view.View`.
+"""

@@ -1,19 +1,22 @@
-"""`prime-logs watch OUTPUT_DIR`: the live dashboard of a prime-rl run.
+"""The live dashboard of a prime-rl run: `PrimeLogsApp`.
 
 The app owns one `core.run.Run`; a worker runs `core.watch.watch_run` and hands
-each batch of changes to the panes' views. Filters (level, ranks, include,
-exclude) are app-wide and apply to every pane; each pane picks the components
-(or the single source) it shows. Building a view's history runs in small slices
-on the event loop, newest rows first, so the end of a huge file shows at once.
+each batch of changes to the panes (`tui.pane.LogPane.apply`). Its filter state is
+one `core.view.Filter` (level, ranks, include, exclude), app-wide: each pane
+narrows it to its own components or source (`tui.pane.PaneSpec.filter`). The
+default shows every level, so the default pane's rows are a window of its file's
+index. Building a view's history runs in small slices on the event loop, newest
+rows first, so the end of a huge file shows at once. Panes own their chrome; the
+app writes only the header, the filter status line and the sidebar. The command
+(options, non-terminal fallback) is `prime_rl_logs.commands.watch`.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import ClassVar
 
@@ -23,101 +26,49 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets import Footer, Input, OptionList
 
-from prime_rl_logs.core.parse import LEVELS
-from prime_rl_logs.core.run import LogFile, Run, RunChanges
-from prime_rl_logs.core.view import Filter, View, ViewDelta
+from prime_rl_logs.core.run import Run, RunChanges
+from prime_rl_logs.core.view import Filter, View
 from prime_rl_logs.core.watch import watch_run
-from prime_rl_logs.layout import (
-    DEFAULT_PANE,
-    ORCHESTRATOR,
-    PANE_BY_KEY,
-    PANES,
-    TRAINER,
-    pane_key,
-)
+from prime_rl_logs.layout import DEFAULT_PANE, ORCHESTRATOR, PANES, TRAINER
+from prime_rl_logs.levels import DEBUG, ERROR, INFO, LEVELS, SUCCESS, WARNING
 from prime_rl_logs.metrics import LiveMetrics
 from prime_rl_logs.tui.help import HelpScreen
-from prime_rl_logs.tui.log_view import LogView
 from prime_rl_logs.tui.metrics_view import MetricsView
+from prime_rl_logs.tui.pane import LogPane, PaneSpec, TextLine, describe
 from prime_rl_logs.tui.sidebar import Sidebar
+
+__all__ = ["LEVEL_CYCLE", "LogPane", "PaneSpec", "PrimeLogsApp", "TextLine"]
 
 # Building a pane's history runs in slices of this many seconds, with a pause
 # between them for painting and keys.
 FIRST_SCREEN_S = 0.005  # the first slice: enough for the last screen
 HISTORY_SLICE_S = 0.015
 HISTORY_PAUSE_S = 0.005
-# How often the sidebar's counts and ages and the metrics.jsonl follower are looked at.
 TICK_S = 2.0
+"""Seconds between looks at the sidebar's counts and ages, the panes' chrome and the
+metrics.jsonl follower (rows and status lines do not wait for it)."""
 
-# The levels `l` cycles through and `d` `i` `w` `e` set.
-LEVEL_CYCLE = ("DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR")
-
-
-@dataclass(frozen=True)
-class Filters:
-    """The app-wide filters; each pane adds its own components or source."""
-
-    level: str = "DEBUG"
-    ranks: frozenset[int] | None = None
-    include: re.Pattern[str] | None = None
-    exclude: re.Pattern[str] | None = None
-
-    def describe(self) -> str:
-        parts = [f"level ≥ {self.level}"]
-        ranks = "all" if self.ranks is None else ",".join(map(str, sorted(self.ranks)))
-        parts.append(f"ranks {ranks}")
-        if self.include is not None:
-            parts.append(f"only /{self.include.pattern}/")
-        if self.exclude is not None:
-            parts.append(f"hide /{self.exclude.pattern}/")
-        return " │ ".join(parts)
-
-
-class TextLine(Static):
-    """A one-row label updated often: repaints only when its text changes, and never
-    asks for a layout pass (its size is fixed by CSS)."""
-
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
-        super().__init__(id=id, classes=classes)
-        self._text: str | Text = ""
-
-    def show(self, content: str | Text) -> None:
-        if content != self._text:
-            self._text = content
-            self.update(content, layout=False)
-
-
-class LogPane(Vertical):
-    """A title bar, a `LogView` and a status line for one pane."""
-
-    DEFAULT_CSS = """
-    LogPane { height: 1fr; }
-    LogPane > .pane-title { height: 1; background: $panel; color: $text; text-style: bold; }
-    LogPane > .pane-status { height: 1; color: $text-muted; }
-    LogPane.-focused > .pane-title { background: $primary-darken-1; }
-    """
-
-    def __init__(self, key: str, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self.key = key
-        self.title = TextLine(classes="pane-title")
-        self.log_view = LogView()
-        self.status = TextLine(classes="pane-status")
-        self.view: View | None = None
-
-    def compose(self) -> ComposeResult:
-        yield self.title
-        yield self.log_view
-        yield self.status
+LEVEL_CYCLE = (0, DEBUG, INFO, SUCCESS, WARNING, ERROR)
+"""The minimum levels `l` cycles through; 0 shows every level (TRACE included)."""
 
 
 PANE_KEYS = Binding.Group("Panes", compact=True)
 
 
 class PrimeLogsApp(App[int]):
-    """Watch every log of a prime-rl run."""
+    """Watch every log of a prime-rl run.
+
+    Args:
+        output_dir: the run's output folder (it may not exist yet: the panes wait).
+        pane: the first pane's key (`layout.PANES`).
+        split: the key of a second pane shown under the first, or None.
+        flt: the starting app-wide filter (level, ranks, include, exclude; its
+            components and rels are ignored, each pane sets its own); every level
+            if None.
+        poll: poll files instead of waiting for events (None: decide by filesystem).
+    """
 
     TITLE = "prime-logs"
     CSS_PATH = "app.tcss"
@@ -164,17 +115,22 @@ class PrimeLogsApp(App[int]):
         *,
         pane: str = DEFAULT_PANE,
         split: str | None = None,
-        filters: Filters | None = None,
+        flt: Filter | None = None,
         poll: bool | None = None,
     ) -> None:
         super().__init__()
         self.output_dir = output_dir
         self.run_model = Run(output_dir)
-        self.filters = filters or Filters()
+        self.filter = flt or Filter()
+        """The app-wide filter; each pane narrows it (`PaneSpec.filter`)."""
         self.poll = poll
         self.split_partner = split
         self._split = split is not None
-        self.panes = [LogPane(pane, id="pane-0"), LogPane(split or TRAINER, id="pane-1")]
+        run = self.run_model
+        self.panes = [
+            LogPane(PaneSpec.of_pane(pane), run, id="pane-0"),
+            LogPane(PaneSpec.of_pane(split or TRAINER), run, id="pane-1"),
+        ]
         self.sidebar = Sidebar(id="sidebar")
         self.header = TextLine(id="header")
         self.prompt = Input(id="prompt")
@@ -226,53 +182,18 @@ class PrimeLogsApp(App[int]):
 
     # -- views ------------------------------------------------------------
 
-    def _pane_filter(self, key: str) -> Filter:
-        f = self.filters
-        base = Filter(
-            min_level=LEVELS[f.level],
-            ranks=f.ranks,
-            include=f.include,
-            exclude=f.exclude,
-        )
-        if key.startswith("source:"):
-            return replace(base, rels=frozenset({key.removeprefix("source:")}))
-        return replace(base, components=PANE_BY_KEY[key].components)
-
-    def _pane_files(self, key: str) -> list[LogFile]:
-        if key.startswith("source:"):
-            rel = key.removeprefix("source:")
-            return [f for f in self.run_model.files if f.source.rel == rel]
-        components = PANE_BY_KEY[key].components
-        return [
-            f
-            for f in self.run_model.files
-            if components is None or f.source.component in components
-        ]
-
-    def _tag_width(self, key: str) -> int:
-        """Width of the source-tag column: the longest tag, or 0 for a single file."""
-        files = self._pane_files(key)
-        return max(len(f.source.tag) for f in files) if len(files) > 1 else 0
-
-    def _pane_title(self, key: str) -> str:
-        if key.startswith("source:"):
-            return key.removeprefix("source:")
-        return PANE_BY_KEY[key].title
-
     def _rebuild(self, pane: LogPane) -> None:
-        """Make a fresh view for the pane's source set and the current filters.
+        """Make a fresh view for the pane's source set and the current filter.
 
         A hidden pane (the second one when not split) gets no view: it is built
         when shown, so it costs nothing meanwhile.
         """
         if not pane.display:
-            pane.view = None
+            pane.show(None)
             return
-        view = View(self.run_model, self._pane_filter(pane.key))
+        view = View(self.run_model, pane.spec.filter(self.filter))
         view.build(FIRST_SCREEN_S)
-        pane.view = view
-        pane.log_view.set_view(view, tag_width=self._tag_width(pane.key))
-        self._update_pane_chrome(pane)
+        pane.show(view)
         self._build_wanted.set()
 
     def _rebuild_all(self) -> None:
@@ -280,28 +201,12 @@ class PrimeLogsApp(App[int]):
             self._rebuild(pane)
         self._update_status()
 
-    def _update_pane_chrome(self, pane: LogPane) -> None:
-        files = self._pane_files(pane.key)
-        number = next((i + 1 for i, p in enumerate(PANES) if p.key == pane.key), None)
-        label = f" {number} " if number else " · "
-        count = f"{len(files)} file" + ("" if len(files) == 1 else "s")
-        pane.title.show(f"{label}{self._pane_title(pane.key)}  ({count})")
-        view, lv = pane.view, pane.log_view
-        bits = []
-        if not self.run_model.exists:
-            bits.append(f"waiting for {self.run_model.logs} to appear…")
-        elif not files:
-            bits.append("no files for this pane yet")
-        if view is not None and not view.complete:
-            bits.append("reading history…")
-        if lv.following:
-            bits.append("following")
-        else:
-            bits.append(f"paused — {lv.unseen:,} new lines" if lv.unseen else "paused")
-        pane.status.show(" " + " · ".join(bits))
+    def _set_filter(self, flt: Filter) -> None:
+        self.filter = flt
+        self._rebuild_all()
 
     def _update_status(self) -> None:
-        self.status.show(" " + self.filters.describe())
+        self.status.show(" " + describe(self.filter))
 
     def _update_header(self) -> None:
         name = self.output_dir.resolve().name or str(self.output_dir)
@@ -332,10 +237,11 @@ class PrimeLogsApp(App[int]):
         self._sidebar_dirty = False
 
     def _tick(self) -> None:
-        """Once a second: the sidebar's ages and counts, the panes' status lines."""
+        """Every `TICK_S` (2 s): the sidebar's ages and counts, the panes' chrome
+        (which also follows every change as it arrives) and metrics.jsonl."""
         self._update_sidebar()
         for pane in self.panes:
-            self._update_pane_chrome(pane)
+            pane.update_chrome()
         self.metrics.poll_jsonl()
         self._refresh_metrics()
 
@@ -351,20 +257,11 @@ class PrimeLogsApp(App[int]):
         if not changes:
             return
         for pane in self.panes:
-            if pane.view is None:
-                continue
-            delta = pane.view.update(changes)
-            if changes.new_files:
-                pane.log_view.set_tag_width(self._tag_width(pane.key))
-            pane.log_view.on_delta(delta)
-            if delta.appended or delta.reset:
-                self._update_pane_chrome(pane)
+            pane.apply(changes)
         self.metrics.feed_changes(changes)
         self._refresh_metrics()
         if changes.new_files or changes.gone:
             self._update_sidebar()
-            for pane in self.panes:
-                self._update_pane_chrome(pane)
         self._build_wanted.set()
 
     @work(exclusive=True, group="history")
@@ -378,23 +275,11 @@ class PrimeLogsApp(App[int]):
                 if not pending:
                     break
                 for pane in pending:
-                    assert pane.view is not None
-                    view = pane.view
-                    added = view.build(HISTORY_SLICE_S)
-                    if pane.view is view and added:
-                        pane.log_view.on_delta(ViewDelta(prepended=added, appended=0, reset=False))
-                    if view.complete:
-                        self._update_pane_chrome(pane)
+                    pane.build_history(HISTORY_SLICE_S)
                 # Leave the loop room to paint and answer keys between slices.
                 await asyncio.sleep(HISTORY_PAUSE_S)
 
     # -- messages ---------------------------------------------------------
-
-    @on(LogView.StatusChanged)
-    def _log_status(self, event: LogView.StatusChanged) -> None:
-        for pane in self.panes:
-            if pane.log_view is event.control:
-                self._update_pane_chrome(pane)
 
     @on(OptionList.OptionSelected, "#sidebar")
     def _open_source(self, event: OptionList.OptionSelected) -> None:
@@ -402,7 +287,7 @@ class PrimeLogsApp(App[int]):
         if rel is None or rel == "legend" or rel.startswith("component:"):
             return
         pane = self.panes[0]
-        pane.key = f"source:{rel}"
+        pane.spec = PaneSpec.of_source(rel)
         self._rebuild(pane)
         pane.log_view.focus()
 
@@ -432,28 +317,27 @@ class PrimeLogsApp(App[int]):
     def action_pane(self, key: str) -> None:
         self._show_logs()
         pane = self.active_pane
-        pane.key = key
+        pane.spec = PaneSpec.of_pane(key)
         self._rebuild(pane)
         pane.log_view.focus()
 
     def action_cycle_pane(self, step: int) -> None:
-        pane = self.active_pane
+        spec = self.active_pane.spec
         keys = [p.key for p in PANES]
-        index = keys.index(pane.key) if pane.key in keys else -1
+        index = keys.index(spec.key) if spec.rel is None else -1
         self.action_pane(keys[(index + step) % len(keys)])
 
     def action_toggle_rank0(self) -> None:
-        ranks = frozenset({0}) if self.filters.ranks is None else None
-        self.filters = replace(self.filters, ranks=ranks)
-        self._rebuild_all()
+        ranks = frozenset({0}) if self.filter.ranks is None else None
+        self._set_filter(replace(self.filter, ranks=ranks))
 
     def action_cycle_level(self) -> None:
-        index = LEVEL_CYCLE.index(self.filters.level) if self.filters.level in LEVEL_CYCLE else 0
-        self.action_level(LEVEL_CYCLE[(index + 1) % len(LEVEL_CYCLE)])
+        """The next level of `LEVEL_CYCLE` above the current one, from the last to all."""
+        above = [n for n in LEVEL_CYCLE if n > self.filter.min_level]
+        self._set_filter(replace(self.filter, min_level=above[0] if above else LEVEL_CYCLE[0]))
 
     def action_level(self, level: str) -> None:
-        self.filters = replace(self.filters, level=level)
-        self._rebuild_all()
+        self._set_filter(replace(self.filter, min_level=LEVELS[level]))
 
     def action_prompt(self, mode: str) -> None:
         self.prompt_mode = mode
@@ -482,11 +366,9 @@ class PrimeLogsApp(App[int]):
         if mode == "search":
             self._set_search(pattern)
         elif mode == "include":
-            self.filters = replace(self.filters, include=pattern)
-            self._rebuild_all()
+            self._set_filter(replace(self.filter, include=pattern))
         elif mode == "exclude":
-            self.filters = replace(self.filters, exclude=pattern)
-            self._rebuild_all()
+            self._set_filter(replace(self.filter, exclude=pattern))
 
     def _close_prompt(self) -> None:
         self.prompt.display = False
@@ -522,13 +404,12 @@ class PrimeLogsApp(App[int]):
         if self.prompt.display:
             self._close_prompt()
             return
-        had_filters = self.filters.include is not None or self.filters.exclude is not None
+        had_filters = self.filter.include is not None or self.filter.exclude is not None
         self._set_search(None)
         for pane in self.panes:
             pane.log_view.cursor = None
         if had_filters:
-            self.filters = replace(self.filters, include=None, exclude=None)
-            self._rebuild_all()
+            self._set_filter(replace(self.filter, include=None, exclude=None))
 
     def action_problem(self, step: int) -> None:
         lv = self.active_pane.log_view
@@ -560,11 +441,11 @@ class PrimeLogsApp(App[int]):
         if self._split:
             first = self.panes[0].key
             partner = self.split_partner or (ORCHESTRATOR if first == TRAINER else TRAINER)
-            second.key = partner
+            second.spec = PaneSpec.of_pane(partner)
             self._rebuild(second)
             second.log_view.focus()
         else:
-            second.view = None
+            second.show(None)
             self.panes[0].log_view.focus()
         self.on_descendant_focus()
 
@@ -572,7 +453,7 @@ class PrimeLogsApp(App[int]):
         lv = self.active_pane.log_view
         if lv.view is None or not len(lv.view):
             return
-        text = record_text(lv, lv.anchor_row())
+        text = lv.record_text(lv.anchor_row())
         self.copy_to_clipboard(text)
         self.notify(f"copied {len(text.splitlines())} line(s)", timeout=2)
 
@@ -592,52 +473,3 @@ class PrimeLogsApp(App[int]):
                     f"key: {key}",
                     lambda action=binding.action: self.run_action(action),
                 )
-
-
-def record_text(lv: LogView, row: int) -> str:
-    """The plain text of the record holding `row`: its first line and continuations."""
-    view = lv.view
-    assert view is not None
-    start = row
-    while start > 0 and not view.row(start).info.header:
-        prev = view.row(start - 1)
-        if prev.file is not view.row(start).file:
-            break
-        start -= 1
-    end = row + 1
-    first = view.row(start)
-    while end < len(view):
-        nxt = view.row(end)
-        if nxt.info.header or nxt.file is not first.file:
-            break
-        end += 1
-    return "\n".join(Text.from_ansi(view.row(i).text).plain for i in range(start, end))
-
-
-def run(args: argparse.Namespace) -> int:
-    """Entry point of `prime-logs watch` (options already checked by the CLI).
-
-    ``--split A,B`` shows panes A over B; ``--split B`` shows the ``--pane`` (or the
-    default pane) over B.
-    """
-    start_pane = pane_key(args.pane) if args.pane else DEFAULT_PANE
-    split = None
-    if args.split:
-        names = args.split.split(",")
-        if len(names) == 2:
-            start_pane = pane_key(names[0])
-        split = pane_key(names[-1])
-    flt = Filter.from_options(level=args.level, rank=args.rank)
-    # The level's name (`--level warn` is WARNING, `--level 27` SUCCESS: the highest
-    # named level at or below the number); DEBUG when none is given.
-    named = [(n, name) for name, n in LEVELS.items() if n <= flt.min_level]
-    level = max(named)[1] if args.level and named else "DEBUG"
-    app = PrimeLogsApp(
-        Path(args.output_dir),
-        pane=start_pane,
-        split=split,
-        filters=Filters(level=level, ranks=flt.ranks),
-        poll=True if args.poll else None,
-    )
-    app.run()
-    return app.return_code or 0

@@ -1,4 +1,9 @@
-"""The `?` help screen: every key, read from the app's own bindings."""
+"""The `?` help screen: every key, read from the app's own bindings.
+
+`keys_table` lists each `Binding` (its display key and description) plus the keys
+that are not bindings of the app (enter in the sidebar, the command palette), so
+the help cannot drift from what the keys do. `HelpScreen` shows it as a modal.
+"""
 
 from __future__ import annotations
 

@@ -7,18 +7,23 @@ never opens a log file; a 1 GB file scrolls like a small one.
 
 Following: the pane sticks to the end while ``following`` is set. Scrolling up
 pauses it (the status line counts "N new lines"); scrolling back to the end, `G`
-or `space` resumes it.
+or `space` resumes it. Every change of following, unseen rows or cursor posts
+`LogView.StatusChanged`, which names the log view (``control``) and coalesces with
+a pending one of the same view; the enclosing `tui.pane.LogPane` handles it.
+
+Strips are cached per row identity (`StripKey`) in a `textual.cache.LRUCache`.
+One private Textual call remains, isolated in `LogView._update_scrollbars`.
 """
 
 from __future__ import annotations
 
 import re
-from collections import OrderedDict
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual.cache import LRUCache
 from textual.geometry import Offset, Region, Size
 from textual.message import Message
 from textual.reactive import reactive
@@ -30,6 +35,10 @@ if TYPE_CHECKING:
 
 TAG_WIDTH_MAX = 16
 STRIP_CACHE_SIZE = 4096
+
+StripKey: TypeAlias = tuple[int, int, int, bool]
+"""A cached strip's row identity: ``(id(file), generation, byte offset, selected)``.
+A truncated or replaced file starts again at offset 0 with a new generation."""
 
 # Colours for source tags, picked by a stable hash of the tag so r3 is always the
 # same colour in every pane.
@@ -74,7 +83,24 @@ class LogView(ScrollView, can_focus=True):
     """The selected row (for copy, jumps and search), or None."""
 
     class StatusChanged(Message):
-        """Following, the count of unseen rows or the cursor changed."""
+        """Following, the count of unseen rows or the cursor changed.
+
+        A burst (one per history slice or live batch) coalesces: a pending message
+        of the same log view is replaced by the newer one.
+        """
+
+        def __init__(self, log_view: LogView) -> None:
+            super().__init__()
+            self.log_view = log_view
+            """The log view whose status changed."""
+
+        @property
+        def control(self) -> LogView:
+            """Alias for ``log_view`` (as `Input.Changed.control`), for `on` selectors."""
+            return self.log_view
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, LogView.StatusChanged) and message.log_view is self.log_view
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -82,7 +108,7 @@ class LogView(ScrollView, can_focus=True):
         self.tag_width = 0  # 0: a single-source pane, no tags
         self.search: re.Pattern[str] | None = None
         self.unseen = 0
-        self._strips: OrderedDict[tuple[int, int, int, bool], Strip] = OrderedDict()
+        self._strips: LRUCache[StripKey, Strip] = LRUCache(STRIP_CACHE_SIZE)
         self._max_width = 0
         self._frame: tuple[Offset, int, Style] | None = None
 
@@ -104,7 +130,16 @@ class LogView(ScrollView, can_focus=True):
         self._resize_virtual()
         self.scroll_to(0, self.max_scroll_y, animate=False, immediate=True)
         self.refresh()
-        self.post_message(self.StatusChanged())
+        self.post_message(self.StatusChanged(self))
+
+    def drop_view(self) -> None:
+        """Show nothing (a hidden pane keeps no view alive)."""
+        self.view = None
+        self.unseen = 0
+        self.cursor = None
+        self._clear_cache()
+        self._resize_virtual()
+        self.refresh()
 
     def on_delta(self, delta: ViewDelta) -> None:
         """Rows were added at the front (history) or the end (live)."""
@@ -123,7 +158,7 @@ class LogView(ScrollView, can_focus=True):
         if self.following:
             self.scroll_to(None, self.max_scroll_y, animate=False, immediate=True)
         self.refresh()
-        self.post_message(self.StatusChanged())
+        self.post_message(self.StatusChanged(self))
 
     def on_resize(self) -> None:
         self._resize_virtual()
@@ -146,10 +181,19 @@ class LogView(ScrollView, can_focus=True):
         # without asking the whole screen for a layout pass (what assigning the
         # `virtual_size` reactive would do); the widget's own size does not change.
         self.set_reactive(LogView.virtual_size, size)
-        self._scroll_update(size)
+        self._update_scrollbars(size)
         if self.following:
             # A horizontal scrollbar that just appeared takes a row: stay at the end.
             self.scroll_to(None, self.max_scroll_y, animate=False, immediate=True)
+
+    def _update_scrollbars(self, size: Size) -> None:
+        """Resize the scrollbars to a new virtual size and clamp the scroll offsets.
+
+        Uses `Widget._scroll_update`, a private Textual method (checked against
+        Textual 8.2.8): the public route, assigning ``virtual_size``, also lays out
+        the whole screen, which is what `_resize_virtual` avoids.
+        """
+        self._scroll_update(size)
 
     def _clear_cache(self) -> None:
         self._strips.clear()
@@ -173,7 +217,7 @@ class LogView(ScrollView, can_focus=True):
         if following:
             self.unseen = 0
             self.scroll_to(None, self.max_scroll_y, animate=False, immediate=True)
-        self.post_message(self.StatusChanged())
+        self.post_message(self.StatusChanged(self))
 
     def toggle_follow(self) -> None:
         self.following = not self.following
@@ -189,12 +233,15 @@ class LogView(ScrollView, can_focus=True):
     # -- cursor -----------------------------------------------------------
 
     def watch_cursor(self, old: int | None, new: int | None) -> None:
+        # `old` may be a row of the previous view (`set_view`, `drop_view`), whose
+        # strips are already dropped with the whole cache.
+        rows = len(self.view) if self.view is not None else 0
         for row in (old, new):
-            if row is not None:
-                self._strips.pop(self._key(row, True), None)
-                self._strips.pop(self._key(row, False), None)
+            if row is not None and row < rows:
+                self._strips.discard(self._key(row, True))
+                self._strips.discard(self._key(row, False))
         self.refresh()
-        self.post_message(self.StatusChanged())
+        self.post_message(self.StatusChanged(self))
 
     def show_row(self, row: int) -> None:
         """Select `row` and scroll so it is on screen, pausing follow if needed."""
@@ -216,9 +263,8 @@ class LogView(ScrollView, can_focus=True):
 
     # -- rendering --------------------------------------------------------
 
-    def _key(self, row: int, selected: bool) -> tuple[int, int, int, bool]:
-        """A row's identity: its file, the file's generation (a truncated or replaced
-        file starts again at offset 0) and its byte offset."""
+    def _key(self, row: int, selected: bool) -> StripKey:
+        """A row's identity: its file, the file's generation and its byte offset."""
         assert self.view is not None
         r = self.view.row(row)
         return (id(r.file), r.generation, r.offset, selected)
@@ -251,16 +297,13 @@ class LogView(ScrollView, can_focus=True):
         key = self._key(row, selected)
         strip = self._strips.get(key)
         if strip is not None:
-            self._strips.move_to_end(key)
             return strip
         text = self.row_text(row)
         if selected:
             text.stylize(Style(bgcolor="grey23"))
         segments = list(text.render(self.app.console))
         strip = Strip([s for s in segments if s.text != "\n"] or [Segment("")])
-        self._strips[key] = strip
-        if len(self._strips) > STRIP_CACHE_SIZE:
-            self._strips.popitem(last=False)
+        self._strips.set(key, strip)
         if strip.cell_length > self._max_width:
             self._max_width = strip.cell_length
             if self._max_width > self.virtual_size.width:
@@ -284,3 +327,29 @@ class LogView(ScrollView, can_focus=True):
         out.append(f"{tag[: self.tag_width]:<{self.tag_width}} ", style=tag_style(tag))
         out.append_text(line)
         return out
+
+    def record_text(self, row: int) -> str:
+        """The plain text of the record holding `row`: its first line and continuations."""
+        view = self.view
+        assert view is not None
+        # INTEGRATOR: `View.record_span` comes with the core split; once merged, call
+        # it directly and delete `_record_rows`.
+        span = getattr(view, "record_span", None)
+        rows: range = span(row) if span is not None else _record_rows(view, row)
+        return "\n".join(Text.from_ansi(view.row(i).text).plain for i in rows)
+
+
+def _record_rows(view: View, row: int) -> range:
+    """The rows of the record holding `row`, within its file (fallback of
+    `View.record_span`)."""
+    file = view.row(row).file
+    start = row
+    while start > 0 and not view.row(start).info.header and view.row(start - 1).file is file:
+        start -= 1
+    end = row + 1
+    while end < len(view):
+        nxt = view.row(end)
+        if nxt.info.header or nxt.file is not file:
+            break
+        end += 1
+    return range(start, end)

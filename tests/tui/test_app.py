@@ -12,9 +12,12 @@ import pytest
 from rich.console import Console
 from textual.pilot import Pilot
 
-from prime_rl_logs.tui.app import Filters, PrimeLogsApp
+from prime_rl_logs.core.view import Filter
+from prime_rl_logs.levels import ERROR
+from prime_rl_logs.tui.app import PrimeLogsApp
 from prime_rl_logs.tui.help import HelpScreen
 from prime_rl_logs.tui.log_view import LogView
+from prime_rl_logs.tui.pane import PaneSpec
 from tests.fixtures import FixtureRun, loguru_line
 
 SIZE = (160, 40)
@@ -141,12 +144,16 @@ async def test_level_keys_keep_tracebacks_whole(library_run: FixtureRun) -> None
 
         await pilot.press("e")
         await settle(pilot, app)
-        assert app.filters.level == "ERROR"
-        await pilot.press("l")  # cycles ERROR -> DEBUG
+        assert app.filter.min_level == 40
+        await pilot.press("l")  # cycles ERROR -> every level
         await settle(pilot, app)
-        assert app.filters.level == "DEBUG"
+        assert app.filter.min_level == 0
+        assert "all levels" in str(app.status.render())
         await pilot.press("l")
-        assert app.filters.level == "INFO"
+        assert app.filter.min_level == 10
+        assert "level ≥ DEBUG" in str(app.status.render())
+        await pilot.press("l")
+        assert app.filter.min_level == 20
         await pilot.press("i", "d")
         await settle(pilot, app)
         assert any("Starting trainer on rank 0" in r for r in view_messages(active(app)))
@@ -204,7 +211,7 @@ async def test_invalid_regex_is_reported_in_the_prompt(library_run: FixtureRun) 
         assert "invalid regex" in str(app.prompt.border_title)
         await pilot.press("escape")
         assert not app.prompt.display
-        assert app.filters.include is None
+        assert app.filter.include is None
 
 
 async def test_jump_to_problems(library_run: FixtureRun) -> None:
@@ -333,7 +340,8 @@ async def test_sidebar_lists_sources_and_enter_opens_one(library_run: FixtureRun
         sidebar.highlighted = ids.index("trainer/rank_1.log")
         await pilot.press("enter")
         await settle(pilot, app)
-        assert app.active_pane.key == "source:trainer/rank_1.log"
+        assert app.active_pane.spec == PaneSpec.of_source("trainer/rank_1.log")
+        assert "trainer/rank_1.log  (1 file)" in str(app.active_pane.title.render())
         rows = view_messages(active(app))
         assert any("Starting trainer on rank 1" in r for r in rows)
         assert not any("rank 0" in r for r in rows)
@@ -368,9 +376,7 @@ async def test_waits_for_a_run_that_has_not_started(tmp_path: Path) -> None:
 
 
 async def test_starting_filters(library_run: FixtureRun) -> None:
-    app = PrimeLogsApp(
-        library_run.output_dir, pane="trainer", filters=Filters(level="ERROR", ranks=None)
-    )
+    app = PrimeLogsApp(library_run.output_dir, pane="trainer", flt=Filter(min_level=ERROR))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
         rows = view_messages(active(app))

@@ -23,8 +23,9 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 
+from prime_rl_logs.core.view import Filter
 from prime_rl_logs.tui import sidebar
-from prime_rl_logs.tui.app import Filters, PrimeLogsApp
+from prime_rl_logs.tui.app import PrimeLogsApp
 from tests.fixtures import write_fixture_run
 
 SIZE = (160, 40)
@@ -82,9 +83,9 @@ def shot(
     *,
     pane: str = "orchestrator",
     keys: Sequence[str] = (),
-    filters: Filters | None = None,
+    flt: Filter | None = None,
 ) -> bool:
-    app = PrimeLogsApp(run_dir, pane=pane, filters=filters)
+    app = PrimeLogsApp(run_dir, pane=pane, flt=flt)
     return snap_compare(app, terminal_size=SIZE, run_before=scene(*keys))
 
 

@@ -1,0 +1,202 @@
+"""One pane of the dashboard: what it shows (`PaneSpec`) and the widget (`LogPane`).
+
+A `PaneSpec` names a pane by value: one of the layout's panes (Trainer, All, …,
+with the components it shows) or a single source file opened from the sidebar.
+It turns the app-wide `core.view.Filter` into the pane's own (`PaneSpec.filter`);
+nothing else in the UI tells the two kinds apart. A `LogPane` is the title bar, the
+`LogView` and the status line of one pane. It owns that chrome: the title counts
+the files its view shows (`View.files`, so a rank filter is counted once, by the
+core), and the status line is rewritten when the log view posts
+`LogView.StatusChanged` (following, paused, unseen rows) or a batch of changes
+reaches the view. The app hands the pane a view (`show`) and the run's changes
+(`apply`); it never writes the chrome itself. `describe` words the app-wide filter
+for the app's own status line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Static
+
+from prime_rl_logs.core.view import Filter, View, ViewDelta
+from prime_rl_logs.layout import PANE_BY_KEY, PANES
+from prime_rl_logs.levels import LEVELS, TRACE, name_at_or_below
+from prime_rl_logs.tui.log_view import LogView
+
+if TYPE_CHECKING:
+    from prime_rl_logs.core.run import LogFile, Run, RunChanges
+
+__all__ = ["LogPane", "PaneSpec", "TextLine", "describe", "tag_width"]
+
+
+@dataclass(frozen=True, slots=True)
+class PaneSpec:
+    """What a pane shows: a layout pane (``rel`` None) or one source file.
+
+    ``key`` is the layout pane's key (``"trainer"``) or the source's path relative
+    to ``logs/``; ``components`` the components a layout pane shows (None: all);
+    ``rel`` the one file of a source pane.
+    """
+
+    key: str
+    components: frozenset[str] | None = None
+    rel: str | None = None
+
+    @classmethod
+    def of_pane(cls, key: str) -> PaneSpec:
+        """A pane of the layout by its key (`layout.PANES`); KeyError if unknown."""
+        return cls(key, components=PANE_BY_KEY[key].components)
+
+    @classmethod
+    def of_source(cls, rel: str) -> PaneSpec:
+        """A pane of one source file, by its path relative to ``logs/``."""
+        return cls(rel, rel=rel)
+
+    @property
+    def title(self) -> str:
+        return self.rel if self.rel is not None else PANE_BY_KEY[self.key].title
+
+    @property
+    def number(self) -> int | None:
+        """The key that opens the pane (1 for Trainer, …), None for a source pane."""
+        if self.rel is not None:
+            return None
+        return next((i + 1 for i, p in enumerate(PANES) if p.key == self.key), None)
+
+    def filter(self, base: Filter) -> Filter:
+        """The app-wide filter narrowed to this pane's files."""
+        if self.rel is not None:
+            return replace(base, components=None, rels=frozenset({self.rel}))
+        return replace(base, components=self.components, rels=None)
+
+
+def describe(flt: Filter) -> str:
+    """The app-wide filter in words, for the status line."""
+    if flt.min_level <= TRACE:
+        parts = ["all levels"]
+    else:
+        name = name_at_or_below(flt.min_level)
+        shown = name if LEVELS[name] == flt.min_level else str(flt.min_level)
+        parts = [f"level ≥ {shown}"]
+    ranks = "all" if flt.ranks is None else ",".join(map(str, sorted(flt.ranks)))
+    parts.append(f"ranks {ranks}")
+    if flt.include is not None:
+        parts.append(f"only /{flt.include.pattern}/")
+    if flt.exclude is not None:
+        parts.append(f"hide /{flt.exclude.pattern}/")
+    return " │ ".join(parts)
+
+
+def tag_width(files: list[LogFile]) -> int:
+    """Width of the source-tag column: the longest tag, or 0 for a single file."""
+    return max(len(f.source.tag) for f in files) if len(files) > 1 else 0
+
+
+class TextLine(Static):
+    """A one-row label updated often: repaints only when its text changes, and never
+    asks for a layout pass (its size is fixed by CSS)."""
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._text: str | Text = ""
+
+    def show(self, content: str | Text) -> None:
+        if content != self._text:
+            self._text = content
+            self.update(content, layout=False)
+
+
+class LogPane(Vertical):
+    """A title bar, a `LogView` and a status line for one pane of a `Run`."""
+
+    DEFAULT_CSS = """
+    LogPane { height: 1fr; }
+    LogPane > .pane-title { height: 1; background: $panel; color: $text; text-style: bold; }
+    LogPane > .pane-status { height: 1; color: $text-muted; }
+    LogPane.-focused > .pane-title { background: $primary-darken-1; }
+    """
+
+    def __init__(self, spec: PaneSpec, run: Run, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.spec = spec
+        self.run = run
+        self.title = TextLine(classes="pane-title")
+        self.log_view = LogView()
+        self.status = TextLine(classes="pane-status")
+
+    def compose(self) -> ComposeResult:
+        yield self.title
+        yield self.log_view
+        yield self.status
+
+    @property
+    def key(self) -> str:
+        return self.spec.key
+
+    @property
+    def view(self) -> View | None:
+        """The view shown, None while the pane is hidden."""
+        return self.log_view.view
+
+    def show(self, view: View | None) -> None:
+        """Show ``view`` from its end (None: drop the view of a hidden pane)."""
+        if view is None:
+            self.log_view.drop_view()
+        else:
+            self.log_view.set_view(view, tag_width=tag_width(view.files))
+        self.update_chrome()
+
+    def apply(self, changes: RunChanges) -> None:
+        """Hand one batch of the run's changes to the view and show the new rows."""
+        view = self.view
+        if view is None:
+            return
+        delta = view.update(changes)
+        if changes.new_files:
+            self.log_view.set_tag_width(tag_width(view.files))
+        self.log_view.on_delta(delta)
+        if delta.appended or delta.reset or changes.new_files or changes.gone:
+            self.update_chrome()
+
+    def build_history(self, budget_s: float) -> None:
+        """Scan about ``budget_s`` more of the view's history (older rows on top)."""
+        view = self.view
+        if view is None or view.complete:
+            return
+        added = view.build(budget_s)
+        if added:
+            self.log_view.on_delta(ViewDelta(prepended=added, appended=0, reset=False))
+        if view.complete:
+            self.update_chrome()
+
+    @on(LogView.StatusChanged)
+    def _status_changed(self, event: LogView.StatusChanged) -> None:
+        event.stop()
+        self.update_chrome()
+
+    def update_chrome(self) -> None:
+        """Title (pane, file count) and status (waiting, history, following/paused)."""
+        view, lv = self.view, self.log_view
+        files = view.files if view is not None else []
+        number = self.spec.number
+        label = f" {number} " if number else " · "
+        count = f"{len(files)} file" + ("" if len(files) == 1 else "s")
+        self.title.show(f"{label}{self.spec.title}  ({count})")
+        bits = []
+        if not self.run.exists:
+            bits.append(f"waiting for {self.run.logs} to appear…")
+        elif not files:
+            bits.append("no files for this pane yet")
+        if view is not None and not view.complete:
+            bits.append("reading history…")
+        if lv.following:
+            bits.append("following")
+        else:
+            bits.append(f"paused — {lv.unseen:,} new lines" if lv.unseen else "paused")
+        self.status.show(" " + " · ".join(bits))
