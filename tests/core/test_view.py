@@ -15,7 +15,7 @@ from prime_rl_logs.core.index import LineIndex
 from prime_rl_logs.core.parse import decode_line, parse_line
 from prime_rl_logs.core.run import ORPHAN_LEVEL, Run
 from prime_rl_logs.core.view import Filter, View, ViewDelta
-from tests.core.conftest import append, log_line, traceback_lines
+from tests.fixtures import append, log_line, traceback_lines
 
 T0 = 14 * 3600
 
@@ -514,9 +514,9 @@ def test_a_view_of_every_line_of_one_file_reads_the_index_until_a_second_file(
 def test_clock_less_lines_past_the_waiting_limit_keep_their_file_order(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import prime_rl_logs.core.view as view_module
+    import prime_rl_logs.core.scan.timeline as timeline
 
-    monkeypatch.setattr(view_module, "_UNTIMED_MAX", 3)
+    monkeypatch.setattr(timeline, "UNTIMED_MAX", 3)
     logs = tmp_path / "logs" / "trainer"
     a = log_line(T0, "INFO", "a0") + UVICORN * 40 + log_line(T0 + 5, "INFO", "a1")
     append(logs / "rank_0.log", a)
