@@ -63,7 +63,6 @@ LEVELS: Final = levels.LEVELS
 level_no: Final = levels.number_lenient
 
 
-
 def _pattern(shape: formats.HeaderShape) -> re.Pattern[str]:
     assert shape.pattern is not None
     return shape.pattern
