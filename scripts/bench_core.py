@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
 import resource
@@ -130,6 +131,14 @@ def _rss_mb() -> float:
 # Cases (each runs in its own process)
 
 
+def _is_index_window(view: object) -> bool:
+    """`View.is_index_window`, also on older code without it (for side-by-side runs)."""
+    flag = getattr(view, "is_index_window", None)
+    if flag is None:
+        return type(getattr(view, "_rows", None)).__name__ == "_IndexRows"
+    return bool(flag)
+
+
 def case_last_screen(run_dir: Path) -> dict[str, float]:
     from prime_rl_logs.core.run import Run
     from prime_rl_logs.core.view import Filter, View
@@ -137,10 +146,12 @@ def case_last_screen(run_dir: Path) -> dict[str, float]:
     t0 = time.perf_counter()
     run = Run(run_dir)
     run.refresh()
+    # `Filter()` mirrors the dashboard's default pane (every level): a window on the
+    # file's line index (`View.is_index_window`).
     view = View(run, Filter())
     view.build(0.0)
     dt = time.perf_counter() - t0
-    return {"seconds": dt, "rows": len(view)}
+    return {"seconds": dt, "rows": len(view), "index_window": float(_is_index_window(view))}
 
 
 def case_index(run_dir: Path) -> dict[str, float]:
@@ -278,6 +289,32 @@ def case_merged_info(run_dir: Path) -> dict[str, float]:
     return _merged_case(run_dir, Filter(min_level=20))
 
 
+def case_merged_first_update(run_dir: Path) -> dict[str, float]:
+    """The first live update of a merged view just built (its first screen), then
+    the next: a line appended to the rank file each time (cut off again after)."""
+    from prime_rl_logs.core.run import Run
+    from prime_rl_logs.core.view import Filter, View
+
+    rank = _merged_dir(run_dir) / "logs" / "trainer" / "rank_0.log"
+    size = rank.stat().st_size
+    try:
+        run = Run(_merged_dir(run_dir))
+        run.refresh()
+        view = View(run, Filter(min_level=20))
+        view.build(0.0)
+        times = []
+        for i in range(2):
+            with rank.open("ab") as f:
+                f.write(f"23:59:5{i}    INFO live line {i}\n".encode())
+            changes = run.refresh()
+            t0 = time.perf_counter()
+            view.update(changes)
+            times.append(time.perf_counter() - t0)
+    finally:
+        os.truncate(rank, size)
+    return {"seconds": times[0], "next_s": times[1]}
+
+
 def case_dashboard_state(run_dir: Path) -> dict[str, float]:
     """What the dashboard holds once a file is read: the line index, the default
     pane's view (every line of the file), the metrics; no UI. RSS in MB."""
@@ -288,6 +325,8 @@ def case_dashboard_state(run_dir: Path) -> dict[str, float]:
     t0 = time.perf_counter()
     run = Run(run_dir)
     run.refresh()
+    # `Filter()` mirrors the dashboard's default pane (every level): a window on the
+    # file's line index (`View.is_index_window`).
     view = View(run, Filter())
     while not view.complete or not run.indexed:
         run.build_index(0.015)
@@ -662,6 +701,12 @@ def main(argv: list[str]) -> int:
         )
     if idle:
         print(f"  idle CPU, 64 files: {idle['cpu_pct']:.2f}% of a core")
+    upd = results.get("merged_first_update")
+    if upd:
+        print(
+            f"  first update of a merged view just built: {upd['seconds'] * 1000:.2f} ms"
+            f" (the next: {upd['next_s'] * 1000:.2f} ms)"
+        )
     print("\nper case:", file=sys.stderr)
     for name, res in results.items():
         print(f"  {name}: " + ", ".join(f"{k}={v:.4g}" for k, v in res.items()), file=sys.stderr)

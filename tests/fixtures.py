@@ -8,6 +8,9 @@ has its own second, so the merged order is unambiguous; `FixtureRun.records` lis
 them in that order for tests to compare against.
 
 The pytest fixtures `library_run` and `latest_run` in ``tests/conftest.py`` wrap it.
+The helpers of the reading-engine tests (`log_line`, `traceback_lines`, `append`,
+`replace_symlink`) are here too: this is the one module of test helpers;
+conftest files hold only fixtures and hooks.
 """
 
 from __future__ import annotations
@@ -255,3 +258,50 @@ def write_fixture_run(path: str | os.PathLike[str], layout: Layout = "library") 
         with open(target, "w", encoding="utf-8") as fh:
             fh.write("".join(parts))
     return run
+
+
+# ---------------------------------------------------------------------------
+# Lines and files for the reading-engine tests (tests/core)
+
+PYTHON_TRACEBACK = (
+    "Traceback (most recent call last):\n"
+    '  File "train.py", line 3, in <module>\n'
+    "    step()\n"
+    "ValueError: loss is nan\n"
+)
+
+
+def log_line(
+    seconds: int, level: str, message: str, *, color: bool = True, rank: int | None = None
+) -> bytes:
+    """One loguru line the way prime-rl's format writes it (with a newline), clock
+    ``seconds`` after midnight, behind a torchrun prefix when ``rank`` is given."""
+    prefix = f"[default{rank}]:" if rank is not None else ""
+    if color:
+        c = LEVEL_COLOURS.get(level, f"{ESC}[1m")
+        body = (
+            f"{DIM}{clock(seconds)}{RESET} {c}{level:>7}{RESET} {c}{ESC}[22m{message}{RESET}{RESET}"
+        )
+    else:
+        body = f"{clock(seconds)} {level:>7} {message}"
+    return (prefix + body + "\n").encode()
+
+
+def traceback_lines(rank: int | None = None) -> bytes:
+    """A four-line Python traceback, each line behind a torchrun prefix if ``rank``."""
+    prefix = f"[default{rank}]:" if rank is not None else ""
+    return "".join(prefix + ln + "\n" for ln in PYTHON_TRACEBACK.splitlines()).encode()
+
+
+def append(path: Path, data: bytes) -> None:
+    """Append ``data`` to ``path`` (its folders made), as a process writing a log does."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("ab") as f:
+        f.write(data)
+
+
+def replace_symlink(link: Path, target: str) -> None:
+    """Swap a symlink atomically, the way prime-rl swaps logs/latest."""
+    tmp = link.with_name(link.name + ".tmp")
+    tmp.symlink_to(target)
+    os.replace(tmp, link)

@@ -24,19 +24,25 @@ blank lines) continues the record above it.
 
 `parse_line` runs for every line of multi-gigabyte files, so it dispatches on the
 first character and tries at most one or two compiled regexes; lines that cannot
-be headers cost one character test. For scanning raw bytes without decoding,
-`HEADER_LEVEL_RE` finds the loguru headers of a whole buffer in one pass.
+be headers cost one character test. The shapes themselves (regexes, first
+characters, the torchrun prefix) are the table of `core.formats`; its
+`HEADER_LEVEL_RE` (re-exported here) finds the loguru headers of a raw bytes
+buffer in one pass. Holds no mutable state (the clock memo is a bounded
+``functools.lru_cache`` of a pure function).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass
 from typing import Any, Final
 
 from prime_rl_logs import levels
+from prime_rl_logs.core import formats
 from prime_rl_logs.core.ansi import SGR_RE, sanitize
+from prime_rl_logs.core.formats import HEADER_LEVEL_RE, TORCHRUN_RE, TORCHRUN_TAG_BYTES_RE
 
 __all__ = [
     "DISPLAY_LIMIT",
@@ -55,6 +61,11 @@ __all__ = [
 # The table lives in `prime_rl_logs.levels`; re-exported here for the reader.
 LEVELS: Final = levels.LEVELS
 level_no: Final = levels.number_lenient
+
+
+def _pattern(shape: formats.HeaderShape) -> re.Pattern[str]:
+    assert shape.pattern is not None
+    return shape.pattern
 
 
 # ---------------------------------------------------------------------------
@@ -134,56 +145,27 @@ def _info(
 
 
 # ---------------------------------------------------------------------------
-# Regexes
+# Regexes: the shapes of `core.formats`
 
-# torchrun --tee / --redirects prefix: "[default0]:", "[trainer3]:", "[rank3]: ".
-_TORCHRUN: Final = re.compile(r"\[[A-Za-z_][A-Za-z_\-]*?(\d+)\]: ?")
-_TORCHRUN_B: Final = re.compile(rb"\[[A-Za-z_][A-Za-z_\-]*?\d+\]:")
-
-# loguru as prime-rl formats it: "HH:MM:SS LEVEL [tag] message", level padded on the
-# left to 7. Fractional seconds are accepted in case a format adds them.
-_LOGURU: Final = re.compile(
-    r"(\d\d:\d\d:\d\d)(?:[.,]\d{1,6})? +([A-Z][A-Z0-9_]*)(?: (?:\[([A-Za-z][\w.\-]*)\] )?(.*))?$",
-    re.S,
-)
-
-# Other tools: an ISO date and time, then a known level, separated by any of " |-:[]".
-_ISO: Final = re.compile(
-    r"\[?\d{4}-\d\d-\d\d[T ](\d\d:\d\d:\d\d)(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?\]?"
-    r"[\s|:\-]*\[?(TRACE|DEBUG|INFO|SUCCESS|WARNING|WARN|ERROR|CRITICAL|FATAL)\]?"
-    r"(?:[\s|:\-]+(.*))?$",
-    re.S | re.I,
-)
-
-# vLLM: "[(Proc pid=N) ]LEVEL MM-DD HH:MM:SS [file.py:123] message" (older vLLM
-# writes "file.py:123]" without the opening bracket).
-_VLLM: Final = re.compile(
-    r"(?:\(([^)]*)\) )?([A-Z]+) \d\d-\d\d (\d\d:\d\d:\d\d)(?:[.,]\d+)? "
-    r"\[?[^\s\]]+:\d+\](?: (.*))?$",
-    re.S,
-)
-
-# uvicorn: "[(Proc pid=N) ]INFO:     message", level padded after the colon.
-_UVICORN: Final = re.compile(
-    r"(?:\(([^)]*)\) )?(TRACE|DEBUG|INFO|WARNING|ERROR|CRITICAL):[ \t]+(.*)$", re.S
-)
+_TORCHRUN: Final = TORCHRUN_RE
+_TORCHRUN_B: Final = TORCHRUN_TAG_BYTES_RE
+_LOGURU: Final = _pattern(formats.LOGURU)
+_ISO: Final = _pattern(formats.ISO)
+_VLLM: Final = _pattern(formats.VLLM)
+_UVICORN: Final = _pattern(formats.UVICORN)
 
 _CLOCK: Final = re.compile(r"(\d\d):(\d\d):(\d\d)")
 
-_DIGITS: Final = frozenset("0123456789")
-_UPPER_OR_PAREN: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ(")
-
-# "HH:MM:SS" -> seconds since midnight; at most 86 400 keys.
-_clock_cache: dict[str, int] = {}
+# The first characters `parse_line` dispatches on (after the torchrun prefix).
+_DIGITS: Final = formats.LOGURU.first_chars | (formats.ISO.first_chars - {"["})
+_UPPER_OR_PAREN: Final = formats.VLLM.first_chars | formats.UVICORN.first_chars
 
 
+@functools.lru_cache(maxsize=1 << 17)
 def _clock_of(hms: str) -> int:
-    seconds = _clock_cache.get(hms)
-    if seconds is None:
-        seconds = int(hms[0:2]) * 3600 + int(hms[3:5]) * 60 + int(hms[6:8])
-        if len(_clock_cache) < 100_000:
-            _clock_cache[hms] = seconds
-    return seconds
+    """``"HH:MM:SS"`` -> seconds since midnight (memoised: a pure function of its
+    argument, and a file holds at most 86,400 distinct clocks)."""
+    return int(hms[0:2]) * 3600 + int(hms[3:5]) * 60 + int(hms[6:8])
 
 
 # ---------------------------------------------------------------------------
@@ -305,39 +287,6 @@ def _json_info(text: str, rank: int | None) -> LineInfo | None:
 
 def _int_or_none(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-# ---------------------------------------------------------------------------
-# Bytes-level header scan
-
-_SGR_B = rb"(?:\x1b\[[0-9;:]*m)*"
-
-HEADER_LEVEL_RE: Final[re.Pattern[bytes]] = re.compile(
-    rb"^(?:\[[A-Za-z_][A-Za-z_\-]*?\d+\]: ?)?"  # torchrun prefix
-    + _SGR_B
-    + rb"\d\d:\d\d:\d\d(?:[.,]\d{1,6})?"  # clock
-    + _SGR_B
-    + rb" (?:\x1b\[[0-9;:]*m| )*"  # the space, colour codes and the level's padding
-    + rb"([A-Z][A-Z0-9_]*)"  # level name
-    + _SGR_B
-    + rb"(?= |\r?$)",
-    re.M,
-)
-"""The loguru headers of a raw bytes buffer, for ``HEADER_LEVEL_RE.finditer(chunk)``.
-
-Matches at the start of a line (MULTILINE ``^``: offset 0 of the buffer or just after
-a ``\\n``) that is a loguru record header as `parse_line` reads it:
-
-    [torchrun prefix] HH:MM:SS[.frac] <spaces> LEVEL (space | end of line)
-
-with SGR colour codes allowed before and after the clock, among the spaces and
-after the level name (where loguru puts them). Group 1 is the level name (bytes,
-upper case as written: feed ``.decode()`` to `level_no`); ``match.start()`` is the
-line's start offset. On loguru lines it agrees with ``parse_line(decode_line(line))``
-having ``header=True`` and ``fmt == "loguru"``; it does not see the other header
-shapes (vLLM, uvicorn, JSON, ISO), nor colour codes inside the clock digits or the
-level name, nor a line whose ``\\r`` redraws put a header after the last ``\\r``.
-"""
 
 
 # ---------------------------------------------------------------------------

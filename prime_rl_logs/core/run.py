@@ -30,12 +30,15 @@ from prime_rl_logs.core.follow import FileFollower, FollowResult
 from prime_rl_logs.core.index import CHUNK, FIRST_CHUNK, LineIndex
 from prime_rl_logs.core.parse import LineInfo, decode_line, parse_line
 from prime_rl_logs.core.scan.records import (
+    ORPHAN_LEVEL,
+    RECORD_LOOKBACK,
     count_problems,
     header_info,
     header_level,
     level_from_bytes,
     problem_lines,
 )
+from prime_rl_logs.core.scan.templates import HeaderTemplates
 from prime_rl_logs.layout import Source, classify, discover, logs_dir
 
 __all__ = [
@@ -51,10 +54,6 @@ __all__ = [
 
 Status = Literal["live", "gone", "error"]
 
-ORPHAN_LEVEL: Final = 20
-"""Level of lines no record header precedes (the top of a plain-text file): INFO, so
-they show wherever INFO does."""
-
 CACHE_LINES: Final = 4096
 """Decoded lines (text and info) kept per file."""
 
@@ -66,9 +65,6 @@ SNAPSHOT_BYTES: Final = 1 << 20
 
 KEEP_OLD_FDS: Final = 2
 """Replaced files (still on disk elsewhere) kept open per `LogFile` for their text."""
-
-RECORD_LOOKBACK: Final = 4 << 20
-"""How far back `LogFile.info` looks for the header of a continuation line."""
 
 GONE_TEXT: Final = "\x1b[2m⋯ (no longer readable: the file was truncated or replaced)\x1b[0m"
 
@@ -501,6 +497,8 @@ class Run:
         self._by_path: dict[Path, LogFile] = {}
         self._by_real: dict[str, LogFile] = {}
         self._first_refresh = True
+        self.templates = HeaderTemplates()
+        """The header layouts learned from this run's files, shared by its views."""
 
     def file(self, path: str | os.PathLike[str]) -> LogFile | None:
         return self._by_path.get(Path(path))

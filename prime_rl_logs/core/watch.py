@@ -5,14 +5,16 @@ watchfiles (inotify, or polling on network filesystems) says *which* paths chang
 `Run.refresh` reads them, and each non-empty `RunChanges` is yielded. Size and inode
 decide what happened (growth, truncation, replacement), never the kind of event.
 
-Latency: a short debounce (50 ms) and step (10 ms: watchfiles' thread wakes that
-often to look for events) put an appended line on screen in about 10-20 ms. What
-notification misses (a swapped ``logs/latest`` symlink, writes from another NFS
-client, files created in a new folder before its watch was set up) is caught by a
-full refresh about once a second, a folder walk and two ``stat`` per file, and by a
-re-check half a second after a new folder shows up. Idle, that is well under 1% of
-a core for 64 files (see docs/benchmarks.md). While idle, the older lines of large
-files are indexed in small slices so their warning/error counts complete.
+Latency: a short debounce (`DEBOUNCE_MS`, 20 ms) and step (`STEP_MS`, 10 ms:
+watchfiles' thread wakes that often to look for events) put an appended line on
+screen in about 10-20 ms. What notification misses (a swapped ``logs/latest``
+symlink, writes from another NFS client, files created in a new folder before its
+watch was set up) is caught by a full refresh every `FULL_REFRESH_S` (2 s; the loop
+wakes at least every `WAKE_MS`, 1 s, so an idle run is walked every 2-3 s), a folder
+walk and two ``stat`` per file, and by a re-check `RECHECK_S` (0.1 s) after a new
+folder shows up, at the next wake-up. Idle, that is well under 1% of a core for 64
+files (see docs/benchmarks.md). While idle, the older lines of large files are
+indexed in small slices (`INDEX_SLICE_S`) so their warning/error counts complete.
 """
 
 from __future__ import annotations
@@ -31,10 +33,15 @@ from prime_rl_logs.core.run import Run, RunChanges
 __all__ = ["NETWORK_FILESYSTEMS", "is_network_fs", "watch_run"]
 
 DEBOUNCE_MS: Final = 20
+"""watchfiles gathers the events of this long into one batch."""
 STEP_MS: Final = 10
+"""watchfiles' thread looks for events this often."""
 FULL_REFRESH_S: Final = 2.0
-WAKE_MS: Final = 1000  # idle wake-up, for the periodic refresh and re-checks
+"""Every file is read and the folder walked at least this often."""
+WAKE_MS: Final = 1000
+"""The loop wakes this often when idle, for the full refresh and re-checks."""
 RECHECK_S: Final = 0.1
+"""A new folder (or the start of the watch) is looked at again after this long."""
 POLL_DELAY_MS: Final = 250
 WAIT_FOR_LOGS_S: Final = 0.25
 INDEX_SLICE_S: Final = 0.02

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from prime_rl_logs.core import formats
 from prime_rl_logs.core.parse import (
     DISPLAY_LIMIT,
     HEADER_LEVEL_RE,
@@ -479,3 +480,87 @@ def test_run_clock_two_midnights() -> None:
         166_400,
         172_820,
     ]
+
+
+# -- the table of formats
+
+
+def _first_chars(items: list[tuple[object, object]]) -> set[str] | None:
+    """The characters a match of a parsed regex (``re._parser`` items) can start
+    with; None when it can start with anything (or an item is not understood)."""
+    from re import _parser as p  # type: ignore[attr-defined]
+
+    out: set[str] = set()
+    for op, arg in items:
+        if op is p.AT:  # zero-width: ^, $
+            continue
+        if op is p.LITERAL:
+            out.add(chr(arg))  # type: ignore[arg-type]
+            return out
+        if op is p.IN:
+            for kind, value in arg:  # type: ignore[attr-defined]
+                if kind is p.LITERAL:
+                    out.add(chr(value))
+                elif kind is p.RANGE:
+                    out.update(chr(c) for c in range(value[0], value[1] + 1))
+                elif kind is p.CATEGORY and value is p.CATEGORY_DIGIT:
+                    out.update("0123456789")  # parse_line dispatches on ASCII digits
+                else:
+                    return None
+            return out
+        if op is p.SUBPATTERN:
+            inner = _first_chars(list(arg[-1]))  # type: ignore[index]
+            if inner is None:
+                return None
+            out |= inner
+            return out
+        if op in (p.MAX_REPEAT, p.MIN_REPEAT, getattr(p, "POSSESSIVE_REPEAT", None)):
+            low, _, sub = arg  # type: ignore[misc]
+            inner = _first_chars(list(sub))
+            if inner is None:
+                return None
+            out |= inner
+            if low > 0:
+                return out
+            continue
+        if op is p.BRANCH:
+            for alt in arg[1]:  # type: ignore[index]
+                inner = _first_chars(list(alt))
+                if inner is None:
+                    return None
+                out |= inner
+            return out
+        return None
+    return None  # may match the empty string
+
+
+@pytest.mark.parametrize("shape", formats.SHAPES, ids=lambda s: s.name)
+def test_every_shape_starts_with_a_header_first_byte(shape: formats.HeaderShape) -> None:
+    from re import _parser as p  # type: ignore[attr-defined]
+
+    if shape.pattern is None:
+        derived = {"{"}  # JSON: `_json_info` wants '{"'
+    else:
+        found = _first_chars(list(p.parse(shape.pattern.pattern, shape.pattern.flags)))
+        assert found is not None, shape.name
+        derived = found
+    assert derived <= shape.first_chars
+    assert {ord(c) for c in shape.first_chars} <= formats.HEADER_FIRST_BYTES
+    # ... and the prefixes in front of any shape: torchrun and colour codes.
+    assert ord("[") in formats.HEADER_FIRST_BYTES and 0x1B in formats.HEADER_FIRST_BYTES
+
+
+def test_byte_level_tables_derive_from_the_shapes_and_levels() -> None:
+    assert formats.TORCHRUN_RE.match("[default3]: x").group(1) == "3"  # type: ignore[union-attr]
+    assert formats.TORCHRUN_TAG_BYTES_RE.match(b"[trainer12]:x") is not None
+    assert formats.HEADER_LEVEL_RE.pattern.startswith(b"^(?:" + formats._TAG.encode())
+    assert formats.LOGURU_CLOCK_RE.match(b"[rank1]: \x1b[2m14:03:55").groups() == (  # type: ignore[union-attr]
+        b"14",
+        b"03",
+        b"55",
+    )
+    words = dict(formats.LEVEL_WORDS)
+    for name, no in LEVELS.items():  # every level name is found by one of its words
+        assert any(w.decode() in name and words[w] == no for w in words), name
+    assert formats.PROBLEM_WORDS == (b"WARN", b"ERROR", b"CRITICAL", b"FATAL")
+    assert HEADER_LEVEL_RE is formats.HEADER_LEVEL_RE

@@ -10,7 +10,7 @@ import pytest
 
 from prime_rl_logs.core import follow
 from prime_rl_logs.core.run import GONE_TEXT, ORPHAN_LEVEL, LogFile, Run, header_level
-from tests.core.conftest import append, log_line, replace_symlink, traceback_lines
+from tests.fixtures import append, log_line, replace_symlink, traceback_lines
 
 T0 = 14 * 3600
 

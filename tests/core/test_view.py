@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from prime_rl_logs.core.ansi import strip_sgr
 from prime_rl_logs.core.index import LineIndex
 from prime_rl_logs.core.parse import decode_line, parse_line
-from prime_rl_logs.core.run import ORPHAN_LEVEL, Run
+from prime_rl_logs.core.run import ORPHAN_LEVEL, LogFile, Run
 from prime_rl_logs.core.view import Filter, View, ViewDelta
-from tests.core.conftest import append, log_line, traceback_lines
+from tests.fixtures import append, log_line, traceback_lines
 
 T0 = 14 * 3600
 
@@ -514,9 +514,9 @@ def test_a_view_of_every_line_of_one_file_reads_the_index_until_a_second_file(
 def test_clock_less_lines_past_the_waiting_limit_keep_their_file_order(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import prime_rl_logs.core.view as view_module
+    import prime_rl_logs.core.scan.timeline as timeline
 
-    monkeypatch.setattr(view_module, "_UNTIMED_MAX", 3)
+    monkeypatch.setattr(timeline, "UNTIMED_MAX", 3)
     logs = tmp_path / "logs" / "trainer"
     a = log_line(T0, "INFO", "a0") + UVICORN * 40 + log_line(T0 + 5, "INFO", "a1")
     append(logs / "rank_0.log", a)
@@ -528,3 +528,193 @@ def test_clock_less_lines_past_the_waiting_limit_keep_their_file_order(
     rows = [view.row(i) for i in range(len(view))]
     own = [r.offset for r in rows if r.file.source.rank == 0]
     assert own == sorted(own) and len(own) == 42 and len(rows) == 43
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    lines=st.lists(st.sampled_from(VOCAB), max_size=40),
+    history=st.integers(0, 40),
+    flt=st.sampled_from(FILTERS),
+    first=st.integers(1, 200),
+    cuts=st.lists(st.integers(0, 3000), max_size=3),
+    merged=st.booleans(),
+)
+def test_live_updates_after_history_equal_the_reference(
+    tmp_path_factory: pytest.TempPathFactory,
+    lines: list[bytes],
+    history: int,
+    flt: Filter,
+    first: int,
+    cuts: list[int],
+    merged: bool,
+) -> None:
+    # The live feed starts from the state the backward scan left (the open record
+    # and the clock at the file's end), not from a second read of the history.
+    old, new = b"".join(lines[:history]), b"".join(lines[history:])
+    tmp = tmp_path_factory.mktemp("v")
+    run = one_file_run(tmp, old)
+    if merged:  # a second file, so the view merges by time and tracks every record
+        append(tmp / "logs" / "rl.log", log_line(T0, "INFO", "other"))
+        run = Run(tmp)
+        run.refresh()
+    view = View(run, flt)
+    build_all(view, first=first, size=first)
+    log = tmp / "logs" / "orchestrator.log"
+    prev = 0
+    for cut in [*sorted(c for c in cuts if c < len(new)), len(new)]:
+        append(log, new[prev:cut])
+        prev = cut
+        view.update(run.refresh())
+    own = [view.row(i).offset for i in range(len(view)) if view.row(i).file.path == log]
+    assert own == reference(old + new, flt)
+
+
+def _history_run(tmp: Path, files: int, lines: int) -> Run:
+    for r in range(files):
+        data = b"".join(
+            log_line(T0 + i, "INFO", f"rank {r} step {i} | Loss: 0.{i}")
+            + (traceback_lines() if i % 50 == 7 else b"")
+            for i in range(lines)
+        )
+        append(tmp / "logs" / "trainer" / f"rank_{r}.log", data)
+    run = Run(tmp)
+    run.refresh()
+    return run
+
+
+@pytest.mark.parametrize(
+    "flt", [Filter(), Filter(min_level=10), Filter(include=re.compile("live|step"))]
+)
+def test_first_live_update_of_a_merged_view_reads_only_the_appended_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, flt: Filter
+) -> None:
+    # D3: the first live batch after a merged view was built re-read and re-parsed
+    # 256 kB of history per file (on the event loop) to learn the open records.
+    run = _history_run(tmp_path, files=3, lines=6000)
+    assert all(f.end > 300_000 for f in run.files)
+    view = View(run, flt)
+    while not view.complete:
+        view.build(0.05)
+    appended = 0
+    for r in range(3):
+        line = log_line(T0 + 7000, "WARNING", f"live {r}")
+        append(tmp_path / "logs" / "trainer" / f"rank_{r}.log", line)
+        appended += len(line)
+    changes = run.refresh()
+    read: list[int] = []
+    original = LogFile.read
+
+    def counting(self: LogFile, offset: int, size: int, generation: int | None = None) -> bytes:
+        data = original(self, offset, size, generation)
+        read.append(len(data))
+        return data
+
+    monkeypatch.setattr(LogFile, "read", counting)
+    delta = view.update(changes)
+    assert delta.appended == 3
+    assert sum(read) <= appended
+
+
+def test_two_runs_do_not_share_learned_header_templates(tmp_path: Path) -> None:
+    a = _history_run(tmp_path / "a", files=2, lines=200)
+    b = _history_run(tmp_path / "b", files=2, lines=200)
+    view = View(a, Filter(min_level=10))
+    while not view.complete:
+        view.build(0.05)
+    assert a.templates.level_of and a.templates.clock_at and a.templates.lengths
+    assert a.templates is not b.templates
+    assert not b.templates.level_of and not b.templates.lengths and not b.templates.seconds
+    a.templates.reset()
+    assert not a.templates.level_of and not a.templates.clock_at and not a.templates.lengths
+    assert not a.templates.seconds
+
+
+@pytest.mark.parametrize("flt", FILTERS)
+def test_a_view_reads_the_same_rows_with_fresh_and_warm_templates(
+    tmp_path: Path, flt: Filter
+) -> None:
+    data = b"".join(VOCAB * 3) + b"".join(
+        log_line(T0 + i, lv, f"m {i}", color=i % 2 == 0)
+        for i, lv in enumerate(["DEBUG", "INFO", "WARNING", "TRACE"] * 20)
+    )
+    run = one_file_run(tmp_path, data)
+    append(tmp_path / "logs" / "rl.log", log_line(T0, "DEBUG", "merge me"))
+    run = Run(tmp_path)
+    run.refresh()
+
+    def rows() -> list[tuple[str, int]]:
+        view = View(run, flt)
+        build_all(view, first=100, size=300)
+        return [(view.row(i).file.source.rel, view.row(i).offset) for i in range(len(view))]
+
+    assert not run.templates.level_of
+    fresh = rows()
+    assert run.templates.level_of or flt.min_level <= 5  # learned while reading
+    warm = rows()
+    run.templates.reset()
+    assert fresh == warm == rows()
+    own = [off for rel, off in fresh if rel == "orchestrator.log"]
+    assert own == reference(data, flt)
+
+
+def test_default_filter_on_one_file_is_a_window_on_its_index(tmp_path: Path) -> None:
+    # D2: the dashboard's default pane (`Filter()`: every level) costs nothing
+    # beyond the file's line index.
+    run = one_file_run(tmp_path, log_line(T0, "DEBUG", "a") + log_line(T0, "TRACE", "b"))
+    assert Filter().min_level == 0
+    assert View(run, Filter()).is_index_window
+    assert not View(run, Filter(min_level=10)).is_index_window
+    view = View(run, Filter())
+    build_all(view)
+    append(tmp_path / "logs" / "rl.log", log_line(T0 + 1, "INFO", "second file"))
+    view.update(run.refresh())
+    assert not view.is_index_window and len(view) == 3
+
+
+def test_record_span_is_the_header_and_its_continuation_lines(tmp_path: Path) -> None:
+    data = (
+        log_line(T0, "INFO", "one")
+        + log_line(T0 + 1, "ERROR", "failed")
+        + traceback_lines()
+        + log_line(T0 + 2, "INFO", "two")
+    )
+    run = one_file_run(tmp_path, b"orphan\n" + data)
+    view = View(run, Filter())
+    build_all(view)
+    assert view.record_span(0) == range(0, 1)  # no header above: itself
+    assert view.record_span(1) == range(1, 2)
+    for i in range(2, 7):
+        assert view.record_span(i) == range(2, 7)
+    assert view.record_span(-1) == range(7, 8)
+    with pytest.raises(IndexError):
+        view.record_span(8)
+
+
+def test_record_span_stays_in_one_file_of_a_merged_view(tmp_path: Path) -> None:
+    append(tmp_path / "logs" / "orchestrator.log", log_line(T0, "ERROR", "a") + traceback_lines())
+    append(tmp_path / "logs" / "rl.log", b"rl orphan line\n" + log_line(T0 + 5, "INFO", "b"))
+    run = Run(tmp_path)
+    run.refresh()
+    view = View(run, Filter())
+    build_all(view)
+    rels = [view.row(i).file.source.rel for i in range(len(view))]
+    i = rels.index("orchestrator.log")
+    span = view.record_span(i + 2)
+    assert span == range(i, i + 5) and {rels[j] for j in span} == {"orchestrator.log"}
+    j = rels.index("rl.log")
+    assert all(rels[k] == "rl.log" for k in view.record_span(j))
+
+
+def test_combined_trainer_log_record_span_follows_one_rank(tmp_path: Path) -> None:
+    data = (
+        log_line(T0, "ERROR", "r0 fails", rank=0)
+        + log_line(T0, "INFO", "r1 ok", rank=1)
+        + traceback_lines(rank=0)
+    )
+    run = one_file_run(tmp_path, data, rel="trainer.log")
+    view = View(run, Filter())
+    build_all(view)
+    assert view.record_span(2) == range(2, 6)  # the traceback, not the rank 1 line above
+    assert view.record_span(1) == range(1, 2)

@@ -10,7 +10,7 @@ import pytest
 
 from prime_rl_logs.core.run import Run, RunChanges
 from prime_rl_logs.core.watch import is_network_fs, watch_run
-from tests.core.conftest import append, log_line, replace_symlink
+from tests.fixtures import append, log_line, replace_symlink
 
 T0 = 14 * 3600
 TIMEOUT = 30.0  # generous: the machine may be busy

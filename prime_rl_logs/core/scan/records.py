@@ -4,8 +4,10 @@ Pure functions over ``bytes`` and offsets, with no file, view or state: the view
 the line index and the warning counters all judge a line through `header_level`,
 so "is this a record header?" has one answer. Loguru headers are recognised by
 `HEADER_LEVEL_RE` (a fraction of a microsecond); the other shapes by `parse_line`;
-a line whose first byte cannot start a header (`HEADER_FIRST_BYTES`) is a
-continuation without asking either.
+a line whose first byte cannot start a header (`HEADER_FIRST_BYTES`, from the
+shape table of `core.formats`) is a continuation without asking either. The
+navigation helpers (`first_header`, `last_header`, `next_header`,
+`record_start`) walk line by line from there.
 """
 
 from __future__ import annotations
@@ -15,22 +17,32 @@ from collections.abc import Iterator
 from typing import Final
 
 from prime_rl_logs import levels
-from prime_rl_logs.core.parse import HEADER_LEVEL_RE, LineInfo, decode_line, parse_line
+from prime_rl_logs.core.formats import HEADER_FIRST_BYTES, HEADER_LEVEL_RE, PROBLEM_WORDS
+from prime_rl_logs.core.parse import LineInfo, decode_line, parse_line
+from prime_rl_logs.core.scan.lines import line_end, line_start
 
 __all__ = [
     "HEADER_FIRST_BYTES",
+    "ORPHAN_LEVEL",
+    "RECORD_LOOKBACK",
     "count_problems",
+    "first_header",
     "header_info",
     "header_level",
+    "last_header",
     "level_from_bytes",
+    "next_header",
     "problem_lines",
+    "record_start",
 ]
 
-# First bytes a non-loguru header can start with (after an optional torchrun
-# prefix): ISO dates, vLLM/uvicorn levels and "(Proc pid=N)", JSON, "[2026-...".
-# A line starting with anything else (a space, a tab, lower case, punctuation) is a
-# continuation without asking `parse_line`.
-HEADER_FIRST_BYTES: Final = frozenset(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ({[\x1b")
+ORPHAN_LEVEL: Final = levels.INFO
+"""Level of lines no record header precedes (the top of a plain-text file): INFO, so
+they show wherever INFO does."""
+
+RECORD_LOOKBACK: Final = 4 << 20
+"""How far back a continuation line's header is looked for; a longer record is cut,
+its top part read as orphan lines."""
 
 
 @functools.lru_cache(maxsize=256)
@@ -69,9 +81,6 @@ def header_info(buf: bytes, pos: int, end: int) -> LineInfo | None:
     return info if info.header else None
 
 
-_PROBLEM_WORDS: Final = (b"WARN", b"ERROR", b"CRITICAL", b"FATAL")
-
-
 def problem_lines(buf: bytes, lo: int = 0, hi: int | None = None) -> Iterator[tuple[int, int]]:
     """``(line_start, level)`` of the headers of level WARNING or above in
     ``buf[lo:hi]`` (whole lines), in no particular order.
@@ -85,7 +94,7 @@ def problem_lines(buf: bytes, lo: int = 0, hi: int | None = None) -> Iterator[tu
         hi = len(buf)
     seen: set[int] = set()
     rfind, find = buf.rfind, buf.find
-    for word in _PROBLEM_WORDS:
+    for word in PROBLEM_WORDS:
         p = find(word, lo, hi)
         while p >= 0:
             start = rfind(b"\n", lo, p) + 1 or lo
@@ -109,3 +118,50 @@ def count_problems(buf: bytes) -> tuple[int, int]:
         else:
             warnings += 1
     return warnings, errors
+
+
+# ---------------------------------------------------------------------------
+# Walking records line by line
+
+
+def first_header(buf: bytes, lo: int, hi: int) -> int:
+    """The first header line in ``buf[lo:hi]`` (``lo`` a line start); -1 if none."""
+    p = lo
+    while p < hi:
+        e = line_end(buf, p, hi)
+        if header_level(buf, p, e) is not None:
+            return p
+        p = e
+    return -1
+
+
+def last_header(buf: bytes, lo: int, hi: int) -> int:
+    """The last header line in ``buf[lo:hi]`` (whole lines); -1 if none."""
+    e = hi
+    while e > lo:
+        p = line_start(buf, e - 1, lo)
+        if header_level(buf, p, e) is not None:
+            return p
+        e = p
+    return -1
+
+
+def next_header(buf: bytes, p: int, hi: int) -> int:
+    """The first header line after the line at ``p``; ``hi`` if none."""
+    q = line_end(buf, p, hi)
+    while q < hi:
+        e = line_end(buf, q, hi)
+        if header_level(buf, q, e) is not None:
+            return q
+        q = e
+    return hi
+
+
+def record_start(buf: bytes, p: int, lo: int) -> int:
+    """The header at or above line ``p``, not before ``lo`` (which is a header)."""
+    while p > lo:
+        e = line_end(buf, p, len(buf))
+        if header_level(buf, p, e) is not None:
+            return p
+        p = line_start(buf, p - 1, lo)
+    return lo

@@ -1,0 +1,194 @@
+"""The log formats the reader knows: one table of header shapes, and what derives from it.
+
+prime-rl's processes write several header shapes into the same files (loguru, vLLM,
+uvicorn, JSON lines, common ISO shapes; see `core.parse`), any of them behind a
+torchrun prefix (``[default0]:``) that gives the rank. `SHAPES` lists them, each
+with its text regex and the characters its line can start with (after the
+prefix). Everything else that must agree with it is built here from the same
+pieces: `HEADER_FIRST_BYTES` (a line starting with another byte is a
+continuation without asking `parse_line`), `HEADER_LEVEL_RE` (loguru headers in raw
+bytes), `LOGURU_CLOCK_RE` (where a loguru header's clock is), the torchrun prefix
+in its text and bytes forms, and the level words the bulk scans look for (from
+`prime_rl_logs.levels`). A new shape is one entry in `SHAPES` plus its branch in
+`parse_line`; tests/core/test_parse.py checks that every shape's first characters
+are in `HEADER_FIRST_BYTES`. Holds no state: every name here is a constant.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Final
+
+from prime_rl_logs import levels
+
+__all__ = [
+    "HEADER_FIRST_BYTES",
+    "HEADER_LEVEL_RE",
+    "ISO",
+    "JSON",
+    "LEVEL_OF_BYTES",
+    "LEVEL_WORDS",
+    "LOGURU",
+    "LOGURU_CLOCK_RE",
+    "PROBLEM_WORDS",
+    "SHAPES",
+    "TORCHRUN_PREFIX",
+    "TORCHRUN_RE",
+    "TORCHRUN_TAG_BYTES_RE",
+    "UVICORN",
+    "VLLM",
+    "HeaderShape",
+]
+
+# ---------------------------------------------------------------------------
+# The torchrun prefix: "[default0]:", "[trainer3]:", "[rank3]: "
+
+_TAG: Final = r"\[[A-Za-z_][A-Za-z_\-]*?"
+
+TORCHRUN_PREFIX: Final = _TAG + r"(\d+)\]: ?"
+"""The torchrun ``--tee`` / ``--redirects`` prefix as a regex; group 1 is the rank."""
+
+TORCHRUN_RE: Final = re.compile(TORCHRUN_PREFIX)
+"""`TORCHRUN_PREFIX` compiled, for text."""
+
+TORCHRUN_TAG_BYTES_RE: Final = re.compile((_TAG + r"\d+\]:").encode())
+"""The prefix without its optional space, for raw bytes (kept across ``\\r`` redraws)."""
+
+_TORCHRUN_ANY_B: Final = ("(?:" + _TAG + r"\d+\]: ?)?").encode()
+_SGR_B: Final = rb"(?:\x1b\[[0-9;:]*m)*"
+
+# ---------------------------------------------------------------------------
+# The header shapes
+
+_DIGITS: Final = frozenset("0123456789")
+_UPPER: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderShape:
+    """One header shape: its name (``LineInfo.fmt``), the regex `parse_line` matches
+    the line against (after the torchrun prefix, colour codes removed), and the
+    characters such a line can start with."""
+
+    name: str
+    pattern: re.Pattern[str] | None  # None: not a regex (JSON is read by `json`)
+    first_chars: frozenset[str]
+
+
+LOGURU: Final = HeaderShape(
+    "loguru",
+    # "HH:MM:SS LEVEL [tag] message", level padded on the left to 7. Fractional
+    # seconds are accepted in case a format adds them.
+    re.compile(
+        r"(\d\d:\d\d:\d\d)(?:[.,]\d{1,6})? +([A-Z][A-Z0-9_]*)"
+        r"(?: (?:\[([A-Za-z][\w.\-]*)\] )?(.*))?$",
+        re.S,
+    ),
+    _DIGITS,
+)
+
+ISO: Final = HeaderShape(
+    "plain",
+    # Other tools: an ISO date and time, then a known level, separated by " |-:[]".
+    re.compile(
+        r"\[?\d{4}-\d\d-\d\d[T ](\d\d:\d\d:\d\d)(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?\]?"
+        r"[\s|:\-]*\[?(TRACE|DEBUG|INFO|SUCCESS|WARNING|WARN|ERROR|CRITICAL|FATAL)\]?"
+        r"(?:[\s|:\-]+(.*))?$",
+        re.S | re.I,
+    ),
+    _DIGITS | {"["},
+)
+
+VLLM: Final = HeaderShape(
+    "vllm",
+    # "[(Proc pid=N) ]LEVEL MM-DD HH:MM:SS [file.py:123] message" (older vLLM
+    # writes "file.py:123]" without the opening bracket).
+    re.compile(
+        r"(?:\(([^)]*)\) )?([A-Z]+) \d\d-\d\d (\d\d:\d\d:\d\d)(?:[.,]\d+)? "
+        r"\[?[^\s\]]+:\d+\](?: (.*))?$",
+        re.S,
+    ),
+    _UPPER | {"("},
+)
+
+UVICORN: Final = HeaderShape(
+    "uvicorn",
+    # "[(Proc pid=N) ]INFO:     message", level padded after the colon.
+    re.compile(r"(?:\(([^)]*)\) )?(TRACE|DEBUG|INFO|WARNING|ERROR|CRITICAL):[ \t]+(.*)$", re.S),
+    _UPPER | {"("},
+)
+
+JSON: Final = HeaderShape("json", None, frozenset("{"))
+"""loguru ``json_logging`` (flat) or ``serialize=True`` lines, read by `json`."""
+
+SHAPES: Final = (LOGURU, ISO, VLLM, UVICORN, JSON)
+
+HEADER_FIRST_BYTES: Final = frozenset(
+    b"".join(c.encode() for shape in SHAPES for c in shape.first_chars)
+    + b"["  # a torchrun prefix
+    + b"\x1b"  # a colour code (removed before the shape is matched)
+)
+"""First bytes a header line can start with; any other starts a continuation line."""
+
+# ---------------------------------------------------------------------------
+# Loguru headers in raw bytes
+
+HEADER_LEVEL_RE: Final[re.Pattern[bytes]] = re.compile(
+    rb"^"
+    + _TORCHRUN_ANY_B
+    + _SGR_B
+    + rb"\d\d:\d\d:\d\d(?:[.,]\d{1,6})?"  # clock
+    + _SGR_B
+    + rb" (?:\x1b\[[0-9;:]*m| )*"  # the space, colour codes and the level's padding
+    + rb"([A-Z][A-Z0-9_]*)"  # level name
+    + _SGR_B
+    + rb"(?= |\r?$)",
+    re.M,
+)
+"""The loguru headers of a raw bytes buffer, for ``HEADER_LEVEL_RE.finditer(chunk)``.
+
+Matches at the start of a line (MULTILINE ``^``: offset 0 of the buffer or just after
+a ``\\n``) that is a loguru record header as `parse_line` reads it:
+
+    [torchrun prefix] HH:MM:SS[.frac] <spaces> LEVEL (space | end of line)
+
+with SGR colour codes allowed before and after the clock, among the spaces and
+after the level name (where loguru puts them). Group 1 is the level name (bytes,
+upper case as written: feed ``.decode()`` to `level_no`); ``match.start()`` is the
+line's start offset. On loguru lines it agrees with ``parse_line(decode_line(line))``
+having ``header=True`` and ``fmt == "loguru"``; it does not see the other header
+shapes (vLLM, uvicorn, JSON, ISO), nor colour codes inside the clock digits or the
+level name, nor a line whose ``\\r`` redraws put a header after the last ``\\r``.
+"""
+
+LOGURU_CLOCK_RE: Final = re.compile(_TORCHRUN_ANY_B + _SGR_B + rb"(\d\d):(\d\d):(\d\d)")
+"""The loguru clock at a line start (after an optional torchrun prefix and colours);
+groups 1-3 are hours, minutes and seconds."""
+
+# ---------------------------------------------------------------------------
+# Level words
+
+
+def _level_words() -> tuple[tuple[bytes, int], ...]:
+    """Every level name and alias with its number, by number; a name holding another
+    name of the same level is left out (``WARN`` finds ``WARNING``)."""
+    named = [(name, no) for name, no in levels.LEVELS.items()]
+    named += [(alias, levels.LEVELS[name]) for alias, name in levels.ALIASES.items()]
+    named.sort(key=lambda item: item[1])  # stable: LEVELS order within a number
+    return tuple(
+        (name.encode(), no)
+        for name, no in named
+        if not any(other != name and other in name and n == no for other, n in named)
+    )
+
+
+LEVEL_WORDS: Final = _level_words()
+"""Words whose presence makes a line a candidate header of a level (checked after):
+``(b"TRACE", 5) ... (b"WARN", 30) ... (b"FATAL", 50)``, by level."""
+
+PROBLEM_WORDS: Final = tuple(w for w, no in LEVEL_WORDS if no >= levels.WARNING)
+"""The words of the levels WARNING and up."""
+
+LEVEL_OF_BYTES: Final = {name.encode(): no for name, no in levels.LEVELS.items()}
+"""Level names as loguru writes them (bytes) to their numbers."""
