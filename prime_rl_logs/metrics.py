@@ -60,7 +60,7 @@ import re
 import sys
 from array import array
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final
 
@@ -786,7 +786,7 @@ class LiveMetrics:
         self.output_dir = Path(output_dir)
         self.store = MetricsStore()
         self.ready = False
-        self._pending: list[tuple[Any, int, int, int]] = []
+        self._pending: list[tuple[Any, Any]] = []  # (LogFile, Appended) while not ready
         self._clocks: dict[str, RunClock] = {}
         self._jsonl = FileFollower(self.output_dir / "metrics.jsonl", start=None)
 
@@ -799,19 +799,19 @@ class LiveMetrics:
         self.store = history
         self.ready = True
         pending, self._pending = self._pending, []
-        for file, generation, start, end in pending:
-            self._feed_range(file, generation, start, end)
+        for file, appended in pending:
+            self._feed_appended(file, appended)
         self.store.version += 1
 
     def feed_changes(self, changes: Any) -> None:
         """Feed the lines a `core.run.RunChanges` says were appended."""
-        for file, (start, end) in changes.grown.items():
+        for file, appended in changes.grown.items():
             if file.source.component == layout.ENV:
                 continue  # env workers print no step lines
             if self.ready:
-                self._feed_range(file, file.generation, start, end)
-            else:
-                self._pending.append((file, file.generation, start, end))
+                self._feed_appended(file, appended)
+            else:  # its range only: read back from the file once the history is in
+                self._pending.append((file, replace(appended, data=None)))
 
     def poll_jsonl(self) -> None:
         """Read what was appended to ``metrics.jsonl`` (it lives outside ``logs/``)."""
@@ -820,21 +820,19 @@ class LiveMetrics:
             for line in result.data.decode("utf-8", "replace").splitlines():
                 self.store.feed_jsonl(line)
 
-    def _feed_range(self, file: Any, generation: int, start: int, end: int) -> None:
-        data = file.read(start, end - start, generation)
-        if not data:
-            return
+    def _feed_appended(self, file: Any, appended: Any) -> None:
         source = file.source
         clock = self._clocks.setdefault(source.rel, RunClock())
-        for a, b in _candidate_lines(data):
-            info = parse_line(decode_line(data[a:b]))
-            self.store.feed(
-                source.component,
-                info.message,
-                rank=info.rank if info.rank is not None else source.rank,
-                run_time=clock.advance(info.clock) if info.clock is not None else None,
-                source=source.rel,
-            )
+        for _, data in file.appended(appended):
+            for a, b in _candidate_lines(data):
+                info = parse_line(decode_line(data[a:b]))
+                self.store.feed(
+                    source.component,
+                    info.message,
+                    rank=info.rank if info.rank is not None else source.rank,
+                    run_time=clock.advance(info.clock) if info.clock is not None else None,
+                    source=source.rel,
+                )
 
 
 # ---------------------------------------------------------------------------

@@ -64,8 +64,10 @@ from prime_rl_logs.core.parse import (
     parse_line,
 )
 from prime_rl_logs.core.run import (
+    CACHE_LINES,
     ORPHAN_LEVEL,
     RECORD_LOOKBACK,
+    Appended,
     LogFile,
     Run,
     RunChanges,
@@ -1573,21 +1575,16 @@ class _Member:
 
     # -- forwards ----------------------------------------------------------------
 
-    def feed(self, a: int, b: int) -> list[tuple[float, int]]:
-        """Rows for the lines appended in ``[a, b)``: ``(time, offset)`` in file order."""
-        a = max(a, self.fwd_end)
-        if b <= a:
-            return []
-        buf = self.file.read(a, b - a, self.gen)
-        cut = buf.rfind(b"\n") + 1
-        buf = buf[:cut]
-        if not buf:
-            return []
-        self.fwd_end = a + len(buf)
-        if self.fwd_recs is None:
-            self.fwd_recs = {}
-            self._prime(a)
-        return self._feed(buf, a, emit=True)
+    def feed(self, appended: Appended) -> list[tuple[float, int]]:
+        """Rows for the lines appended: ``(time, offset)`` in file order."""
+        out: list[tuple[float, int]] = []
+        for a, buf in self.file.appended(appended, self.fwd_end):
+            if self.fwd_recs is None:
+                self.fwd_recs = {}
+                self._prime(a)
+            self.fwd_end = a + len(buf)
+            out += self._feed(buf, a, emit=True)
+        return out
 
     def _prime(self, end: int) -> None:
         """Learn the open records (and the clock) from the lines before ``end``,
@@ -1608,6 +1605,7 @@ class _Member:
         out: list[tuple[float, int]] = []
         if emit and rules.trivial and not self.multi and not self.by_rank:
             return [(0.0, off) for off in line_starts(buf, base)]
+        texts: list[str] = []  # of the lines emitted as they are read: `out`'s tail
         for off, raw in _split_lines(buf, base):
             text = decode_line(raw)
             info = parse_line(text)
@@ -1624,6 +1622,7 @@ class _Member:
                 if rec.shown:
                     if emit and rank_ok:
                         out.append((t, off))
+                        texts.append(text)
                 elif rec.level >= rules.min_level and not exc and rank_ok:
                     rec.lines.append((off, info.rank))  # withheld until include matches
                 continue
@@ -1637,16 +1636,25 @@ class _Member:
             if rec.shown:
                 if emit and rank_ok:
                     out.append((rec.t, off))
+                    texts.append(text)
             elif not rec.exc and rec.level >= rules.min_level:
                 if inc:
                     rec.inc = rec.shown = True
                     if emit:
                         out.extend((rec.t, o) for o, _ in rec.lines)
+                        texts.clear()  # `out` holds rows read earlier now
                         if rank_ok:
                             out.append((rec.t, off))
+                            texts.append(text)
                     rec.lines = []
                 elif rank_ok and len(rec.lines) < 10_000:
                     rec.lines.append((off, info.rank))
+        if texts:
+            # The renderer asks for these rows next: hand it the text decoded here.
+            n = min(len(texts), CACHE_LINES)
+            remember, gen = self.file.remember, self.gen
+            for (_, off), text in zip(out[-n:], texts[-n:], strict=True):
+                remember(gen, off, text)
         return out
 
 
@@ -1845,11 +1853,11 @@ class View:
             member.clock = _Clock(f.last_write or time.time())
         batch: list[tuple[float, tuple[Any, ...], int, int, int]] = []
         seq = 0
-        for f, (a, b) in changes.grown.items():
+        for f, lines in changes.grown.items():
             grown = self._members.get(f)
             if grown is None or f.generation != grown.gen:
                 continue
-            for t, off in grown.feed(a, b):
+            for t, off in grown.feed(lines):
                 batch.append((t, grown.order, seq, off, grown.slot))
                 seq += 1
         appended = 0

@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 
 from prime_rl_logs.core import follow
-from prime_rl_logs.core.run import GONE_TEXT, ORPHAN_LEVEL, LogFile, Run, header_level
+from prime_rl_logs.core.run import (
+    GONE_TEXT,
+    ORPHAN_LEVEL,
+    Appended,
+    LogFile,
+    Run,
+    header_level,
+)
 from tests.core.conftest import append, log_line, replace_symlink, traceback_lines
 
 T0 = 14 * 3600
@@ -18,6 +25,10 @@ T0 = 14 * 3600
 def only(run: Run, rel: str) -> LogFile:
     [f] = [f for f in run.files if f.source.rel == rel]
     return f
+
+
+def span(appended: Appended) -> tuple[int, int]:
+    return appended.start, appended.end
 
 
 def offsets_of(path: Path) -> list[int]:
@@ -37,7 +48,7 @@ def test_waits_for_logs_then_reads_new_files_from_the_start(tmp_path: Path) -> N
     assert run.exists
     [f] = changes.new_files
     assert f.source.component == "orchestrator"
-    assert changes.grown[f] == (0, log.stat().st_size)
+    assert span(changes.grown[f]) == (0, log.stat().st_size)
     assert f.lines == 2 and f.warnings == 1 and f.errors == 0 and f.indexed
     assert "careful" in f.text(offsets_of(log)[1])
 
@@ -74,7 +85,7 @@ def test_partial_lines_wait_for_their_newline(tmp_path: Path) -> None:
     assert not run.refresh() and f.lines == 0 and f.size == len(b"14:00:00    INFO half")
     append(log, b" and the rest\n")
     changes = run.refresh()
-    assert changes.grown[f] == (0, log.stat().st_size)
+    assert span(changes.grown[f]) == (0, log.stat().st_size)
     assert f.text(0) == "14:00:00    INFO half and the rest"
 
 
@@ -91,7 +102,7 @@ def test_truncation_keeps_old_rows_readable_from_cache(tmp_path: Path) -> None:
     append(log, log_line(T0 + 5, "INFO", "after truncation"))
     changes = run.refresh()
     assert changes.reset == [f] and f.generation == 1
-    assert changes.grown[f] == (0, log.stat().st_size)
+    assert span(changes.grown[f]) == (0, log.stat().st_size)
     assert f.text(0, generation=0) == shown  # cached: the file no longer has it
     assert f.text(offsets_of(log)[0]).find("after truncation") > 0
     second_old_line = len(log_line(T0, "INFO", "first run"))
@@ -123,11 +134,11 @@ def test_rename_rotation_drains_then_switches(tmp_path: Path) -> None:
     log.rename(log.with_name("orchestrator.log.1"))
     append(log, log_line(T0, "INFO", "after rotation"))
     first = run.refresh()
-    assert first.grown[f][0] == len(log_line(T0, "INFO", "a")) and not first.reset
+    assert first.grown[f].start == len(log_line(T0, "INFO", "a")) and not first.reset
     assert run.behind
     second = run.refresh()
-    assert second.reset == [f] and second.grown[f] == (0, log.stat().st_size)
-    assert "written before rotation" in f.text(first.grown[f][0], generation=0)
+    assert second.reset == [f] and span(second.grown[f]) == (0, log.stat().st_size)
+    assert "written before rotation" in f.text(first.grown[f].start, generation=0)
 
 
 def test_latest_symlink_swap(tmp_path: Path) -> None:
@@ -279,4 +290,4 @@ def test_refresh_with_unknown_path_discovers(tmp_path: Path) -> None:
     append(logs / "env_workers" / "gsm8k.log", log_line(T0, "INFO", "env up"))
     changes = run.refresh([logs / "env_workers"])
     assert [f.source.env for f in changes.new_files] == ["gsm8k"]
-    assert changes.grown[changes.new_files[0]][0] == 0
+    assert changes.grown[changes.new_files[0]].start == 0
