@@ -407,7 +407,8 @@ class LogFile:
             generation: the content meant (default: the current one).
 
         Returns:
-            The text, or `GONE_TEXT` if the line can no longer be read.
+            The text; `GONE_TEXT` if the line can no longer be read, or a dim line
+            with ``error`` if reading it failed.
         """
         gen = self.generation if generation is None else generation
         key = (gen, offset)
@@ -416,6 +417,8 @@ class LogFile:
             return text
         raw = self.raw_line(offset, gen)
         if raw is None:
+            if gen == self.generation and self._read_failed:
+                return f"\x1b[2m⋯ ({self.error})\x1b[0m"
             return GONE_TEXT
         text = decode_line(raw)
         self._text.put(key, text)
