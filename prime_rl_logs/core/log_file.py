@@ -113,6 +113,12 @@ class LogFile:
     An error of a poll is cleared by the next poll that succeeds. An error reading
     lines of the current content (an EIO in the middle of the file: views stop their
     history there) stays until the content is replaced, so it is seen.
+
+    Args:
+        source: the file, as `layout.classify` names it.
+        from_start: read the first file opened from byte 0 (a file that appeared
+            after the run was first seen); else from its end, history coming from
+            `build_index` and the views' backward scans.
     """
 
     def __init__(self, source: Source, *, from_start: bool) -> None:

@@ -84,6 +84,9 @@ class Run:
     has been seen). Files present at the first refresh are read from their end
     (history comes from the backward index and the views); files that appear later
     (``logs/`` included) are read from their first byte.
+
+    Args:
+        output_dir: the run's output folder (the one holding ``logs/``).
     """
 
     def __init__(self, output_dir: str | os.PathLike[str]) -> None:
