@@ -35,8 +35,10 @@ __all__ = ["FileFollower", "FollowResult"]
 READ_BLOCK: Final = 4 << 20
 """Bytes asked of one ``pread``."""
 
-MAX_POLL_BYTES: Final = 256 << 20
-"""At most this much is returned by one poll; `FileFollower.behind` says there is more."""
+MAX_POLL_BYTES: Final = 32 << 20
+"""At most this much is read by one poll; `FileFollower.behind` says there is more.
+A burst of hundreds of MB is read (and held, about twice this while joined) in
+slices of this size, each handed on before the next is read."""
 
 TAIL_CHECK: Final = 32
 """Bytes before the offset compared on growth, to notice a truncation we slept through."""

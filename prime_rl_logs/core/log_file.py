@@ -31,7 +31,7 @@ from prime_rl_logs.core.scan.records import count_problems, header_info
 from prime_rl_logs.layout import Source, classify
 
 __all__ = [
-    "APPENDED_DATA_MAX",
+    "APPENDED_BLOCK",
     "CACHE_LINES",
     "GONE_TEXT",
     "ORPHAN_LEVEL",
@@ -51,8 +51,8 @@ they show wherever INFO does."""
 CACHE_LINES: Final = 4096
 """Decoded lines (text and info) kept per file."""
 
-APPENDED_DATA_MAX: Final = 8 << 20
-"""Appended bytes up to this size per file travel in `Appended.data`."""
+APPENDED_BLOCK: Final = 8 << 20
+"""`LogFile.appended` reads appended lines whose bytes did not travel in blocks of this size."""
 
 RECORD_LOOKBACK: Final = 4 << 20
 """How far back `LogFile.info` looks for the header of a continuation line."""
@@ -70,11 +70,11 @@ class Appended:
     """Whole lines appended to a file by one refresh: bytes ``[start, end)`` of its
     content number ``generation``.
 
-    ``data`` holds those bytes when the burst was small enough: at most
-    `APPENDED_DATA_MAX` per file, and `run.BATCH_DATA_MAX` for all files of one
-    `Run.refresh` (one poll may read up to 256 MB per file). Otherwise it is None and
-    the bytes stay on disk: `LogFile.appended` yields them either way, reading a
-    large burst in blocks of `APPENDED_DATA_MAX`, so no consumer holds a burst whole.
+    ``data`` holds those bytes, unless the whole refresh appended too much: one poll
+    reads at most `follow.MAX_POLL_BYTES` of a file, and one `Run.refresh` hands on at
+    most `run.BATCH_DATA_MAX` for all its files. Past that it is None and the bytes
+    stay on disk: `LogFile.appended` yields them either way, reading them in blocks
+    of `APPENDED_BLOCK`, so no consumer holds more than that of them at once.
     """
 
     start: int
@@ -186,8 +186,8 @@ class LogFile:
         Never raises: an unreadable file becomes ``status == "error"``.
 
         Returns:
-            The appended lines (with their bytes up to `APPENDED_DATA_MAX`), whether
-            the file was reset, and whether it went gone.
+            The appended lines (with their bytes), whether the file was reset, and
+            whether it went gone.
         """
         try:
             r = self._follower.poll()
@@ -249,8 +249,7 @@ class LogFile:
             w, e = count_problems(r.data)
             self.warnings += w
             self.errors += e
-            held = r.data if len(r.data) <= APPENDED_DATA_MAX else None
-            appended = Appended(r.offset, r.offset + len(r.data), self.generation, held)
+            appended = Appended(r.offset, r.offset + len(r.data), self.generation, r.data)
             try:
                 self.last_write = os.fstat(self._fd).st_mtime
             except OSError:
@@ -318,7 +317,7 @@ class LogFile:
         if data is not None:
             yield a, data if a == appended.start else data[a - appended.start :]
             return
-        block = APPENDED_DATA_MAX
+        block = APPENDED_BLOCK
         while a < b:
             size = min(block, b - a)
             buf = self.read(a, size, appended.generation)

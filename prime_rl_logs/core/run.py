@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Final
 
 from prime_rl_logs.core.log_file import (
-    APPENDED_DATA_MAX,
+    APPENDED_BLOCK,
     CACHE_LINES,
     GONE_TEXT,
     ORPHAN_LEVEL,
@@ -38,7 +38,7 @@ from prime_rl_logs.core.scan.records import (
 from prime_rl_logs.layout import classify, discover, logs_dir
 
 __all__ = [
-    "APPENDED_DATA_MAX",
+    "APPENDED_BLOCK",
     "BATCH_DATA_MAX",
     "CACHE_LINES",
     "GONE_TEXT",

@@ -1605,7 +1605,7 @@ class _Member:
         out: list[tuple[float, int]] = []
         if emit and rules.trivial and not self.multi and not self.by_rank:
             return [(0.0, off) for off in line_starts(buf, base)]
-        texts: list[str] = []  # of the lines emitted as they are read: `out`'s tail
+        texts: deque[str] = deque(maxlen=CACHE_LINES)  # of rows emitted as read: `out`'s tail
         for off, raw in _split_lines(buf, base):
             text = decode_line(raw)
             info = parse_line(text)
@@ -1651,9 +1651,8 @@ class _Member:
                     rec.lines.append((off, info.rank))
         if texts:
             # The renderer asks for these rows next: hand it the text decoded here.
-            n = min(len(texts), CACHE_LINES)
             remember, gen = self.file.remember, self.gen
-            for (_, off), text in zip(out[-n:], texts[-n:], strict=True):
+            for (_, off), text in zip(out[-len(texts) :], texts, strict=True):
                 remember(gen, off, text)
         return out
 

@@ -325,7 +325,7 @@ def test_refresh_hands_over_the_appended_bytes(tmp_path: Path) -> None:
 def test_a_large_burst_travels_as_a_range_and_is_read_in_blocks(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(log_file, "APPENDED_DATA_MAX", 1000)
+    monkeypatch.setattr(log_file, "APPENDED_BLOCK", 1000)
     monkeypatch.setattr(run_module, "BATCH_DATA_MAX", 1500)
     logs = tmp_path / "logs"
     append(logs / "orchestrator.log", b"")
@@ -334,16 +334,17 @@ def test_a_large_burst_travels_as_a_range_and_is_read_in_blocks(
     run = Run(tmp_path)
     run.refresh()
     big = b"".join(log_line(T0 + i, "INFO", f"burst {i}") for i in range(200))
-    small = log_line(T0, "INFO", "small")
     append(logs / "orchestrator.log", big)
-    append(logs / "trainer.log", small * 15)  # 840 bytes: held
-    append(logs / "inference.stdout", small * 15)  # held as well, past the batch's cap
     changes = run.refresh()
     orch = only(run, "orchestrator.log")
     assert changes.grown[orch].data is None and len(changes.grown[orch]) == len(big)
+    small = log_line(T0, "INFO", "small") * 15  # 840 bytes
+    append(logs / "trainer.log", small)
+    append(logs / "inference.stdout", small)
+    more = run.refresh()
     first, second = (f for f in run.files if f is not orch)  # in the order refreshed
-    assert changes.grown[first].data == small * 15 and changes.grown[second].data is None
-    assert [p for _, p in second.appended(changes.grown[second])] == [small * 15]
+    assert more.grown[first].data == small and more.grown[second].data is None
+    assert [p for _, p in second.appended(more.grown[second])] == [small]
     pieces = list(orch.appended(changes.grown[orch]))
     assert len(pieces) > 1 and all(len(p) <= 1000 and p.endswith(b"\n") for _, p in pieces)
     assert b"".join(p for _, p in pieces) == big
