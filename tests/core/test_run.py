@@ -397,6 +397,15 @@ def test_rows_just_decoded_by_a_view_render_without_reading_the_file(
     assert "INFO" in view.row(0).text and len(reads) == 1  # history: read when asked
 
 
+def followed(tmp_path: Path, data: bytes) -> tuple[Path, Run, LogFile]:
+    """A run whose ``orchestrator.log`` holds ``data``, refreshed once."""
+    log = tmp_path / "logs" / "orchestrator.log"
+    append(log, data)
+    run = Run(tmp_path)
+    run.refresh()
+    return log, run, only(run, "orchestrator.log")
+
+
 def failing_pread(
     monkeypatch: pytest.MonkeyPatch, fails: Callable[[int, int], bool]
 ) -> Callable[[bool], None]:
@@ -417,11 +426,7 @@ def failing_pread(
 def test_a_failed_read_is_the_files_state_until_its_content_is_replaced(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    log = tmp_path / "logs" / "orchestrator.log"
-    append(log, b"".join(log_line(T0 + i, "INFO", f"n{i}") for i in range(3)))
-    run = Run(tmp_path)
-    run.refresh()
-    f = only(run, "orchestrator.log")
+    log, run, f = followed(tmp_path, b"".join(log_line(T0 + i, "INFO", f"n{i}") for i in range(3)))
     switch = failing_pread(monkeypatch, lambda fd, offset: fd == f._fd)
     assert f.read(0, 10) == b""
     assert f.status == "error"
@@ -445,12 +450,8 @@ def test_a_failed_read_is_the_files_state_until_its_content_is_replaced(
 def test_a_failed_read_above_a_continuation_line_is_an_error_not_an_exception(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    log = tmp_path / "logs" / "orchestrator.log"
     header = log_line(T0, "ERROR", "boom")
-    append(log, header + traceback_lines())
-    run = Run(tmp_path)
-    run.refresh()
-    f = only(run, "orchestrator.log")
+    log, _, f = followed(tmp_path, header + traceback_lines())
     failing_pread(monkeypatch, lambda fd, offset: offset < len(header))
     info = f.info(offsets_of(log)[3])  # its own line reads; the header above does not
     assert info.level == ORPHAN_LEVEL and not info.header
@@ -460,11 +461,7 @@ def test_a_failed_read_above_a_continuation_line_is_an_error_not_an_exception(
 def test_a_view_whose_history_cannot_be_read_says_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    log = tmp_path / "logs" / "orchestrator.log"
-    append(log, b"".join(log_line(T0 + i, "INFO", f"n{i}") for i in range(2000)))
-    run = Run(tmp_path)
-    run.refresh()
-    f = only(run, "orchestrator.log")
+    _, run, f = followed(tmp_path, b"".join(log_line(T0 + i, "INFO", f"n{i}") for i in range(2000)))
     view = View(run, Filter(min_level=20))
     for m in view._members.values():
         m.first_chunk = m.chunk = 4096
