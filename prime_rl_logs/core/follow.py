@@ -35,8 +35,10 @@ __all__ = ["FileFollower", "FollowResult"]
 READ_BLOCK: Final = 4 << 20
 """Bytes asked of one ``pread``."""
 
-MAX_POLL_BYTES: Final = 256 << 20
-"""At most this much is returned by one poll; `FileFollower.behind` says there is more."""
+MAX_POLL_BYTES: Final = 32 << 20
+"""At most this much is read by one poll; `FileFollower.behind` says there is more.
+A burst of hundreds of MB is read (and held, about twice this while joined) in
+slices of this size, each handed on before the next is read."""
 
 TAIL_CHECK: Final = 32
 """Bytes before the offset compared on growth, to notice a truncation we slept through."""
@@ -64,10 +66,14 @@ class FollowResult:
 class FileFollower:
     """Reads one file by byte offset; see the module docstring for what it survives.
 
-    ``start`` is where the first file opened is read from; ``None`` means the end of
-    its last complete line (only lines completed from now on are returned), found
-    on the descriptor actually opened, so no race with a writer or a replacement.
     A file that replaces another is always read from 0. Not thread-safe.
+
+    Args:
+        path: the file to follow; it need not exist yet.
+        start: where the first file opened is read from; None means the end of its
+            last complete line (only lines completed from now on are returned),
+            found on the descriptor actually opened, so no race with a writer or a
+            replacement.
     """
 
     def __init__(self, path: str | os.PathLike[str], start: int | None = 0) -> None:
@@ -133,9 +139,14 @@ class FileFollower:
     def poll(self) -> FollowResult:
         """Read what was appended since the last poll.
 
-        Never raises for a file that vanished (``gone=True``); other errors (no
-        permission, I/O error) raise `OSError` and leave the state as it was, so
-        the next poll retries.
+        Returns:
+            The complete lines appended (at most `MAX_POLL_BYTES`; ``behind`` then
+            says there is more), and whether the file was reset or is gone.
+
+        Raises:
+            OSError: an error other than "the file vanished" (no permission, an
+                I/O error); the state is left as it was, so the next poll retries.
+                A vanished file is ``gone=True``, not an exception.
         """
         self.behind = False
         if self._fd is None:

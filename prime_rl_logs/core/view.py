@@ -259,11 +259,11 @@ class View:
             member.clock = FileClock(f.last_write or time.time())
         batch: list[tuple[float, tuple[Any, ...], int, int, int]] = []
         seq = 0
-        for f, (a, b) in changes.grown.items():
+        for f, lines in changes.grown.items():
             grown = self._members.get(f)
             if grown is None or f.generation != grown.gen:
                 continue
-            for t, off in grown.feed(a, b):
+            for t, off in grown.feed(lines):
                 batch.append((t, grown.order, seq, off, grown.slot))
                 seq += 1
         appended = 0

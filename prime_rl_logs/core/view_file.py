@@ -19,8 +19,8 @@ from typing import Any, Final
 
 from prime_rl_logs.core.ansi import strip_sgr
 from prime_rl_logs.core.index import CHUNK, FIRST_CHUNK, line_starts
+from prime_rl_logs.core.log_file import CACHE_LINES, Appended, LogFile
 from prime_rl_logs.core.parse import decode_line, parse_line
-from prime_rl_logs.core.run import LogFile
 from prime_rl_logs.core.scan.decide import (
     InterleavedLine,
     OpenRecord,
@@ -161,20 +161,15 @@ class ViewFile:
 
     # -- forwards ----------------------------------------------------------------
 
-    def feed(self, a: int, b: int) -> list[tuple[float, int]]:
-        """Rows for the lines appended in ``[a, b)``: ``(time, offset)`` in file order."""
-        a = max(a, self.fwd_end)
-        if b <= a:
-            return []
-        buf = self.file.read(a, b - a, self.gen)
-        cut = buf.rfind(b"\n") + 1
-        buf = buf[:cut]
-        if not buf:
-            return []
-        self.fwd_end = a + len(buf)
-        if self.fwd_recs is None:
-            self._prime(a)
-        return self._feed(buf, a, emit=True)
+    def feed(self, appended: Appended) -> list[tuple[float, int]]:
+        """Rows for the lines a refresh appended: ``(time, offset)`` in file order."""
+        out: list[tuple[float, int]] = []
+        for a, buf in self.file.appended(appended, self.fwd_end):
+            if self.fwd_recs is None:
+                self._prime(a)
+            self.fwd_end = a + len(buf)
+            out += self._feed(buf, a, emit=True)
+        return out
 
     def _prime(self, end: int) -> None:
         """`_seed` from the lines before ``end``, read again: for a file the backward
@@ -216,6 +211,7 @@ class ViewFile:
         out: list[tuple[float, int]] = []
         if emit and rules.trivial and not self.multi and not self.by_rank:
             return [(0.0, off) for off in line_starts(buf, base)]
+        texts: deque[str] = deque(maxlen=CACHE_LINES)  # of rows emitted as read: `out`'s tail
         for off, raw in split_lines(buf, base):
             text = decode_line(raw)
             info = parse_line(text)
@@ -232,6 +228,7 @@ class ViewFile:
                 if rec.shown:
                     if emit and rank_kept:
                         out.append((t, off))
+                        texts.append(text)
                 elif rec.level >= rules.min_level and not exc and rank_kept:
                     rec.lines.append((off, info.rank))  # withheld until include matches
                 continue
@@ -245,14 +242,22 @@ class ViewFile:
             if rec.shown:
                 if emit and rank_kept:
                     out.append((rec.t, off))
+                    texts.append(text)
             elif not rec.exc and rec.level >= rules.min_level:
                 if inc:
                     rec.inc = rec.shown = True
                     if emit:
                         out.extend((rec.t, o) for o, _ in rec.lines)
+                        texts.clear()  # `out` holds rows read earlier now
                         if rank_kept:
                             out.append((rec.t, off))
+                            texts.append(text)
                     rec.lines = []
                 elif rank_kept and len(rec.lines) < 10_000:
                     rec.lines.append((off, info.rank))
+        if texts:
+            # The renderer asks for these rows next: hand it the text decoded here.
+            remember, gen = self.file.remember, self.gen
+            for (_, off), text in zip(out[-len(texts) :], texts, strict=True):
+                remember(gen, off, text)
         return out

@@ -1,21 +1,27 @@
 """`LiveMetrics`: a run's metrics kept current while the dashboard follows it.
 
 The history comes from `scan_run` (in a worker thread); what is appended later
-arrives with the dashboard's `core.run.RunChanges`. Appended bytes enter in one
-place, `LiveMetrics._feed_range`, and are parsed by `scan.feed_block`, the same
-function `scan_run` uses, so a history and a live update read a line alike.
+arrives with the dashboard's `core.run.RunChanges`, its bytes with it. Appended
+bytes enter in one place, `LiveMetrics._feed_appended`, and are parsed by
+`scan.feed_block`, the same function `scan_run` uses, so a history and a live
+update read a line alike.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from prime_rl_logs import layout
 from prime_rl_logs.core.parse import RunClock
 from prime_rl_logs.metrics.scan import feed_block, scan_run
 from prime_rl_logs.metrics.store import MetricsStore
+
+if TYPE_CHECKING:
+    from prime_rl_logs.core.log_file import Appended, LogFile
+    from prime_rl_logs.core.run import RunChanges
 
 __all__ = ["LiveMetrics"]
 
@@ -25,8 +31,9 @@ class LiveMetrics:
 
     The history is read once by `scan_run` (in a worker thread: `load_history`);
     lines appended meanwhile are fed from the `core.run.RunChanges` the dashboard
-    already gets, by byte range, so nothing is read twice on the hot path. Ranges
-    that arrive before the history is in are kept and replayed onto it; the overlap
+    already gets, with the bytes they carry, so nothing is read again on the hot path.
+    Appends that arrive before the history is in are kept as ranges (their bytes
+    dropped) and replayed onto it from the file; the overlap
     is harmless because storing a value a second time changes nothing.
     ``metrics.jsonl`` is followed with its own `FileFollower`.
     """
@@ -37,7 +44,7 @@ class LiveMetrics:
         self.output_dir = Path(output_dir)
         self.store = MetricsStore()
         self.ready = False
-        self._pending: list[tuple[Any, int, int, int]] = []
+        self._pending: list[tuple[LogFile, Appended]] = []
         self._clocks: dict[str, RunClock] = {}
         self._jsonl = FileFollower(self.output_dir / "metrics.jsonl", start=None)
 
@@ -50,19 +57,19 @@ class LiveMetrics:
         self.store = history
         self.ready = True
         pending, self._pending = self._pending, []
-        for file, generation, start, end in pending:
-            self._feed_range(file, generation, start, end)
+        for file, appended in pending:
+            self._feed_appended(file, appended)
         self.store.version += 1
 
-    def feed_changes(self, changes: Any) -> None:
+    def feed_changes(self, changes: RunChanges) -> None:
         """Feed the lines a `core.run.RunChanges` says were appended."""
-        for file, (start, end) in changes.grown.items():
+        for file, appended in changes.grown.items():
             if file.source.component == layout.ENV:
                 continue  # env workers print no step lines
             if self.ready:
-                self._feed_range(file, file.generation, start, end)
-            else:
-                self._pending.append((file, file.generation, start, end))
+                self._feed_appended(file, appended)
+            else:  # its range only: read back from the file once the history is in
+                self._pending.append((file, replace(appended, data=None)))
 
     def poll_jsonl(self) -> None:
         """Read what was appended to ``metrics.jsonl`` (it lives outside ``logs/``)."""
@@ -71,9 +78,7 @@ class LiveMetrics:
             for line in result.data.decode("utf-8", "replace").splitlines():
                 self.store.feed_jsonl(line)
 
-    def _feed_range(self, file: Any, generation: int, start: int, end: int) -> None:
-        data = file.read(start, end - start, generation)
-        if not data:
-            return
+    def _feed_appended(self, file: LogFile, appended: Appended) -> None:
         clock = self._clocks.setdefault(file.source.rel, RunClock())
-        feed_block(self.store, data, file.source, clock)
+        for _, data in file.appended(appended):
+            feed_block(self.store, data, file.source, clock)

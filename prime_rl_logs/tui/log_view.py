@@ -332,24 +332,4 @@ class LogView(ScrollView, can_focus=True):
         """The plain text of the record holding `row`: its first line and continuations."""
         view = self.view
         assert view is not None
-        # INTEGRATOR: `View.record_span` comes with the core split; once merged, call
-        # it directly and delete `_record_rows`.
-        span = getattr(view, "record_span", None)
-        rows: range = span(row) if span is not None else _record_rows(view, row)
-        return "\n".join(Text.from_ansi(view.row(i).text).plain for i in rows)
-
-
-def _record_rows(view: View, row: int) -> range:
-    """The rows of the record holding `row`, within its file (fallback of
-    `View.record_span`)."""
-    file = view.row(row).file
-    start = row
-    while start > 0 and not view.row(start).info.header and view.row(start - 1).file is file:
-        start -= 1
-    end = row + 1
-    while end < len(view):
-        nxt = view.row(end)
-        if nxt.info.header or nxt.file is not file:
-            break
-        end += 1
-    return range(start, end)
+        return "\n".join(Text.from_ansi(view.row(i).text).plain for i in view.record_span(row))

@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import errno
+import itertools
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from prime_rl_logs.core import follow
-from prime_rl_logs.core.run import GONE_TEXT, ORPHAN_LEVEL, LogFile, Run, header_level
+from prime_rl_logs.core import follow, log_file
+from prime_rl_logs.core import run as run_module
+from prime_rl_logs.core.lru import LRU
+from prime_rl_logs.core.run import (
+    GONE_TEXT,
+    ORPHAN_LEVEL,
+    Appended,
+    FileChange,
+    LogFile,
+    Run,
+    header_level,
+)
+from prime_rl_logs.core.view import Filter, View
 from tests.fixtures import append, log_line, replace_symlink, traceback_lines
 
 T0 = 14 * 3600
@@ -18,6 +31,10 @@ T0 = 14 * 3600
 def only(run: Run, rel: str) -> LogFile:
     [f] = [f for f in run.files if f.source.rel == rel]
     return f
+
+
+def span(appended: Appended) -> tuple[int, int]:
+    return appended.start, appended.end
 
 
 def offsets_of(path: Path) -> list[int]:
@@ -37,7 +54,7 @@ def test_waits_for_logs_then_reads_new_files_from_the_start(tmp_path: Path) -> N
     assert run.exists
     [f] = changes.new_files
     assert f.source.component == "orchestrator"
-    assert changes.grown[f] == (0, log.stat().st_size)
+    assert span(changes.grown[f]) == (0, log.stat().st_size)
     assert f.lines == 2 and f.warnings == 1 and f.errors == 0 and f.indexed
     assert "careful" in f.text(offsets_of(log)[1])
 
@@ -74,7 +91,7 @@ def test_partial_lines_wait_for_their_newline(tmp_path: Path) -> None:
     assert not run.refresh() and f.lines == 0 and f.size == len(b"14:00:00    INFO half")
     append(log, b" and the rest\n")
     changes = run.refresh()
-    assert changes.grown[f] == (0, log.stat().st_size)
+    assert span(changes.grown[f]) == (0, log.stat().st_size)
     assert f.text(0) == "14:00:00    INFO half and the rest"
 
 
@@ -91,7 +108,7 @@ def test_truncation_keeps_old_rows_readable_from_cache(tmp_path: Path) -> None:
     append(log, log_line(T0 + 5, "INFO", "after truncation"))
     changes = run.refresh()
     assert changes.reset == [f] and f.generation == 1
-    assert changes.grown[f] == (0, log.stat().st_size)
+    assert span(changes.grown[f]) == (0, log.stat().st_size)
     assert f.text(0, generation=0) == shown  # cached: the file no longer has it
     assert f.text(offsets_of(log)[0]).find("after truncation") > 0
     second_old_line = len(log_line(T0, "INFO", "first run"))
@@ -123,11 +140,11 @@ def test_rename_rotation_drains_then_switches(tmp_path: Path) -> None:
     log.rename(log.with_name("orchestrator.log.1"))
     append(log, log_line(T0, "INFO", "after rotation"))
     first = run.refresh()
-    assert first.grown[f][0] == len(log_line(T0, "INFO", "a")) and not first.reset
+    assert first.grown[f].start == len(log_line(T0, "INFO", "a")) and not first.reset
     assert run.behind
     second = run.refresh()
-    assert second.reset == [f] and second.grown[f] == (0, log.stat().st_size)
-    assert "written before rotation" in f.text(first.grown[f][0], generation=0)
+    assert second.reset == [f] and span(second.grown[f]) == (0, log.stat().st_size)
+    assert "written before rotation" in f.text(first.grown[f].start, generation=0)
 
 
 def test_latest_symlink_swap(tmp_path: Path) -> None:
@@ -279,4 +296,190 @@ def test_refresh_with_unknown_path_discovers(tmp_path: Path) -> None:
     append(logs / "env_workers" / "gsm8k.log", log_line(T0, "INFO", "env up"))
     changes = run.refresh([logs / "env_workers"])
     assert [f.source.env for f in changes.new_files] == ["gsm8k"]
-    assert changes.grown[changes.new_files[0]][0] == 0
+    assert changes.grown[changes.new_files[0]].start == 0
+
+
+# ---------------------------------------------------------------------------
+# Appended lines travel with the change that announces them
+
+
+def test_refresh_hands_over_the_appended_bytes(tmp_path: Path) -> None:
+    log = tmp_path / "logs" / "orchestrator.log"
+    append(log, log_line(T0, "INFO", "before"))
+    run = Run(tmp_path)
+    run.refresh()
+    f = only(run, "orchestrator.log")
+    new = log_line(T0 + 1, "INFO", "one") + log_line(T0 + 2, "ERROR", "two")
+    append(log, new)
+    change = f.refresh()
+    assert isinstance(change, FileChange) and not change.reset and not change.gone
+    got = change.appended
+    assert got is not None and got.data == new and got.generation == 0
+    assert (got.start, got.end) == (len(log_line(T0, "INFO", "before")), log.stat().st_size)
+    assert list(f.appended(got)) == [(got.start, new)]
+    second = got.start + len(log_line(T0 + 1, "INFO", "one"))
+    assert list(f.appended(got, second)) == [(second, log_line(T0 + 2, "ERROR", "two"))]
+    assert f.refresh() == FileChange(None, False, False)
+
+
+def test_a_large_burst_travels_as_a_range_and_is_read_in_blocks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(log_file, "APPENDED_BLOCK", 1000)
+    monkeypatch.setattr(run_module, "BATCH_DATA_MAX", 1500)
+    logs = tmp_path / "logs"
+    append(logs / "orchestrator.log", b"")
+    append(logs / "trainer.log", b"")
+    append(logs / "inference.stdout", b"")
+    run = Run(tmp_path)
+    run.refresh()
+    big = b"".join(log_line(T0 + i, "INFO", f"burst {i}") for i in range(200))
+    append(logs / "orchestrator.log", big)
+    changes = run.refresh()
+    orch = only(run, "orchestrator.log")
+    assert changes.grown[orch].data is None and len(changes.grown[orch]) == len(big)
+    small = log_line(T0, "INFO", "small") * 15  # 840 bytes
+    append(logs / "trainer.log", small)
+    append(logs / "inference.stdout", small)
+    more = run.refresh()
+    first, second = (f for f in run.files if f is not orch)  # in the order refreshed
+    assert more.grown[first].data == small and more.grown[second].data is None
+    assert [p for _, p in second.appended(more.grown[second])] == [small]
+    pieces = list(orch.appended(changes.grown[orch]))
+    assert len(pieces) > 1 and all(len(p) <= 1000 and p.endswith(b"\n") for _, p in pieces)
+    assert b"".join(p for _, p in pieces) == big
+    assert [a for a, _ in pieces] == list(
+        itertools.accumulate([0] + [len(p) for _, p in pieces[:-1]])
+    )
+    view = View(run, Filter(min_level=10, rels=frozenset({"orchestrator.log"})))
+    build_all(view)
+    append(logs / "orchestrator.log", big)
+    delta = view.update(run.refresh())
+    assert delta.appended == 200 and "burst 199" in view.row(len(view) - 1).text
+
+
+def build_all(view: View) -> None:
+    while not view.complete:
+        view.build(0.01)
+
+
+def test_rows_just_decoded_by_a_view_render_without_reading_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    logs = tmp_path / "logs"
+    append(logs / "orchestrator.log", log_line(T0, "INFO", "orch"))
+    append(logs / "trainer.log", log_line(T0, "INFO", "trainer"))
+    run = Run(tmp_path)
+    run.refresh()
+    view = View(run, Filter(min_level=10))  # two files merged by time: rows are judged
+    build_all(view)
+    append(logs / "orchestrator.log", log_line(T0 + 1, "INFO", "new one"))
+    append(logs / "trainer.log", log_line(T0 + 2, "WARNING", "new two") + traceback_lines())
+    changes = run.refresh()
+    delta = view.update(changes)
+    n = 2 + len(traceback_lines().splitlines())
+    assert delta.appended == n
+    reads = []
+    real_pread = os.pread
+
+    def counting(fd: int, size: int, offset: int) -> bytes:
+        reads.append((fd, size, offset))
+        return real_pread(fd, size, offset)
+
+    monkeypatch.setattr(os, "pread", counting)
+    texts = [view.row(i).text for i in range(len(view) - n, len(view))]
+    assert (
+        "new one" in texts[0]
+        and "new two" in texts[1]
+        and texts[2] == "Traceback (most recent call last):"
+    )
+    assert reads == []
+    assert "INFO" in view.row(0).text and len(reads) == 1  # history: read when asked
+
+
+def followed(tmp_path: Path, data: bytes) -> tuple[Path, Run, LogFile]:
+    """A run whose ``orchestrator.log`` holds ``data``, refreshed once."""
+    log = tmp_path / "logs" / "orchestrator.log"
+    append(log, data)
+    run = Run(tmp_path)
+    run.refresh()
+    return log, run, only(run, "orchestrator.log")
+
+
+def failing_pread(
+    monkeypatch: pytest.MonkeyPatch, fails: Callable[[int, int], bool]
+) -> Callable[[bool], None]:
+    """Make ``os.pread(fd, size, offset)`` raise EIO where ``fails(fd, offset)``;
+    returns a switch (on at first)."""
+    real_pread = os.pread
+    on = [True]
+
+    def pread(fd: int, size: int, offset: int) -> bytes:
+        if on[0] and fails(fd, offset):
+            raise OSError(errno.EIO, "Input/output error")
+        return real_pread(fd, size, offset)
+
+    monkeypatch.setattr(os, "pread", pread)
+    return lambda state: on.__setitem__(0, state)
+
+
+def test_a_failed_read_is_the_files_state_until_its_content_is_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log, run, f = followed(tmp_path, b"".join(log_line(T0 + i, "INFO", f"n{i}") for i in range(3)))
+    switch = failing_pread(monkeypatch, lambda fd, offset: fd == f._fd)
+    assert f.read(0, 10) == b""
+    assert f.status == "error"
+    assert f.error == "cannot read orchestrator.log at byte 0: Input/output error"
+    switch(False)
+    append(log, log_line(T0 + 5, "INFO", "more"))
+    assert run.refresh() and f.status == "error"  # a later poll does not hide it
+    switch(True)
+    second = offsets_of(log)[1]
+    assert (
+        f.text(second)
+        == f"\x1b[2m⋯ (cannot read orchestrator.log at byte {second}: Input/output error)\x1b[0m"
+    )
+    assert f.error == f"cannot read orchestrator.log at byte {second}: Input/output error"
+    switch(False)
+    log.unlink()
+    append(log, log_line(T0 + 9, "INFO", "new content"))
+    assert run.refresh().reset == [f] and f.status == "live" and f.error is None
+
+
+def test_a_failed_read_above_a_continuation_line_is_an_error_not_an_exception(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    header = log_line(T0, "ERROR", "boom")
+    log, _, f = followed(tmp_path, header + traceback_lines())
+    failing_pread(monkeypatch, lambda fd, offset: offset < len(header))
+    info = f.info(offsets_of(log)[3])  # its own line reads; the header above does not
+    assert info.level == ORPHAN_LEVEL and not info.header
+    assert f.status == "error" and "Input/output error" in (f.error or "")
+
+
+def test_a_view_whose_history_cannot_be_read_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, run, f = followed(tmp_path, b"".join(log_line(T0 + i, "INFO", f"n{i}") for i in range(2000)))
+    view = View(run, Filter(min_level=20))
+    for m in view._members.values():
+        m.first_chunk = m.chunk = 4096
+    view.build(0.0)
+    failing_pread(monkeypatch, lambda fd, offset: fd == f._fd)
+    build_all(view)
+    assert 0 < len(view) < 2000
+    assert f.status == "error" and f.error is not None and "Input/output error" in f.error
+
+
+def test_lru_keeps_the_most_recently_used() -> None:
+    cache: LRU[int, str] = LRU(2)
+    cache.put(1, "a")
+    cache.put(2, "b")
+    assert cache.get(1) == "a"  # 1 is now the most recent
+    cache.put(3, "c")
+    assert 2 not in cache and cache.get(1) == "a" and cache.get(3) == "c" and len(cache) == 2
+    cache.put(1, "z")
+    assert cache.get(1) == "z" and len(cache) == 2
+    cache.clear()
+    assert len(cache) == 0 and cache.get(1) is None

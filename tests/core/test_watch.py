@@ -46,7 +46,7 @@ async def test_new_file_and_appended_lines_arrive(tmp_path: Path, poll: bool) ->
             await wait_for(gen, lambda c: f in c.grown)
         append(logs / "trainer" / "rank_0.log", log_line(T0 + 1, "INFO", "more"))
         ch = await wait_for(gen, lambda c: f in c.grown)
-        assert f.lines == 2 and "more" in f.text(ch.grown[f][0])
+        assert f.lines == 2 and "more" in f.text(ch.grown[f].start)
     finally:
         stop.set()
         await gen.aclose()

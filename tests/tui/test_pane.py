@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from textual.pilot import Pilot
 
-from prime_rl_logs.core.view import Filter, View
+from prime_rl_logs.core.view import Filter
 from prime_rl_logs.levels import WARNING
 from prime_rl_logs.tui.app import PrimeLogsApp
 from prime_rl_logs.tui.log_view import LogView
@@ -57,14 +57,6 @@ async def test_title_counts_the_files_the_view_shows(library_run: FixtureRun) ->
         assert pane.log_view.tag_width == 0
 
 
-def is_index_window(view: View) -> bool:
-    # INTEGRATOR: `View.is_index_window` comes with the core split; use it directly.
-    known = getattr(view, "is_index_window", None)
-    if known is not None:
-        return bool(known)
-    return type(view._rows).__name__ == "_IndexRows"
-
-
 async def test_the_default_pane_is_a_window_of_its_files_index(library_run: FixtureRun) -> None:
     """D2: the dashboard's default filter shows every level, so the default pane (one
     file, the Orchestrator's) needs no rows of its own; the status line says so."""
@@ -73,12 +65,12 @@ async def test_the_default_pane_is_a_window_of_its_files_index(library_run: Fixt
         await settle(pilot, app)
         assert app.filter == Filter()
         view = app.active_pane.view
-        assert view is not None and is_index_window(view)
+        assert view is not None and view.is_index_window
         assert str(app.status.render()).startswith(" all levels")
         await pilot.press("d")
         await settle(pilot, app)
         view = app.active_pane.view
-        assert view is not None and not is_index_window(view)
+        assert view is not None and not view.is_index_window
         assert "level ≥ DEBUG" in str(app.status.render())
 
 

@@ -1,0 +1,517 @@
+"""One log file of a run: followed live, its lines read on demand by byte offset.
+
+A `LogFile` owns a `FileFollower` (appended bytes), a `LineIndex` (line offsets,
+built from the end backwards by `LogFile.build_index`) and a read-only descriptor
+for the text of any line, so a multi-gigabyte file costs its index and a few cached
+lines. `LogFile.refresh` returns a `FileChange`; the appended lines travel in it as
+an `Appended` (their range and, up to a cap, their bytes), so consumers never read
+back what was just read. Line text is addressed by ``(generation, offset)``: when
+the file is truncated or replaced its ``generation`` goes up, the old content is
+handed to `Generations` (rows on screen keep their text) and the new content starts
+at 0. Nothing here raises for file trouble: a failed read or poll sets ``status =
+"error"`` with a one-line ``error``. Not thread-safe.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from array import array
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Final, Literal, NamedTuple
+
+from prime_rl_logs.core.follow import FileFollower, FollowResult
+from prime_rl_logs.core.generations import Generations, ReadAt, read_line_at
+from prime_rl_logs.core.index import CHUNK, FIRST_CHUNK, LineIndex
+from prime_rl_logs.core.lru import LRU
+from prime_rl_logs.core.parse import LineInfo, decode_line, parse_line
+from prime_rl_logs.core.scan.records import (
+    ORPHAN_LEVEL,
+    RECORD_LOOKBACK,
+    count_problems,
+    header_info,
+)
+from prime_rl_logs.layout import Source, classify
+
+__all__ = [
+    "APPENDED_BLOCK",
+    "CACHE_LINES",
+    "GONE_TEXT",
+    "ORPHAN_LEVEL",
+    "RECORD_LOOKBACK",
+    "Appended",
+    "FileChange",
+    "LogFile",
+    "Status",
+]
+
+Status = Literal["live", "gone", "error"]
+
+CACHE_LINES: Final = 4096
+"""Decoded lines (text and info) kept per file."""
+
+APPENDED_BLOCK: Final = 8 << 20
+"""`LogFile.appended` reads appended lines whose bytes did not travel in blocks of this size."""
+
+GONE_TEXT: Final = "\x1b[2m⋯ (no longer readable: the file was truncated or replaced)\x1b[0m"
+
+
+def _one_line(exc: BaseException) -> str:
+    text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    return " ".join(str(text).split())
+
+
+@dataclass(frozen=True, slots=True)
+class Appended:
+    """Whole lines appended to a file by one refresh: bytes ``[start, end)`` of its
+    content number ``generation``.
+
+    ``data`` holds those bytes, unless the whole refresh appended too much: one poll
+    reads at most `follow.MAX_POLL_BYTES` of a file, and one `Run.refresh` hands on at
+    most `run.BATCH_DATA_MAX` for all its files. Past that it is None and the bytes
+    stay on disk: `LogFile.appended` yields them either way, reading them in blocks
+    of `APPENDED_BLOCK`, so no consumer holds more than that of them at once.
+    """
+
+    start: int
+    end: int
+    generation: int
+    data: bytes | None = field(default=None, repr=False)
+
+    def __len__(self) -> int:
+        return self.end - self.start
+
+
+class FileChange(NamedTuple):
+    """What one `LogFile.refresh` found."""
+
+    appended: Appended | None
+    """The lines appended (in the current generation), if any."""
+    reset: bool
+    """The file was truncated or replaced: ``generation`` went up and ``appended``
+    (if any) starts at 0 of the new content."""
+    gone: bool
+    """The path named a file before and names none now (reported once)."""
+
+
+NOTHING: Final = FileChange(None, False, False)
+
+
+class LogFile:
+    """One log file of a run, followed live and read on demand.
+
+    Attributes the dashboard shows: ``source``, ``status`` ("live", "gone" once the
+    path names no file, "error" with a one-line ``error`` when it cannot be read),
+    ``lines`` (lines indexed so far), ``warnings`` / ``errors`` (records at WARNING /
+    ERROR and above among the lines read so far; complete once ``indexed``),
+    ``last_write`` (mtime, epoch seconds), ``size``.
+
+    An error of a poll is cleared by the next poll that succeeds. An error reading
+    lines of the current content (an EIO in the middle of the file: views stop their
+    history there) stays until the content is replaced, so it is seen.
+
+    Args:
+        source: the file, as `layout.classify` names it.
+        from_start: read the first file opened from byte 0 (a file that appeared
+            after the run was first seen); else from its end, history coming from
+            `build_index` and the views' backward scans.
+    """
+
+    def __init__(self, source: Source, *, from_start: bool) -> None:
+        self.source = source
+        self.path = source.path
+        self.status: Status = "live"
+        self.error: str | None = None
+        self.warnings = 0
+        self.errors = 0
+        self.last_write = 0.0
+        self.generation = 0
+        """Goes up by one each time the file is truncated or replaced."""
+        self._follower = FileFollower(self.path, start=0 if from_start else None)
+        self._fd: int | None = None  # our own descriptor of the current content
+        self._ident: tuple[int, int] | None = None
+        self.index = LineIndex(0)
+        self._old = Generations()
+        self._text: LRU[tuple[int, int], str] = LRU(CACHE_LINES)
+        self._info: LRU[tuple[int, int], LineInfo] = LRU(CACHE_LINES)
+        self._built_once = False
+        self._adopted = False
+        self._read_failed = False  # `error` is from reading lines, not from a poll
+
+    def __repr__(self) -> str:
+        return f"LogFile({self.source.rel!r}, {self.status}, gen={self.generation})"
+
+    # -- what the dashboard shows ---------------------------------------------
+
+    @property
+    def lines(self) -> int:
+        return len(self.index)
+
+    @property
+    def size(self) -> int:
+        """Bytes of the current content read so far (complete lines and a pending one)."""
+        return self.index.end + len(self._follower.pending)
+
+    @property
+    def end(self) -> int:
+        """Offset after the last complete line read (where appended lines start)."""
+        return self.index.end
+
+    @property
+    def indexed(self) -> bool:
+        """Every line is indexed (or nothing more can be: the file is unreadable)."""
+        return self.index.complete or self.index.stale or self._fd is None
+
+    @property
+    def behind(self) -> bool:
+        """More is waiting to be read: refresh again at once."""
+        return self._follower.behind
+
+    def close(self) -> None:
+        self._follower.close()
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        self._old.close()
+
+    # -- refresh -----------------------------------------------------------------
+
+    def refresh(self) -> FileChange:
+        """Read what was appended.
+
+        Never raises: an unreadable file becomes ``status == "error"``.
+
+        Returns:
+            The appended lines (with their bytes), whether the file was reset, and
+            whether it went gone.
+        """
+        try:
+            r = self._follower.poll()
+            if r.reset:
+                self._adopt(r, first=False)
+            elif not self._adopted and self._follower.fd is not None:
+                self._adopt(r, first=True)
+            return self._take(r)
+        except OSError as exc:
+            self._fail(exc)
+            return NOTHING
+
+    def _fail(self, exc: OSError, offset: int | None = None) -> None:
+        """Make an I/O error the file's state (``offset``: reading lines there)."""
+        self.status = "error"
+        at = "" if offset is None else f" at byte {offset}"
+        self.error = f"cannot read {self.source.rel}{at}: {_one_line(exc)}"
+        self._read_failed = self._read_failed or offset is not None
+
+    def _adopt(self, r: FollowResult, *, first: bool) -> None:
+        """Start reading a new content: the first file opened, or a replacement."""
+        fd = self._follower.fd
+        assert fd is not None
+        new_fd = os.dup(fd)
+        st = os.fstat(new_fd)
+        ident = (st.st_dev, st.st_ino)
+        self._adopted = True
+        if not first:
+            self._retire(same_file=ident == self._ident)
+            self.generation += 1
+            self.warnings = self.errors = 0
+            if self._read_failed:
+                self._read_failed = False
+                self.status, self.error = "live", None
+            if self.source.attempt is not None:
+                # logs/latest now points to another attempt.
+                self.source = classify(self.path, _logs_of(self.source))
+        self._fd = new_fd
+        self._ident = ident
+        self.index = LineIndex(r.offset)
+        self.last_write = st.st_mtime
+        self._built_once = False
+
+    def _retire(self, *, same_file: bool) -> None:
+        """Keep what can be kept of the current content before it is replaced."""
+        fd, self._fd = self._fd, None
+        if fd is not None:  # else already retired (the file went away and came back)
+            self._old.retire(fd, self.generation, self.index.end, same_file=same_file)
+
+    def _take(self, r: FollowResult) -> FileChange:
+        went_gone = r.gone and self.status != "gone"
+        if r.gone:
+            self.status = "gone"
+        elif self.status != "live" and not self._read_failed:
+            self.status, self.error = "live", None
+        appended = None
+        if r.data and self._fd is not None:
+            self.index.extend(r.data, r.offset)
+            w, e = count_problems(r.data)
+            self.warnings += w
+            self.errors += e
+            appended = Appended(r.offset, r.offset + len(r.data), self.generation, r.data)
+            try:
+                self.last_write = os.fstat(self._fd).st_mtime
+            except OSError:
+                self.last_write = time.time()
+        if went_gone:
+            # Keep its lines readable without holding a deleted file's disk space.
+            self._retire(same_file=False)
+        return FileChange(appended, r.reset, went_gone)
+
+    # -- background indexing -----------------------------------------------------
+
+    def build_index(self, budget_s: float = 0.02) -> bool:
+        """Index older lines for a while.
+
+        Args:
+            budget_s: about how long to work, in seconds (at least one step is done).
+
+        Returns:
+            True once the index is complete (or nothing more can be indexed).
+        """
+        if self._fd is None or self.index.complete or self.index.stale:
+            return self._fd is None or self.index.complete
+        fd = self._fd
+
+        def read(offset: int, size: int) -> bytes:
+            return os.pread(fd, size, offset)
+
+        deadline = time.perf_counter() + budget_s
+        try:
+            while True:
+                size = CHUNK if self._built_once else FIRST_CHUNK
+                step = self.index.build_step(read, size)
+                self._built_once = True
+                if step is None:
+                    break
+                w, e = count_problems(step[1])
+                self.warnings += w
+                self.errors += e
+                if time.perf_counter() >= deadline:
+                    break
+        except OSError as exc:
+            self._fail(exc)
+            return True
+        return self.index.complete or self.index.stale
+
+    # -- reading lines -------------------------------------------------------------
+
+    def appended(self, appended: Appended, start: int | None = None) -> Iterator[tuple[int, bytes]]:
+        """The bytes of appended lines, in pieces of whole lines.
+
+        Args:
+            appended: what a refresh of this file reported.
+            start: skip the lines before this offset (default: none).
+
+        Returns:
+            ``(offset, bytes)`` pieces in file order: ``appended.data`` itself when it
+            is held, else blocks read from the file (fewer when the content was
+            replaced or a read failed, which sets ``status``).
+        """
+        a = appended.start if start is None else max(start, appended.start)
+        b = appended.end
+        if a >= b:
+            return
+        data = appended.data
+        if data is not None:
+            yield a, data if a == appended.start else data[a - appended.start :]
+            return
+        block = APPENDED_BLOCK
+        while a < b:
+            size = min(block, b - a)
+            buf = self.read(a, size, appended.generation)
+            if len(buf) != size:
+                return
+            if a + size < b:
+                cut = buf.rfind(b"\n") + 1
+                if cut == 0:  # one line longer than the block
+                    block *= 2
+                    continue
+                buf = buf[:cut]
+            yield a, buf
+            a += len(buf)
+
+    def indexed_starts(self, lo: int, hi: int, generation: int) -> array[int] | None:
+        """Start offsets of lines, from the index.
+
+        Args:
+            lo: the first offset of the range.
+            hi: the offset after the range.
+            generation: the content the offsets belong to.
+
+        Returns:
+            The offsets of the lines starting in ``[lo, hi)``; None unless the index
+            of that generation covers the range.
+        """
+        if generation != self.generation or self._fd is None:
+            return None
+        return self.index.starts_between(lo, hi)
+
+    def read(self, offset: int, size: int, generation: int | None = None) -> bytes:
+        """Raw bytes of the current content.
+
+        Args:
+            offset: where to start.
+            size: how many bytes.
+            generation: the content meant (default: the current one).
+
+        Returns:
+            The bytes (fewer at the end of the file); b"" for another generation or
+            after an I/O error, which sets ``status = "error"``.
+        """
+        if self._fd is None or (generation is not None and generation != self.generation):
+            return b""
+        try:
+            return os.pread(self._fd, size, offset)
+        except OSError as exc:
+            self._fail(exc, offset)
+            return b""
+
+    def raw_line(self, offset: int, generation: int | None = None) -> bytes | None:
+        """The bytes of one line.
+
+        Args:
+            offset: where the line starts.
+            generation: the content meant (default: the current one).
+
+        Returns:
+            The line with its newline; None if that content can no longer be read
+            (an I/O error on the current content also sets ``status``).
+        """
+        gen = self.generation if generation is None else generation
+        if gen != self.generation or self._fd is None:
+            return self._old.raw_line(gen, offset)
+        fd = self._fd
+        end = self.index.line_end(offset)
+        try:
+            if end is not None:
+                return os.pread(fd, end - offset, offset)
+            return read_line_at(fd, offset)
+        except OSError as exc:
+            self._fail(exc, offset)
+            return None
+
+    def remember(self, generation: int, offset: int, text: str) -> None:
+        """Keep a line's display text that a reader has just decoded, so `text`
+        need not read and decode it again.
+
+        Args:
+            generation: the content the line belongs to.
+            offset: where the line starts.
+            text: ``decode_line`` of the line's bytes (its newline included or not).
+        """
+        self._text.put((generation, offset), text)
+
+    def text(self, offset: int, generation: int | None = None) -> str:
+        """Display text of one line: colours kept, every other control sequence
+        removed, long lines cut with a marker.
+
+        Args:
+            offset: where the line starts.
+            generation: the content meant (default: the current one).
+
+        Returns:
+            The text; `GONE_TEXT` if the line can no longer be read, or a dim line
+            with ``error`` if reading it failed.
+        """
+        gen = self.generation if generation is None else generation
+        key = (gen, offset)
+        text = self._text.get(key)
+        if text is not None:
+            return text
+        raw = self.raw_line(offset, gen)
+        if raw is None:
+            if gen == self.generation and self._read_failed:
+                return f"\x1b[2m⋯ ({self.error})\x1b[0m"
+            return GONE_TEXT
+        text = decode_line(raw)
+        self._text.put(key, text)
+        return text
+
+    def info(self, offset: int, generation: int | None = None) -> LineInfo:
+        """What one line says; a continuation line carries the level of its record
+        (the header above it; in a file that interleaves torchrun ranks, the header
+        above it from the same rank).
+
+        Args:
+            offset: where the line starts.
+            generation: the content meant (default: the current one).
+
+        Returns:
+            The parsed line (an empty line's info if it can no longer be read).
+        """
+        gen = self.generation if generation is None else generation
+        key = (gen, offset)
+        info = self._info.get(key)
+        if info is not None:
+            return info
+        raw = self.raw_line(offset, gen)
+        info = parse_line(decode_line(raw)) if raw is not None else parse_line("")
+        if not info.header:
+            head = self._record_header(offset, gen, info.rank) if raw is not None else None
+            if head is None:
+                info = replace(info, level=ORPHAN_LEVEL)
+            else:
+                info = replace(info, level=head.level, level_name=head.level_name)
+        self._info.put(key, info)
+        return info
+
+    def _record_header(self, offset: int, gen: int, rank: int | None) -> LineInfo | None:
+        """The header line above ``offset`` that starts its record, if any."""
+        # The line just above is usually cached (screens render top to bottom).
+        if gen == self.generation:
+            i = self.index.find(offset)
+            if i > 0 and self.index[i] == offset:
+                above = self._info.get((gen, self.index[i - 1]))
+                if above is not None and (rank is None or above.rank == rank):
+                    return above if above.header else replace(above, header=True)
+        reader = self._reader(gen)
+        if reader is None:
+            return None
+        try:
+            return _header_above(reader, offset, rank)
+        except OSError as exc:
+            if gen == self.generation:
+                self._fail(exc, offset)
+            return None
+
+    def _reader(self, gen: int) -> ReadAt | None:
+        if gen != self.generation or self._fd is None:
+            return self._old.reader(gen)
+        fd = self._fd
+        return lambda offset, size: os.pread(fd, size, offset)
+
+
+def _header_above(read: ReadAt, offset: int, rank: int | None) -> LineInfo | None:
+    """The nearest header above ``offset`` (of ``rank``, if given) within
+    `RECORD_LOOKBACK`; None if a line starting the content or the lookback comes first."""
+    pos = offset
+    block = 64 << 10
+    while pos > 0 and offset - pos < RECORD_LOOKBACK:
+        a = max(0, pos - block)
+        buf = read(a, pos - a)
+        if len(buf) != pos - a:
+            return None
+        end = len(buf)
+        # Lines from the bottom up; the one cut at the top is read next time.
+        while True:
+            start = buf.rfind(b"\n", 0, end - 1) + 1 if end > 0 else 0
+            if start == 0 and a > 0:
+                break
+            head = header_info(buf, start, end)
+            if head is not None and (rank is None or head.rank == rank):
+                return head
+            if start == 0:
+                return None
+            end = start
+        pos = a + end
+        block *= 2
+    return None
+
+
+def _logs_of(source: Source) -> Path | None:
+    """The ``logs/`` folder a source was classified against."""
+    rel_parts = len(Path(source.rel).parts)
+    path = source.path
+    for _ in range(rel_parts):
+        path = path.parent
+    return path
