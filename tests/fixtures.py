@@ -15,10 +15,16 @@ conftest files hold only fixtures and hooks.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from textual.pilot import Pilot
+
+    from prime_rl_logs.tui.app import PrimeLogsApp
 
 Layout = Literal["library", "latest"]
 
@@ -305,3 +311,13 @@ def replace_symlink(link: Path, target: str) -> None:
     tmp = link.with_name(link.name + ".tmp")
     tmp.symlink_to(target)
     os.replace(tmp, link)
+
+
+async def settle(pilot: Pilot[Any], app: PrimeLogsApp) -> None:
+    """Let the dashboard's history builder finish and the screen redraw."""
+    for _ in range(200):
+        await pilot.pause()
+        if all(p.view is None or p.view.complete for p in app.panes):
+            break
+        await asyncio.sleep(0.01)
+    await pilot.pause()

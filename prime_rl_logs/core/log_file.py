@@ -414,17 +414,24 @@ class LogFile:
             with ``error`` if reading it failed.
         """
         gen = self.generation if generation is None else generation
-        key = (gen, offset)
-        text = self._text.get(key)
+        text = self._decoded(gen, offset)
         if text is not None:
             return text
-        raw = self.raw_line(offset, gen)
-        if raw is None:
-            if gen == self.generation and self._read_failed:
-                return f"\x1b[2m⋯ ({self.error})\x1b[0m"
-            return GONE_TEXT
-        text = decode_line(raw)
-        self._text.put(key, text)
+        if gen == self.generation and self._read_failed:
+            return f"\x1b[2m⋯ ({self.error})\x1b[0m"
+        return GONE_TEXT
+
+    def _decoded(self, gen: int, offset: int) -> str | None:
+        """The decoded line at ``offset`` of generation ``gen``, from the text cache or
+        read and decoded once (and cached); None if it can no longer be read."""
+        key = (gen, offset)
+        text = self._text.get(key)
+        if text is None:
+            raw = self.raw_line(offset, gen)
+            if raw is None:
+                return None
+            text = decode_line(raw)
+            self._text.put(key, text)
         return text
 
     def info(self, offset: int, generation: int | None = None) -> LineInfo:
@@ -444,10 +451,10 @@ class LogFile:
         info = self._info.get(key)
         if info is not None:
             return info
-        raw = self.raw_line(offset, gen)
-        info = parse_line(decode_line(raw)) if raw is not None else parse_line("")
+        text = self._decoded(gen, offset)
+        info = parse_line(text if text is not None else "")
         if not info.header:
-            head = self._record_header(offset, gen, info.rank) if raw is not None else None
+            head = self._record_header(offset, gen, info.rank) if text is not None else None
             if head is None:
                 info = replace(info, level=ORPHAN_LEVEL)
             else:

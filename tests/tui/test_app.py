@@ -18,7 +18,7 @@ from prime_rl_logs.tui.app import PrimeLogsApp
 from prime_rl_logs.tui.help import HelpScreen
 from prime_rl_logs.tui.log_view import LogView
 from prime_rl_logs.tui.pane import PaneSpec
-from tests.fixtures import FixtureRun, loguru_line
+from tests.fixtures import FixtureRun, loguru_line, settle
 
 SIZE = (160, 40)
 
@@ -37,16 +37,6 @@ def view_messages(lv: LogView) -> list[str]:
     """Plain text of every row of the pane's view (not only the visible ones)."""
     assert lv.view is not None
     return [lv.row_text(i).plain for i in range(len(lv.view))]
-
-
-async def settle(pilot: Pilot[int], app: PrimeLogsApp) -> None:
-    """Let the history builder finish and the screen redraw."""
-    for _ in range(200):
-        await pilot.pause()
-        if all(p.view is None or p.view.complete for p in app.panes):
-            break
-        await asyncio.sleep(0.01)
-    await pilot.pause()
 
 
 async def wait_for(pilot: Pilot[int], check: Callable[[], bool], timeout: float = 10.0) -> None:

@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import replace
-
-from textual.pilot import Pilot
 
 from prime_rl_logs.core.view import Filter
 from prime_rl_logs.levels import WARNING
 from prime_rl_logs.tui.app import PrimeLogsApp
 from prime_rl_logs.tui.log_view import LogView
 from prime_rl_logs.tui.pane import PaneSpec, describe
-from tests.fixtures import FixtureRun
+from tests.fixtures import FixtureRun, settle
 
 SIZE = (160, 40)
-
-
-async def settle(pilot: Pilot[int], app: PrimeLogsApp) -> None:
-    for _ in range(200):
-        await pilot.pause()
-        if all(p.view is None or p.view.complete for p in app.panes):
-            break
-        await asyncio.sleep(0.01)
-    await pilot.pause()
 
 
 def status(app: PrimeLogsApp) -> str:
