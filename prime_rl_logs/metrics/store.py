@@ -211,11 +211,11 @@ class MetricsStore:
     def set(self, name: str, step: int, value: float, *, from_jsonl: bool = False) -> bool:
         """Store one value; a parsed value never replaces one from ``metrics.jsonl``.
 
-        A step outside 64 bits is not stored: it is counted in ``skipped``.
+        A step outside 64 bits is not stored: it is counted in ``skipped`` (and
+        ``version`` moves, for the count to be shown).
         """
         if not -STEP_MAX - 1 <= step <= STEP_MAX:
-            self.skipped += 1
-            return False
+            return self._skip()
         if from_jsonl:
             self._from_jsonl.add((name, step))
         elif (name, step) in self._from_jsonl:
@@ -300,11 +300,16 @@ class MetricsStore:
                     changed |= self.set(f"{INFERENCE}/{key}", step, value)
         return changed
 
+    def _skip(self) -> bool:
+        """Count a value skipped for its step; ``version`` moves so the count shows."""
+        self.skipped += 1
+        self.version += 1
+        return False
+
     def _set_max_steps(self, digits: str) -> bool:
         max_steps = step_number(digits)
         if max_steps is None:
-            self.skipped += 1
-            return False
+            return self._skip()
         if max_steps == self.max_steps or max_steps <= 0:
             return False
         self.max_steps = max_steps
@@ -321,8 +326,7 @@ class MetricsStore:
     ) -> bool:
         step = step_number(m.group(1))
         if step is None:
-            self.skipped += 1
-            return False
+            return self._skip()
         fields = list(parse_fields(m.group(3).split("|"), STEP_RENAMES))
         if component not in (TRAINER, ORCHESTRATOR):
             keys = {key for key, _ in fields}
@@ -364,8 +368,7 @@ class MetricsStore:
         name, step_text, took, rest = m.groups()
         step = step_number(step_text) if step_text is not None else (self.last_step or 0)
         if step is None:
-            self.skipped += 1
-            return False
+            return self._skip()
         parts: list[str] = []
         if took is not None:
             parts.append(f"Time {took}")
@@ -407,8 +410,7 @@ class MetricsStore:
         if not isinstance(step, int) or isinstance(step, bool):
             return False
         if not -STEP_MAX - 1 <= step <= STEP_MAX:
-            self.skipped += 1
-            return False
+            return self._skip()
         changed = False
         for name, value in _flatten(obj):
             if name == "step" or name.startswith("_"):
