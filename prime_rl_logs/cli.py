@@ -84,6 +84,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--speed", type=float, default=1.0, help="pace multiplier (default 1)")
     demo.add_argument("--steps", type=int, default=None, help="stop after N steps")
     demo.add_argument("--ranks", type=int, default=4, help="trainer ranks (default 4)")
+    demo.add_argument("--force", action="store_true", help="replace the logs already in OUTPUT_DIR")
+    demo.add_argument(
+        "--keep", action="store_true", help="keep the temporary folder (no OUTPUT_DIR) on exit"
+    )
 
     tmux = sub.add_parser("tmux", help="open the run in tmux panes (tail -F fallback)")
     tmux.add_argument("output_dir", type=output_dir_arg, metavar="OUTPUT_DIR")
