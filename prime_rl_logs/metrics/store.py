@@ -41,7 +41,7 @@ from prime_rl_logs.metrics.lines import (
     VLLM_RENAMES,
     VLLM_STATS,
 )
-from prime_rl_logs.metrics.series import Series
+from prime_rl_logs.metrics.series import STEP_MAX, Series, step_number
 
 __all__ = [
     "JSONL_NAMES",
@@ -51,9 +51,6 @@ __all__ = [
     "MetricsSummary",
     "format_duration",
 ]
-
-# The largest step a `Series` holds (its steps are an ``array("q")``).
-STEP_MAX: Final = 2**63 - 1
 
 # The series the dashboard shows first, in this order (when present).
 KEY_SERIES: Final = (
@@ -130,17 +127,6 @@ class MetricsSummary:
         if self.eta_s is not None:
             parts.append(f"ETA {format_duration(self.eta_s)}")
         return " · ".join(parts)
-
-
-def step_number(text: str) -> int | None:
-    """The step a run of digits names, or None if it does not fit in 64 bits.
-
-    Checked on the length first: ``int()`` of more than 4,300 digits raises.
-    """
-    if len(text) > 19:
-        return None
-    number = int(text)
-    return number if number <= STEP_MAX else None
 
 
 def format_duration(seconds: float) -> str:
