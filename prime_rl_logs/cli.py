@@ -5,6 +5,9 @@ module of `prime_rl_logs.commands` (the `COMMANDS` table) and is imported only w
 it runs, so ``prime-logs tail`` never pays for Textual. A command returns its exit
 code; bad input raises `UsageError` (old name `CLIError`), which becomes one line on
 stderr and exit code 2. Without a command the help goes to stderr, exit code 2.
+For ``watch``, ``tail``, ``metrics`` and ``tmux`` (`RESOLVES_RUN`), an OUTPUT_DIR
+that is a run's ``logs/`` folder or a path inside it opens that run
+(`prime_rl_logs.commands.run_dir.resolve_run_dir`), said in one line on stderr.
 """
 
 from __future__ import annotations
@@ -30,6 +33,10 @@ COMMANDS: Final = {
     "metrics": "prime_rl_logs.commands.metrics",
 }
 """Each command's module, imported when it runs; each has ``main(args) -> int``."""
+
+RESOLVES_RUN: Final = frozenset({"watch", "tail", "metrics", "tmux"})
+"""Commands whose OUTPUT_DIR may name a run's ``logs/`` or a path inside it
+(`prime_rl_logs.commands.run_dir.resolve_run_dir`)."""
 
 
 def output_dir_arg(value: str) -> Path:
@@ -84,6 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--speed", type=float, default=1.0, help="pace multiplier (default 1)")
     demo.add_argument("--steps", type=int, default=None, help="stop after N steps")
     demo.add_argument("--ranks", type=int, default=4, help="trainer ranks (default 4)")
+    demo.add_argument("--force", action="store_true", help="replace the logs already in OUTPUT_DIR")
+    demo.add_argument(
+        "--keep", action="store_true", help="keep the temporary folder (no OUTPUT_DIR) on exit"
+    )
 
     tmux = sub.add_parser("tmux", help="open the run in tmux panes (tail -F fallback)")
     tmux.add_argument("output_dir", type=output_dir_arg, metavar="OUTPUT_DIR")
@@ -99,6 +110,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def dispatch(args: argparse.Namespace) -> int:
     """Run the parsed command: its module's ``main(args)``, imported now."""
+    if args.command in RESOLVES_RUN and args.output_dir is not None:
+        from prime_rl_logs.commands.run_dir import resolve_run_dir
+
+        run = resolve_run_dir(args.output_dir)
+        if run != args.output_dir:
+            print(f"prime-logs: {args.output_dir} is inside the run {run}; opening {run}",
+                  file=sys.stderr)  # fmt: skip
+            args.output_dir = run
     check_output_dir(args.output_dir)
     module = COMMANDS.get(args.command)
     if module is None:

@@ -21,9 +21,12 @@ thread or queue is needed; loguru's per-handler lock covers threads.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import sys
+import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,12 +99,22 @@ class AppendFileSink:
     the kernel appends each write whole. ``stop`` (called by loguru when the handler
     is removed) closes the file.
 
+    A write that fails (a full disk, a closed descriptor, a reader gone from a pipe)
+    never raises into the program and never floods stderr: the record is dropped and
+    counted, and stderr gets one line at the first failure, then at most one line
+    per `REPORT_INTERVAL_S` with the count dropped since the last line (and one at
+    ``stop`` for what is left). If part of a record reached the file before the
+    failure, the next record written begins with a newline, so it starts whole on a
+    line of its own instead of being glued onto the torn one.
+
     Args:
         path: the file; its parent folders are created.
 
     Raises:
         OSError: the file cannot be opened for appending.
     """
+
+    REPORT_INTERVAL_S: Final = 10.0
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
@@ -110,23 +123,69 @@ class AppendFileSink:
             self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644
         )
         self.name = str(self.path)  # loguru shows it in repr(logger)
+        self.dropped = 0  # records dropped since the last report to stderr
+        self.dropped_total = 0
+        self._torn = False  # the last record reached the file in part: no newline yet
+        self._reported_at: float | None = None  # time.monotonic() of the last report
+        self._error = ""
 
     def write(self, message: str) -> None:
         fd = self.fd
         if fd is None:
             return
         data = message.encode("utf-8", "replace")
-        written = os.write(fd, data)
-        # A regular file takes the whole buffer in one call; should a signal or a full
-        # disk cut it short, finish the record rather than lose its end.
-        while written < len(data):
-            data = data[written:]
-            written = os.write(fd, data)
+        prefix = 1 if self._torn else 0
+        if prefix:
+            data = b"\n" + data
+        sent = 0
+        try:
+            # A regular file takes the whole buffer in one call; should a signal or a
+            # full disk cut it short, finish the record rather than lose its end.
+            while sent < len(data):
+                sent += os.write(fd, data[sent:] if sent else data)
+        except OSError as exc:
+            # Torn: some of this record is in the file, or the torn line is still open.
+            self._torn = sent > prefix or (prefix == 1 and sent == 0)
+            self.dropped += 1
+            self.dropped_total += 1
+            self._error = f"{exc.strerror or exc} ({errno.errorcode.get(exc.errno or 0, '?')})"
+            self._report(failing=True)
+            return
+        self._torn = False
+        if self.dropped:
+            self._report(failing=False)
+
+    def _report(self, *, failing: bool, final: bool = False) -> None:
+        """One line to stderr, unless one went out less than `REPORT_INTERVAL_S` ago."""
+        now = time.monotonic()
+        last = self._reported_at
+        if not final and last is not None and now - last < self.REPORT_INTERVAL_S:
+            return
+        if last is None:
+            line = f"cannot write to {self.path}: {self._error}; dropping records"
+            line += f" (reported at most every {self.REPORT_INTERVAL_S:g} s)"
+        elif failing:
+            line = f"cannot write to {self.path}: {self._error}; {self.dropped} records dropped"
+        else:
+            line = f"writing to {self.path} again; {self.dropped} records were dropped"
+        self._reported_at = now
+        self.dropped = 0
+        try:
+            stream = sys.stderr
+            if stream is not None:
+                stream.write(f"prime-logs: {line}\n")
+                stream.flush()
+        except (OSError, ValueError):
+            pass  # stderr is gone too: nothing more can be said
 
     def stop(self) -> None:
         fd, self.fd = self.fd, None
+        if self.dropped:
+            self._report(failing=True, final=True)
         if fd is not None:
-            os.close(fd)
+            # Already closed behind our back (EBADF): nothing is left to release.
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
 
 class _Stdout:

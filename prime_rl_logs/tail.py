@@ -16,6 +16,9 @@ Defaults, chosen the way ``journalctl`` treats its merged log:
 * ``--json`` prints one object per record (a header line and its continuation lines,
   such as a traceback), and ``-n`` then counts records.
 
+A file that cannot be read (permissions) is skipped with one warning line on stderr,
+once per file, and the others are printed.
+
 Output is flushed after every batch, so a pipe sees lines as they come. When the
 reader goes away (``| head``) the command stops quietly with exit code 0, also
 while it is waiting for new lines with nothing to write.
@@ -237,6 +240,7 @@ def _print_run(options: Options, out: TextIO) -> int:
     run.refresh()
     if not run.exists:
         raise UsageError(f"{folder} has no logs/ folder; is it a prime-rl output dir?")
+    _warn_unreadable(run, set())
     view = View(run, options.flt)
     printer = Printer(out, width=tag_width(run), colour=options.colour, as_json=options.as_json)
     start = _build(view, options.lines, options.as_json)
@@ -278,6 +282,8 @@ async def _follow(options: Options, out: TextIO) -> int:
     if not run.exists:
         what = folder if not folder.exists() else folder / "logs"
         print(f"prime-logs: waiting for {what} to appear", file=sys.stderr, flush=True)
+    warned: set[str] = set()
+    _warn_unreadable(run, warned)
     view = View(run, options.flt)
     printer = Printer(out, width=tag_width(run), colour=options.colour, as_json=options.as_json)
     lines = FOLLOW_LINES if options.lines is None else options.lines
@@ -288,6 +294,7 @@ async def _follow(options: Options, out: TextIO) -> int:
     closed = _on_closed(out, stop.set)
     async for changes in watch_run(run, poll=options.poll or None, stop_event=stop):
         _notices(changes)
+        _warn_unreadable(run, warned)  # a new file, or one whose permissions changed
         delta = view.update(changes)
         if delta.appended:
             printer.rows(view, len(view) - delta.appended, len(view))
@@ -296,6 +303,16 @@ async def _follow(options: Options, out: TextIO) -> int:
     if closed.is_set():
         _silence(out)
     return 0
+
+
+def _warn_unreadable(run: Run, warned: set[str]) -> None:
+    """One warning line on stderr for each file that cannot be read, once per file."""
+    for file in run.files:
+        rel = file.source.rel
+        if file.status == "error" and rel not in warned:
+            warned.add(rel)
+            why = file.error or f"cannot read {rel}"
+            print(f"prime-logs: warning: {why}; skipped", file=sys.stderr, flush=True)
 
 
 def _notices(changes: RunChanges) -> None:

@@ -4,7 +4,9 @@ Runs the ``tmux.sh`` shipped beside this module (the same file as the repository
 ``scripts/tmux.sh``) detached, which makes the session with the Trainer, Orchestrator,
 Inference and Env workers panes or finds the existing one; adds a ``watch`` window
 running ``prime-logs watch OUTPUT_DIR`` unless the session has one; then attaches when
-stdin and stdout are a terminal, and otherwise says how to attach.
+stdin and stdout are a terminal, and otherwise says how to attach. A session of that
+name that already follows another folder is left alone and named: the command says
+which folder it follows and exits 2, rather than claim to follow OUTPUT_DIR.
 
 ``PRIME_LOGS_TMUX_SOCKET`` selects a separate tmux server, as for the script.
 `open_session` does all of it and raises `prime_rl_logs.errors.UsageError` when tmux
@@ -54,6 +56,21 @@ def _in_terminal() -> bool:
         return False
 
 
+def _following(session: str) -> str | None:
+    """The folder an existing session made by tmux.sh follows (None: no such session)."""
+    shown = _tmux("show-options", "-qv", "-t", f"={session}:", "@prime_logs_output_dir")
+    if shown.returncode != 0:
+        return None
+    return shown.stdout.strip() or None
+
+
+def _same_folder(a: str | Path, b: str | Path) -> bool:
+    try:
+        return Path(a).resolve() == Path(b).resolve()
+    except OSError:
+        return Path(a) == Path(b)
+
+
 def open_session(output_dir: Path, session: str | None = None) -> int:
     """Make or find the tmux session following ``output_dir``, then attach or say how.
 
@@ -65,7 +82,8 @@ def open_session(output_dir: Path, session: str | None = None) -> int:
         The exit code: tmux.sh's when it fails, then attach's (0 when not attaching).
 
     Raises:
-        UsageError: tmux or bash is not installed, or the watch window cannot be added.
+        UsageError: tmux or bash is not installed, the session already follows
+            another folder, or the watch window cannot be added.
     """
     if shutil.which("tmux") is None:
         raise UsageError("tmux is not installed (install it, or use `prime-logs watch`)")
@@ -74,6 +92,12 @@ def open_session(output_dir: Path, session: str | None = None) -> int:
         raise UsageError("bash is not installed; tmux.sh needs it")
     session = session_name(session)
     output_dir = Path(output_dir).absolute()
+    following = _following(session)
+    if following is not None and not _same_folder(following, output_dir):
+        raise UsageError(
+            f"tmux session '{session}' already follows {following}, not {output_dir} "
+            "(use -s NAME for another session, or close that one first)"
+        )
 
     made = subprocess.run(
         [bash, str(SCRIPT), "-d", "-s", session, "-o", str(output_dir)],

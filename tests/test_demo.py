@@ -221,7 +221,7 @@ def test_signal_stops_every_child_and_leaves_no_orphans(tmp_path: Path, signum: 
 
 def test_default_output_is_a_temporary_folder_it_prints() -> None:
     proc = subprocess.run(
-        demo_cmd("--no-ui", "--speed", "50", "--steps", "2", "--ranks", "2"),
+        demo_cmd("--no-ui", "--speed", "50", "--steps", "2", "--ranks", "2", "--keep"),
         capture_output=True,
         text=True,
         timeout=120,

@@ -254,3 +254,23 @@ def test_command_adds_a_watch_window_once(
 def test_command_default_session_name(server: Server, library_run: FixtureRun) -> None:
     assert main(["tmux", str(library_run.output_dir)]) == 0
     assert server.sessions() == [tmux_cmd.DEFAULT_SESSION]
+
+
+@needs_tmux
+def test_command_on_a_session_that_follows_another_run_says_so_and_fails(
+    server: Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a = write_fixture_run(tmp_path / "a")
+    b = write_fixture_run(tmp_path / "b")
+    assert main(["tmux", str(a.output_dir), "-s", "run"]) == 0
+    capsys.readouterr()
+    assert main(["tmux", str(b.output_dir), "-s", "run"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.count("\n") == 1
+    assert f"already follows {a.output_dir}, not {b.output_dir}" in err
+    assert server.sessions() == ["run"]
+    following = server("show-options", "-qv", "-t", "=run:", "@prime_logs_output_dir")
+    assert following.strip() == str(a.output_dir)
+    # The same run again is fine.
+    assert main(["tmux", str(a.output_dir), "-s", "run"]) == 0

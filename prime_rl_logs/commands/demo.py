@@ -5,17 +5,23 @@ one without OUTPUT_DIR), and runs `prime_rl_logs.demo.simulate` with the dashboa
 (`prime_rl_logs.commands.watch.open_dashboard`) unless ``--no-ui`` is given or
 stdout is not a terminal. A dashboard that cannot be imported is said on stderr and
 the logs are written anyway.
+
+Never silently replaces a run: an OUTPUT_DIR whose ``logs/`` already holds anything
+is refused (one line, exit 2) unless ``--force``, which removes that ``logs/``
+first. A temporary folder is removed when the demo ends unless ``--keep``; only a
+kept folder is named as where the logs are.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import shutil
 import sys
 import tempfile
 from pathlib import Path
 
-from prime_rl_logs import demo
+from prime_rl_logs import demo, layout
 from prime_rl_logs.errors import UsageError
 
 
@@ -30,22 +36,63 @@ def main(args: argparse.Namespace) -> int:
     ranks = int(args.ranks)
     if not 1 <= ranks <= 64:
         raise UsageError(f"--ranks must be between 1 and 64, got {ranks}")
+    keep = bool(getattr(args, "keep", False))
     if args.output_dir is None:
         out = Path(tempfile.mkdtemp(prefix="prime-logs-demo-"))
+        temporary = True
     else:
         out = Path(args.output_dir).expanduser()
-    demo.prepare(out)
-    no_ui = bool(args.no_ui)
-    if not no_ui and not sys.stdout.isatty():
-        print("prime-logs demo: stdout is not a terminal; writing the logs only", file=sys.stderr)
-        no_ui = True
-    return demo.simulate(
-        out,
-        speed=speed,
-        steps=steps,
-        ranks=ranks,
-        dashboard=None if no_ui else lambda: _dashboard(out),
-    )
+        temporary = False
+        _refuse_existing_logs(out, force=bool(getattr(args, "force", False)))
+    try:
+        demo.prepare(out)
+        no_ui = bool(args.no_ui)
+        if not no_ui and not sys.stdout.isatty():
+            print(
+                "prime-logs demo: stdout is not a terminal; writing the logs only", file=sys.stderr
+            )
+            no_ui = True
+        return demo.simulate(
+            out,
+            speed=speed,
+            steps=steps,
+            ranks=ranks,
+            dashboard=None if no_ui else lambda: _dashboard(out),
+            say_where=keep or not temporary,
+        )
+    finally:
+        if temporary and not keep:
+            shutil.rmtree(out, ignore_errors=True)
+            print(f"prime-logs demo: removed {out} (--keep keeps the logs)", file=sys.stderr)
+
+
+def _refuse_existing_logs(out: Path, *, force: bool) -> None:
+    """Refuse a folder whose ``logs/`` holds anything; with ``force``, remove that ``logs/``.
+
+    Raises:
+        UsageError: the folder holds logs and ``force`` is false, or they cannot be removed.
+    """
+    logs = layout.logs_dir(out)
+    try:
+        if logs.is_symlink() or logs.is_file():
+            held = True
+        elif logs.is_dir():
+            held = any(True for _ in logs.iterdir())
+        else:
+            held = False
+        if not held:
+            return
+        if not force:
+            raise UsageError(
+                f"{out} already holds logs; the demo would replace them "
+                "(use --force to overwrite, or give another folder)"
+            )
+        if logs.is_dir() and not logs.is_symlink():
+            shutil.rmtree(logs)
+        else:
+            logs.unlink()
+    except OSError as exc:
+        raise UsageError(f"cannot clear {logs}: {exc.strerror or exc}") from None
 
 
 def _dashboard(out: Path) -> int | None:

@@ -1,9 +1,10 @@
 """`prime-logs metrics OUTPUT_DIR [--csv | --json]`: a run's metric series on stdout.
 
 Checks that OUTPUT_DIR looks like a run, reads it with
-`prime_rl_logs.metrics.scan_run`, warns on stderr about files it could not read,
-and writes CSV (one row per step) or JSON. A reader that goes away (``| head``)
-ends the command quietly with exit code 0.
+`prime_rl_logs.metrics.scan_run`, warns on stderr about files it could not read
+and (in one line) about values skipped for a step beyond 64 bits, and writes CSV
+(one row per step) or JSON. A reader that goes away (``| head``) ends the command
+quietly with exit code 0.
 """
 
 from __future__ import annotations
@@ -28,6 +29,11 @@ def main(args: argparse.Namespace) -> int:
     store = scan_run(out)
     for error in store.errors:
         print(f"prime-logs: warning: {error}", file=sys.stderr)
+    if store.skipped:
+        print(
+            f"prime-logs: warning: {store.skipped} value(s) skipped: step beyond 64 bits",
+            file=sys.stderr,
+        )
     text = store.to_json() + "\n" if getattr(args, "json", False) else store.to_csv()
     try:
         sys.stdout.write(text)

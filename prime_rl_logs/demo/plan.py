@@ -29,7 +29,11 @@ EVAL_EVERY: Final = 10
 PAUSE_EVERY: Final = 6
 CKPT_EVERY: Final = 5
 QUIET_FROM: Final = 8  # the last rank is silent from this step ...
-QUIET_STEPS: Final = 10  # ... for this many step periods
+# ... for this many step periods: 50 s at speed 1, so the sidebar (red after 15 s of
+# silence, `tui.sidebar.SILENT_MIN_S`) shows it red for about 35 s.
+QUIET_STEPS: Final = 25
+# The max_steps the launcher logs when --steps is not given (the run goes on past it).
+NOMINAL_MAX_STEPS: Final = 1000
 TRACEBACK_STEP: Final = 7
 STOP_GRACE_S: Final = 3.0
 

@@ -26,6 +26,7 @@ from prime_rl_logs.demo.plan import (
     ENVS,
     EVAL_EVERY,
     MODEL,
+    NOMINAL_MAX_STEPS,
     PAUSE_EVERY,
     QUIET_FROM,
     QUIET_STEPS,
@@ -73,6 +74,8 @@ def _launcher(plan: Plan, clock: Clock, _: int) -> None:
     log = setup_logger("info", layout.launcher_log(plan.out), console=False)
     out = Path(plan.out)
     log.info(f"Starting RL run (output dir {out})")
+    # prime-rl's config dump names max_steps: the dashboard's ETA needs it.
+    log.info(f"Run config: max_steps={plan.steps or NOMINAL_MAX_STEPS}, ranks={plan.ranks}")
     log.info(f"Starting inference server: vllm serve {MODEL} --port 8000 (logs/inference.stdout)")
     log.info("Starting orchestrator (logs/orchestrator.log)")
     log.info(

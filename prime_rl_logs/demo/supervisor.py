@@ -131,6 +131,7 @@ def simulate(
     steps: int | None = None,
     ranks: int = 4,
     dashboard: Callable[[], int | None] | None = None,
+    say_where: bool = True,
 ) -> int:
     """Write a simulated run into ``out`` (already `prepare`d) until it ends or is stopped.
 
@@ -142,6 +143,8 @@ def simulate(
         dashboard: shows the run while it is written and returns its exit code when
             closed, or None when it could not open (then the writers run on). The
             children's stdio is silenced when it is given.
+        say_where: end by saying where the logs are (False when the caller removes
+            the folder on exit).
 
     Returns:
         0 when the run finished or the dashboard closed cleanly, 1 when a child
@@ -174,10 +177,11 @@ def simulate(
         code = demo.wait() if result is None else result
         if code == 0:
             done = "finished" if result is None else "dashboard closed, writers stopped"
-            print(f"prime-logs demo: {done}; the logs are in {out}")
+            print(f"prime-logs demo: {done}" + (f"; the logs are in {out}" if say_where else ""))
     except (_Stop, KeyboardInterrupt) as exc:
         code = 128 + (exc.signum if isinstance(exc, _Stop) else signal.SIGINT)
-        print(f"\nprime-logs demo: stopped; the logs are in {out}", file=sys.stderr)
+        where = f"; the logs are in {out}" if say_where else ""
+        print(f"\nprime-logs demo: stopped{where}", file=sys.stderr)
     finally:
         for stop_signal in STOP_SIGNALS:  # a second Ctrl+C must not interrupt the clean-up
             signal.signal(stop_signal, signal.SIG_IGN)

@@ -2,6 +2,10 @@
 
 Every log file under ``logs/`` is read in `CHUNK`-sized blocks; only the lines that
 `candidate_lines` finds are decoded and parsed, each file with its own `RunClock`.
+Work is linear in the file's size and memory bounded by `CHUNK` + `LINE_LIMIT`,
+whatever the line lengths: the partial line carried from one block to the next is
+appended to in place, and a line longer than `LINE_LIMIT` (no step line is; the
+NUL-filled gap a truncated log leaves behind is) is skipped up to its newline.
 Inference files come last so their vLLM lines land on the step the orchestrator was
 on; ``metrics.jsonl`` is read after the logs. A file that cannot be read is named
 in the store's ``errors``, never raised.
@@ -18,9 +22,11 @@ from prime_rl_logs.core.parse import RunClock, decode_line, parse_line
 from prime_rl_logs.metrics.lines import INFERENCE, candidate_lines
 from prime_rl_logs.metrics.store import MetricsStore
 
-__all__ = ["CHUNK", "feed_block", "scan_file", "scan_run"]
+__all__ = ["CHUNK", "LINE_LIMIT", "feed_block", "scan_file", "scan_run"]
 
 CHUNK: Final = 16 * 1024 * 1024
+# A line longer than this holds no metric: it is skipped, never carried whole.
+LINE_LIMIT: Final = 1024 * 1024
 
 
 def feed_block(store: MetricsStore, data: bytes, source: layout.Source, clock: RunClock) -> None:
@@ -45,21 +51,41 @@ def feed_block(store: MetricsStore, data: bytes, source: layout.Source, clock: R
 
 
 def scan_file(store: MetricsStore, path: Path, source: layout.Source) -> None:
-    """Feed ``store`` the lines of one log file that hold a metric, reading big chunks."""
+    """Feed ``store`` the lines of one log file that hold a metric, reading big chunks.
+
+    Each block is searched once and copied at most once; the partial line at its
+    end is carried into the next (a `bytearray` grown in place), unless it is
+    already longer than `LINE_LIMIT`: then the rest of that line is skipped.
+    """
     clock = RunClock()
-    carry = b""
+    carry = bytearray()
+    skipping = False  # inside a line longer than LINE_LIMIT: drop up to its newline
     with open(path, "rb") as fh:
-        while True:
-            block = fh.read(CHUNK)
-            if not block:
-                data, carry = carry, b""
+        while block := fh.read(CHUNK):
+            first = block.find(b"\n")
+            if first == -1:
+                if not skipping:
+                    if len(carry) + len(block) > LINE_LIMIT:
+                        skipping = True
+                        carry = bytearray()
+                    else:
+                        carry += block
+                continue
+            if not skipping and len(carry) + first <= LINE_LIMIT:
+                carry += block[: first + 1]
+                feed_block(store, bytes(carry), source, clock)
+            skipping = False
+            last = block.rfind(b"\n")
+            if last > first:
+                feed_block(store, block[first + 1 : last + 1], source, clock)
+            tail = len(block) - last - 1
+            if tail > LINE_LIMIT:
+                skipping = True
+                carry = bytearray()
             else:
-                data = carry + block
-                cut = data.rfind(b"\n") + 1
-                data, carry = data[:cut], data[cut:]
-            feed_block(store, data, source, clock)
-            if not block:
-                break
+                carry = bytearray(block[last + 1 :])
+    if carry and not skipping:
+        feed_block(store, bytes(carry), source, clock)
 
 
 def scan_run(output_dir: str | os.PathLike[str]) -> MetricsStore:

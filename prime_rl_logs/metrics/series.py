@@ -1,4 +1,8 @@
-"""`Series`: the values of one metric by step, kept in two sorted arrays."""
+"""`Series`: the values of one metric by step, kept in two sorted arrays.
+
+Steps are 64-bit (``array("q")``): `STEP_MAX` is the largest a series holds, and
+`step_number` reads a run of digits as a step, or None when it does not fit.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,23 @@ import bisect
 import math
 from array import array
 from collections.abc import Iterator, Mapping
+from typing import Final
+
+__all__ = ["STEP_MAX", "Series", "step_number"]
+
+# The largest step a `Series` holds (its steps are an ``array("q")``).
+STEP_MAX: Final = 2**63 - 1
+
+
+def step_number(text: str) -> int | None:
+    """The step a run of digits names, or None if it does not fit in 64 bits.
+
+    Checked on the length first: ``int()`` of more than 4,300 digits raises.
+    """
+    if len(text) > 19:
+        return None
+    number = int(text)
+    return number if number <= STEP_MAX else None
 
 
 class Series(Mapping[int, float]):

@@ -2,10 +2,13 @@
 
 `MetricsStore.feed` reads one log line (the shapes in `lines`, the fields through
 `fields`) and `feed_jsonl` one line of ``metrics.jsonl``; a value from
-``metrics.jsonl`` is never replaced by a parsed one. `MetricsStore.summary` gives
-the `MetricsSummary` (step, pace, reward trend, ETA); `to_csv` and `to_json` the
-export of ``prime-logs metrics``. `KEY_SERIES` are the series the dashboard shows
-first; `JSONL_NAMES` map prime-rl's W&B names onto the parsed ones.
+``metrics.jsonl`` is never replaced by a parsed one. A step number (or
+``max_steps``) that does not fit in 64 bits is skipped and counted in
+`MetricsStore.skipped`, never raised: the series are arrays of 64-bit integers.
+`MetricsStore.summary` gives the `MetricsSummary` (step, pace, reward trend, ETA);
+`to_csv` and `to_json` the export of ``prime-logs metrics``. `KEY_SERIES` are the
+series the dashboard shows first; `JSONL_NAMES` map prime-rl's W&B names onto the
+parsed ones.
 """
 
 from __future__ import annotations
@@ -38,9 +41,16 @@ from prime_rl_logs.metrics.lines import (
     VLLM_RENAMES,
     VLLM_STATS,
 )
-from prime_rl_logs.metrics.series import Series
+from prime_rl_logs.metrics.series import STEP_MAX, Series, step_number
 
-__all__ = ["JSONL_NAMES", "KEY_SERIES", "MetricsStore", "MetricsSummary", "format_duration"]
+__all__ = [
+    "JSONL_NAMES",
+    "KEY_SERIES",
+    "STEP_MAX",
+    "MetricsStore",
+    "MetricsSummary",
+    "format_duration",
+]
 
 # The series the dashboard shows first, in this order (when present).
 KEY_SERIES: Final = (
@@ -86,9 +96,20 @@ class MetricsSummary:
     reward: float | None
     reward_trend: float | None  # mean of the last 5 rewards minus the mean of the 5 before
     eta_s: float | None
+    skipped: int = 0  # values dropped because their step does not fit in 64 bits
 
     def text(self) -> str:
-        """``step 12/100 · 3.2 steps/min · reward 0.5832 ↑ · ETA 27m 30s``."""
+        """``step 12/100 · 3.2 steps/min · reward 0.5832 ↑ · ETA 27m 30s``.
+
+        Values skipped for a step beyond 64 bits are named at the end
+        (``· 2 skipped: step beyond 64 bits``).
+        """
+        text = self._progress()
+        if self.skipped:
+            text += f" · {self.skipped} skipped: step beyond 64 bits"
+        return text
+
+    def _progress(self) -> str:
         if self.step is None:
             return "no steps yet"
         parts = [f"step {self.step}" + (f"/{self.max_steps}" if self.max_steps else "")]
@@ -139,6 +160,7 @@ class MetricsStore:
         self.last_step: int | None = None
         self.version = 0
         self.errors: list[str] = []  # files `scan_run` could not read
+        self.skipped = 0  # steps (and max_steps) skipped: beyond 64 bits
         self._from_jsonl: set[tuple[str, int]] = set()
         # The step of the last step record per (source, rank), for ╰─ lines under it.
         self._record_step: dict[tuple[str, int | None], tuple[str, int]] = {}
@@ -173,7 +195,13 @@ class MetricsStore:
     # -- feeding
 
     def set(self, name: str, step: int, value: float, *, from_jsonl: bool = False) -> bool:
-        """Store one value; a parsed value never replaces one from ``metrics.jsonl``."""
+        """Store one value; a parsed value never replaces one from ``metrics.jsonl``.
+
+        A step outside 64 bits is not stored: it is counted in ``skipped`` (and
+        ``version`` moves, for the count to be shown).
+        """
+        if not -STEP_MAX - 1 <= step <= STEP_MAX:
+            return self._skip()
         if from_jsonl:
             self._from_jsonl.add((name, step))
         elif (name, step) in self._from_jsonl:
@@ -231,7 +259,7 @@ class MetricsStore:
         if "max_steps" in line:
             m = MAX_STEPS.search(line)
             if m is not None:
-                changed |= self._set_max_steps(int(m.group(1)))
+                changed |= self._set_max_steps(m.group(1))
         if "Step" in line:
             m = STEP.match(line)
             if m is not None:
@@ -258,7 +286,16 @@ class MetricsStore:
                     changed |= self.set(f"{INFERENCE}/{key}", step, value)
         return changed
 
-    def _set_max_steps(self, max_steps: int) -> bool:
+    def _skip(self) -> bool:
+        """Count a value skipped for its step; ``version`` moves so the count shows."""
+        self.skipped += 1
+        self.version += 1
+        return False
+
+    def _set_max_steps(self, digits: str) -> bool:
+        max_steps = step_number(digits)
+        if max_steps is None:
+            return self._skip()
         if max_steps == self.max_steps or max_steps <= 0:
             return False
         self.max_steps = max_steps
@@ -273,7 +310,9 @@ class MetricsStore:
         run_time: float | None,
         source: str,
     ) -> bool:
-        step = int(m.group(1))
+        step = step_number(m.group(1))
+        if step is None:
+            return self._skip()
         fields = list(parse_fields(m.group(3).split("|"), STEP_RENAMES))
         if component not in (TRAINER, ORCHESTRATOR):
             keys = {key for key, _ in fields}
@@ -290,7 +329,7 @@ class MetricsStore:
                 return False
         changed = False
         if m.group(2) is not None:
-            changed |= self._set_max_steps(int(m.group(2)))
+            changed |= self._set_max_steps(m.group(2))
         self._record_step[(source, rank)] = (component, step)
         if run_time is not None:
             seen = self._step_seen.get(component)
@@ -313,7 +352,9 @@ class MetricsStore:
 
     def _eval_line(self, m: re.Match[str]) -> bool:
         name, step_text, took, rest = m.groups()
-        step = int(step_text) if step_text is not None else (self.last_step or 0)
+        step = step_number(step_text) if step_text is not None else (self.last_step or 0)
+        if step is None:
+            return self._skip()
         parts: list[str] = []
         if took is not None:
             parts.append(f"Time {took}")
@@ -354,6 +395,8 @@ class MetricsStore:
             step = int(step)
         if not isinstance(step, int) or isinstance(step, bool):
             return False
+        if not -STEP_MAX - 1 <= step <= STEP_MAX:
+            return self._skip()
         changed = False
         for name, value in _flatten(obj):
             if name == "step" or name.startswith("_"):
@@ -376,7 +419,7 @@ class MetricsStore:
         eta: float | None = None
         if self.max_steps is not None and step is not None and rate:
             eta = max(self.max_steps - step, 0) / rate * 60
-        return MetricsSummary(step, self.max_steps, rate, reward, trend, eta)
+        return MetricsSummary(step, self.max_steps, rate, reward, trend, eta, self.skipped)
 
     def _steps_per_min(self) -> float | None:
         """From when the last ten steps were first seen; else from the logged step times."""

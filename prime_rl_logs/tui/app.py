@@ -73,6 +73,8 @@ class PrimeLogsApp(App[int]):
     TITLE = "prime-logs"
     CSS_PATH = "app.tcss"
 
+    # The screen gets "-narrow" under 120 columns: app.tcss narrows the sidebar.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]  # noqa: RUF012
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("1", "pane('trainer')", "Trainer", group=PANE_KEYS),
         Binding("2", "pane('orchestrator')", "Orchestrator", group=PANE_KEYS),
@@ -105,6 +107,7 @@ class PrimeLogsApp(App[int]):
         Binding("m", "metrics", "Metrics"),
         Binding("c", "copy", "Copy", show=False),
         Binding("o", "sources", "Sources", show=False),
+        Binding("b", "toggle_sidebar", "Hide/show sidebar", show=False),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "quit", "Quit"),
     ]
@@ -417,12 +420,17 @@ class PrimeLogsApp(App[int]):
             return
         start = lv.anchor_row() + step
         if not 0 <= start < len(lv.view):
+            self._no_more_problems(step)
             return
         row = lv.view.next_problem(start, backwards=step < 0)
         if row is None:
-            self.notify("no more warnings or errors", timeout=2)
+            self._no_more_problems(step)
             return
         lv.show_row(row)
+
+    def _no_more_problems(self, step: int) -> None:
+        which = "newer" if step > 0 else "older"
+        self.notify(f"no {which} warning or error", timeout=2)
 
     def action_home(self) -> None:
         self.active_pane.log_view.go_home()
@@ -439,11 +447,20 @@ class PrimeLogsApp(App[int]):
         second = self.panes[1]
         second.display = self._split
         if self._split:
-            first = self.panes[0].key
-            partner = self.split_partner or (ORCHESTRATOR if first == TRAINER else TRAINER)
-            second.spec = PaneSpec.of_pane(partner)
-            self._rebuild(second)
-            second.log_view.focus()
+            top = self.panes[0]
+            if self.split_partner is None and top.spec.rel is None and top.key == ORCHESTRATOR:
+                # Trainer over orchestrator, as the README says, whichever was showing;
+                # the focus goes to the pane that was not on screen.
+                top.spec = PaneSpec.of_pane(TRAINER)
+                self._rebuild(top)
+                second.spec = PaneSpec.of_pane(ORCHESTRATOR)
+                self._rebuild(second)
+                top.log_view.focus()
+            else:
+                partner = self.split_partner or (ORCHESTRATOR if top.key == TRAINER else TRAINER)
+                second.spec = PaneSpec.of_pane(partner)
+                self._rebuild(second)
+                second.log_view.focus()
         else:
             second.show(None)
             self.panes[0].log_view.focus()
@@ -458,7 +475,15 @@ class PrimeLogsApp(App[int]):
         self.notify(f"copied {len(text.splitlines())} line(s)", timeout=2)
 
     def action_sources(self) -> None:
+        self.sidebar.display = True
         self.sidebar.focus()
+
+    def action_toggle_sidebar(self) -> None:
+        """Hide the sidebar (the log panes take its width), or show it again."""
+        sidebar = self.sidebar
+        sidebar.display = not sidebar.display
+        if not sidebar.display and self.focused is sidebar:
+            self.active_pane.log_view.focus()
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.BINDINGS))

@@ -2,7 +2,9 @@
 
 Each row shows the line count, warnings and errors, and how long ago the file last
 grew. A source silent much longer than its peers in the same component (the rank
-that hung) is highlighted, as is a file that could not be read.
+that hung) is highlighted, as is a file that could not be read. When the sidebar is
+narrower than `COMPACT_BELOW` columns (the app narrows it on small terminals) the
+rows are compact: a shorter name, no line count.
 """
 
 from __future__ import annotations
@@ -25,6 +27,12 @@ if TYPE_CHECKING:
 # median silence, and for at least SILENT_MIN_S seconds.
 SILENT_FACTOR = 5.0
 SILENT_MIN_S = 15.0
+
+# Below this width the rows are compact (the app makes the sidebar 30 wide under
+# 120 terminal columns, see app.tcss).
+COMPACT_BELOW = 40
+NAME_WIDTH = 18
+COMPACT_NAME_WIDTH = 12
 
 
 # Ages shown in the sidebar: the largest step not above the true age. Coarse on
@@ -82,14 +90,17 @@ def silent_sources(files: Sequence[LogFile], now: float) -> set[str]:
     return silent
 
 
-def source_row(f: LogFile, silent: bool, now: float) -> Text:
+def source_row(f: LogFile, silent: bool, now: float, *, compact: bool = False) -> Text:
+    """One sidebar row: name, lines, warnings, errors, age (``compact``: no lines)."""
     title = f.source.title
     row = Text(no_wrap=True, overflow="ellipsis")
-    row.append(f"{title[:18]:<18} ", style="bold red" if silent else "")
+    width = COMPACT_NAME_WIDTH if compact else NAME_WIDTH
+    row.append(f"{title[:width]:<{width}} ", style="bold red" if silent else "")
     if f.status == "error":
         row.append(f"! {f.error or 'unreadable'}", style="bold red")
         return row
-    row.append(f"{human_count(f.lines):>6}", style="dim")
+    if not compact:
+        row.append(f"{human_count(f.lines):>6}", style="dim")
     row.append(f" {human_count(f.warnings):>4}" if f.warnings else "     ", style="yellow")
     row.append(f" {human_count(f.errors):>4}" if f.errors else "     ", style="bold red")
     if f.status == "gone":
@@ -120,6 +131,15 @@ class Sidebar(OptionList):
         super().__init__(id=id)
         self._ids: list[tuple[str, str]] = []
         self._rows: dict[str, tuple[object, ...]] = {}
+        self._files: Sequence[LogFile] = ()
+        self.compact = False
+
+    def on_resize(self) -> None:
+        compact = 0 < self.outer_size.width < COMPACT_BELOW
+        if compact != self.compact:
+            self.compact = compact
+            self._ids = []  # every row changes: rebuild the list
+            self.update_sources(self._files)
 
     def update_sources(self, files: Sequence[LogFile]) -> None:
         """Show the run's files, keeping the highlighted row.
@@ -129,6 +149,8 @@ class Sidebar(OptionList):
         the whole list is rebuilt (a layout pass) only when files come or go. An
         idle dashboard therefore neither builds rows nor repaints.
         """
+        self._files = files
+        compact = self.compact
         now = time.time()
         silent = silent_sources(files, now)
         rows: dict[str, tuple[object, ...]] = {
@@ -148,11 +170,16 @@ class Sidebar(OptionList):
             for f in files:
                 rel = f.source.rel
                 if rows[rel] != self._rows.get(rel):
-                    self.replace_option_prompt(rel, source_row(f, rel in silent, now))
+                    row = source_row(f, rel in silent, now, compact=compact)
+                    self.replace_option_prompt(rel, row)
             self._rows = rows
             return
         self._ids, self._rows = ids, rows
-        legend = Text(f"{'source':<19}{'lines':>6} {'warn':>4} {'err':>4} {'age':>4}", style="dim")
+        lines = "" if compact else f"{'lines':>6}"
+        name = COMPACT_NAME_WIDTH if compact else NAME_WIDTH
+        legend = Text(
+            f"{'source':<{name + 1}}{lines} {'warn':>4} {'err':>4} {'age':>4}", style="dim"
+        )
         options: list[Option] = [Option(legend, id="legend", disabled=True)]
         for component in COMPONENTS:
             members = [f for f in files if f.source.component == component]
@@ -162,7 +189,8 @@ class Sidebar(OptionList):
             header.append(f"  {len(members)}" if len(members) > 1 else "", style="dim")
             options.append(Option(header, id=f"component:{component}", disabled=True))
             for f in members:
-                options.append(Option(source_row(f, f.source.rel in silent, now), id=f.source.rel))
+                row = source_row(f, f.source.rel in silent, now, compact=compact)
+                options.append(Option(row, id=f.source.rel))
         highlighted = self.highlighted_option.id if self.highlighted_option else None
         self.set_options(options)
         if highlighted is not None:
