@@ -48,7 +48,15 @@ from prime_rl_logs.core.run import LogFile, Run, RunChanges
 from prime_rl_logs.core.view import Filter, Row, View
 from prime_rl_logs.core.watch import watch_run
 from prime_rl_logs.errors import UsageError
-from prime_rl_logs.layout import ENV, INFERENCE, LAUNCHER, ORCHESTRATOR, TRAINER
+from prime_rl_logs.layout import (
+    ENV,
+    INFERENCE,
+    LAUNCHER,
+    ORCHESTRATOR,
+    TRAINER,
+    safe_name,
+    too_deep_notice,
+)
 
 FOLLOW_LINES = 10  # what --follow prints before new lines, as tail -f
 TAG_WIDTH_MIN = 5
@@ -200,7 +208,7 @@ def _record(row: Row) -> dict[str, Any]:
         "rank": source.rank if source.rank is not None else info.rank,
         "tag": info.tag if info.header else None,
         "message": _plain(row),
-        "file": source.rel,
+        "file": source.label,
     }
 
 
@@ -237,6 +245,7 @@ def _print_run(options: Options, out: TextIO) -> int:
     run.refresh()
     if not run.exists:
         raise UsageError(f"{folder} has no logs/ folder; is it a prime-rl output dir?")
+    _warn_too_deep(run, set())
     view = View(run, options.flt)
     printer = Printer(out, width=tag_width(run), colour=options.colour, as_json=options.as_json)
     start = _build(view, options.lines, options.as_json)
@@ -277,17 +286,22 @@ async def _follow(options: Options, out: TextIO) -> int:
     run.refresh()
     if not run.exists:
         what = folder if not folder.exists() else folder / "logs"
-        print(f"prime-logs: waiting for {what} to appear", file=sys.stderr, flush=True)
+        print(
+            f"prime-logs: waiting for {safe_name(str(what))} to appear", file=sys.stderr, flush=True
+        )
     view = View(run, options.flt)
     printer = Printer(out, width=tag_width(run), colour=options.colour, as_json=options.as_json)
     lines = FOLLOW_LINES if options.lines is None else options.lines
     start = _build(view, lines, options.as_json)
     printer.rows(view, start, len(view))
 
+    said: set[str] = set()
+    _warn_too_deep(run, said)
     stop = asyncio.Event()
     closed = _on_closed(out, stop.set)
     async for changes in watch_run(run, poll=options.poll or None, stop_event=stop):
         _notices(changes)
+        _warn_too_deep(run, said)
         delta = view.update(changes)
         if delta.appended:
             printer.rows(view, len(view) - delta.appended, len(view))
@@ -301,12 +315,21 @@ async def _follow(options: Options, out: TextIO) -> int:
 def _notices(changes: RunChanges) -> None:
     """What ``tail -F`` says on stderr: a file truncated or replaced, or gone."""
     for file in changes.reset:
+        name = file.source.label
         print(
-            f"prime-logs: {file.source.rel} was truncated or replaced; following it from its start",
+            f"prime-logs: {name} was truncated or replaced; following it from its start",
             file=sys.stderr,
         )
     for file in changes.gone:
-        print(f"prime-logs: {file.source.rel} has gone", file=sys.stderr)
+        print(f"prime-logs: {file.source.label} has gone", file=sys.stderr)
+
+
+def _warn_too_deep(run: Run, said: set[str]) -> None:
+    """One line on stderr when discovery left folders out for depth (once per text)."""
+    notice = too_deep_notice(run.logs)
+    if notice is not None and notice not in said:
+        said.add(notice)
+        print(f"prime-logs: warning: {notice}", file=sys.stderr, flush=True)
 
 
 def _on_closed(out: TextIO, callback: Callable[[], None]) -> threading.Event:

@@ -27,7 +27,10 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError(f"{out} has no logs/ folder and no metrics.jsonl: not a prime-rl run")
     store = scan_run(out)
     for error in store.errors:
-        print(f"prime-logs: warning: {error}", file=sys.stderr)
+        print(f"prime-logs: warning: {layout.safe_name(error)}", file=sys.stderr)
+    notice = layout.too_deep_notice(layout.logs_dir(out))
+    if notice is not None:
+        print(f"prime-logs: warning: {notice}", file=sys.stderr)
     text = store.to_json() + "\n" if getattr(args, "json", False) else store.to_csv()
     try:
         sys.stdout.write(text)
