@@ -15,7 +15,7 @@ import re
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -183,7 +183,7 @@ def test_metrics_names_from_files_are_escaped(tmp_path: Path) -> None:
 # Deep folders (item 4)
 
 
-def deep_run(root: Path, depth: int) -> Path:
+def make_deep(root: Path, depth: int) -> Path:
     """``logs/d/d/.../d/x.log`` ``depth`` folders deep, and one file at the top."""
     logs = root / "logs"
     logs.mkdir(parents=True)
@@ -203,8 +203,45 @@ def deep_run(root: Path, depth: int) -> Path:
     return root
 
 
-def test_discover_is_iterative_and_reports_what_it_cut(tmp_path: Path) -> None:
-    logs = deep_run(tmp_path, 1000) / "logs"
+def remove_tree(root: Path) -> None:
+    """`shutil.rmtree` without recursion (Python 3.11's recurses, and so would pytest's
+    clean-up of its temporary folders): deepest entries first, from a stack."""
+    stack = [os.fspath(root)]
+    while stack:
+        folder = stack[-1]
+        subfolders = []
+        with os.scandir(folder) as it:
+            for entry in it:
+                if entry.is_dir(follow_symlinks=False):
+                    subfolders.append(entry.path)
+                else:
+                    os.unlink(entry.path)
+        if subfolders:
+            stack.extend(subfolders)
+        else:
+            os.rmdir(folder)
+            stack.pop()
+
+
+@pytest.fixture
+def deep_run(tmp_path: Path) -> Iterator[Callable[[int], Path]]:
+    """Makes a run with folders nested that deep; removes it after the test."""
+    made: list[Path] = []
+
+    def make(depth: int) -> Path:
+        root = tmp_path / f"run{len(made)}"
+        made.append(root)
+        return make_deep(root, depth)
+
+    yield make
+    for root in made:
+        remove_tree(root)
+
+
+def test_discover_is_iterative_and_reports_what_it_cut(
+    deep_run: Callable[[int], Path],
+) -> None:
+    logs = deep_run(1000) / "logs"
     assert discover(logs) == [logs / "orchestrator.log"]  # no RecursionError
     cut = too_deep(logs)
     assert len(cut) == 1 and len(cut[0].relative_to(logs).parts) == layout.MAX_DEPTH + 1
@@ -212,15 +249,17 @@ def test_discover_is_iterative_and_reports_what_it_cut(tmp_path: Path) -> None:
     assert notice is not None and f"more than {layout.MAX_DEPTH} deep" in notice
 
 
-def test_discover_finds_files_down_to_the_limit(tmp_path: Path) -> None:
-    logs = deep_run(tmp_path, layout.MAX_DEPTH) / "logs"
+def test_discover_finds_files_down_to_the_limit(deep_run: Callable[[int], Path]) -> None:
+    logs = deep_run(layout.MAX_DEPTH) / "logs"
     assert len(discover(logs)) == 2
     assert too_deep(logs) == () and too_deep_notice(logs) is None
 
 
 @pytest.mark.parametrize("command", ["tail", "metrics"])
-def test_deep_folders_are_reported_on_stderr_not_raised(tmp_path: Path, command: str) -> None:
-    run = deep_run(tmp_path, 1000)
+def test_deep_folders_are_reported_on_stderr_not_raised(
+    deep_run: Callable[[int], Path], command: str
+) -> None:
+    run = deep_run(1000)
     done = run_module(command, str(run))
     assert done.returncode == 0, done.stderr[-2000:]
     warnings = done.stderr.decode().splitlines()
@@ -231,9 +270,9 @@ def test_deep_folders_are_reported_on_stderr_not_raised(tmp_path: Path, command:
 
 
 def test_tail_in_process_reports_depth_once(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    deep_run: Callable[[int], Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    run = deep_run(tmp_path, 40)
+    run = deep_run(40)
     assert main(["tail", str(run)]) == 0
     captured = capsys.readouterr()
     assert "top" in captured.out
