@@ -20,6 +20,11 @@ Output is flushed after every batch, so a pipe sees lines as they come. When the
 reader goes away (``| head``) the command stops quietly with exit code 0, also
 while it is waiting for new lines with nothing to write.
 
+Nothing from a file reaches the terminal raw: line text comes sanitised from
+`core` (`decode_line`), and names are the escaped ``Source.tag`` and
+``Source.label`` (`layout.safe_name`), in text, ``--json`` and the stderr notices,
+which also say (once) when discovery left folders out for depth.
+
 This module is the printer (`Printer`) and the loop (`tail(options)`); the command
 line that builds `Options` from the parsed arguments is `prime_rl_logs.commands.tail`.
 Bad input raises `prime_rl_logs.errors.UsageError`.

@@ -1,9 +1,10 @@
 """`prime-logs metrics OUTPUT_DIR [--csv | --json]`: a run's metric series on stdout.
 
 Checks that OUTPUT_DIR looks like a run, reads it with
-`prime_rl_logs.metrics.scan_run`, warns on stderr about files it could not read,
-and writes CSV (one row per step) or JSON. A reader that goes away (``| head``)
-ends the command quietly with exit code 0.
+`prime_rl_logs.metrics.scan_run`, warns on stderr about files it could not read and
+about folders too deep to be read (`layout.too_deep_notice`), names escaped by
+`layout.safe_name`, and writes CSV (one row per step) or JSON. A reader that goes
+away (``| head``) ends the command quietly with exit code 0.
 """
 
 from __future__ import annotations
