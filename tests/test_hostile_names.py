@@ -162,6 +162,33 @@ def test_tail_follow_reads_a_file_whose_name_is_not_utf8(tmp_path: Path) -> None
         proc.wait(timeout=10)
 
 
+def test_tail_follow_notices_name_files_escaped(tmp_path: Path) -> None:
+    run = hostile_run(tmp_path)
+    env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "NO_COLOR")}
+    env["PYTHONPATH"] = str(REPO)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "prime_rl_logs", "tail", str(run), "--follow"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,  # the notices go to stderr
+        stdin=subprocess.DEVNULL,
+        text=True,
+        errors="surrogateescape",
+        env=env,
+    )
+    try:
+        out = Lines(proc)
+        out.wait_for("INFO env")
+        fresh = run / "logs" / "fresh"
+        fresh.write_text("23:00:09    INFO new\n")
+        fresh.replace(run / "logs" / "env_workers" / f"{EVIL}.log")  # a new inode
+        notice = out.wait_for("was truncated or replaced")
+        assert notice.startswith("prime-logs: env_workers/\\x1b]2;PWNED\\x07"), notice
+        assert notice.isprintable()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
 # ---------------------------------------------------------------------------
 # metrics
 
