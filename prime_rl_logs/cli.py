@@ -112,11 +112,14 @@ def dispatch(args: argparse.Namespace) -> int:
     """Run the parsed command: its module's ``main(args)``, imported now."""
     if args.command in RESOLVES_RUN and args.output_dir is not None:
         from prime_rl_logs.commands.run_dir import resolve_run_dir
+        from prime_rl_logs.layout import safe_name
 
         run = resolve_run_dir(args.output_dir)
         if run != args.output_dir:
-            print(f"prime-logs: {args.output_dir} is inside the run {run}; opening {run}",
-                  file=sys.stderr)  # fmt: skip
+            given, found = safe_name(str(args.output_dir)), safe_name(str(run))
+            print(
+                f"prime-logs: {given} is inside the run {found}; opening {found}", file=sys.stderr
+            )
             args.output_dir = run
     check_output_dir(args.output_dir)
     module = COMMANDS.get(args.command)

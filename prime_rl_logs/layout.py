@@ -16,14 +16,22 @@ Two layouts are in use and both are read:
   plus torchrun's ``--log-dir`` tree ``{rdzv_id}/attempt_{k}/{rank}/{stdout,stderr}.log``.
 
 `classify` turns any path into a `Source`; a file it does not recognise is still a
-`Source` with component ``"other"``, never an error.
+`Source` with component ``"other"``, never an error. `discover` lists a run's log
+files without recursion, down to `MAX_DEPTH` folders below ``logs/``; what it left
+out for depth, `too_deep` says, so every reader can report it rather than drop it.
+
+Names are hostile input: anything under ``logs/`` can be named by a process of the
+run. `safe_name` makes a name printable (control characters, escape sequences and
+bytes that are not UTF-8 shown escaped, as ``ls -b`` does), and a `Source` carries
+its display strings (`Source.tag`, `Source.title`, `Source.label`) made safe once,
+when it is built: every printer and widget shows those, never ``rel`` or ``path``.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
@@ -50,6 +58,38 @@ COMPONENT_TITLES: Final = {
 # Files that hold logs; anything else under logs/ (core dumps, .pid files) is ignored
 # by discovery, though `classify` still accepts it.
 LOG_SUFFIXES: Final = (".log", ".stdout", ".stderr", ".out", ".err", ".txt", ".jsonl")
+
+# How many folders deep below logs/ discovery looks. prime-rl's deepest file,
+# latest/trainer/torchrun/{rdzv}/attempt_{k}/{rank}/stdout.log, is 6 deep.
+MAX_DEPTH: Final = 32
+
+
+# ---------------------------------------------------------------------------
+# Names made safe to show
+
+
+def safe_name(text: str) -> str:
+    """A string from the file system or a file, made safe to print or draw.
+
+    Every character that is not printable is shown escaped, as ``ls -b`` does:
+    control characters (ESC, BEL, CR, DEL, C1) as ``\\x1b``, the bytes of a name that
+    is not valid UTF-8 (Python holds them as lone surrogates) as ``\\xff``, and other
+    invisible characters (bidi overrides, zero-width or line separators) as
+    ``\\u202e``. The result is printable, so it holds no escape sequence at all (not
+    even a colour), encodes as UTF-8, and two different names stay different.
+    """
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else _escaped(c) for c in text)
+
+
+def _escaped(char: str) -> str:
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that is not UTF-8, under surrogateescape
+        return f"\\x{code - 0xDC00:02x}"
+    if code <= 0xFF:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
 # ---------------------------------------------------------------------------
@@ -91,7 +131,9 @@ class Source:
 
     ``rel`` is the path relative to ``logs/`` as discovered (through ``latest/`` when
     that symlink is used), so it stays the same when ``latest`` is swapped to a new
-    attempt; ``attempt`` is what it pointed to when classified.
+    attempt; ``attempt`` is what it pointed to when classified. ``rel`` and ``path``
+    identify the file and are raw; what is shown is ``tag``, ``title`` and ``label``,
+    computed once from them here and passed through `safe_name`.
     """
 
     path: Path
@@ -103,10 +145,19 @@ class Source:
     split: str | None = None  # "train" / "eval" for envs/{split}/{name}.log
     attempt: int | None = None
     stream: str | None = None  # "stdout" / "stderr" in torchrun's tree
+    tag: str = field(init=False, repr=False, compare=False)
+    """Short label shown before each line in a multi-source pane: r3, orch, inf, gsm8k."""
+    title: str = field(init=False, repr=False, compare=False)
+    """A row label for the sidebar."""
+    label: str = field(init=False, repr=False, compare=False)
+    """``rel`` made safe to show: pane titles, messages, ``tail --json``'s ``file``."""
 
-    @property
-    def tag(self) -> str:
-        """Short label shown before each line in a multi-source pane: r3, orch, inf, gsm8k."""
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tag", safe_name(self._tag()))
+        object.__setattr__(self, "title", safe_name(self._title()))
+        object.__setattr__(self, "label", safe_name(self.rel))
+
+    def _tag(self) -> str:
         if self.component == TRAINER:
             if self.rank is not None:
                 base = f"r{self.rank}"
@@ -126,9 +177,7 @@ class Source:
             return "rl"
         return Path(self.rel).stem
 
-    @property
-    def title(self) -> str:
-        """A row label for the sidebar."""
+    def _title(self) -> str:
         if self.component == TRAINER:
             if self.rank is not None:
                 label = f"rank {self.rank}"
@@ -246,7 +295,7 @@ def _is_log_file(name: str) -> bool:
     return name.endswith(LOG_SUFFIXES) and not name.startswith(".")
 
 
-def discover(logs: str | os.PathLike[str]) -> list[Path]:
+def discover(logs: str | os.PathLike[str], max_depth: int = MAX_DEPTH) -> list[Path]:
     """Every log file under a run's ``logs/`` folder, sorted.
 
     When ``logs/latest`` exists (prime-rl's newer layout) the current attempt is read
@@ -254,29 +303,63 @@ def discover(logs: str | os.PathLike[str]) -> list[Path]:
     not show every line twice; files are named ``logs/latest/...`` so that a swap of
     the symlink reads as the same file being recreated, the way ``tail -F`` sees it.
     Unreadable folders are skipped, not raised.
+
+    The walk is a loop over a stack, not a recursion, so no depth of folders can
+    overflow it. Files down to ``max_depth`` folders below ``logs/`` are found;
+    folders deeper than that are not entered, and `too_deep` lists them until the
+    next call for the same ``logs/``.
     """
     root = Path(logs)
     has_latest = (root / "latest").is_dir()
     found: list[Path] = []
-
-    def walk(folder: Path, top: bool) -> None:
+    skipped: list[Path] = []
+    stack: list[tuple[str, int]] = [(os.fspath(root), 0)]
+    while stack:
+        folder, depth = stack.pop()
+        top = depth == 0
         try:
-            entries = list(os.scandir(folder))
+            with os.scandir(folder) as it:
+                entries = list(it)
         except OSError:
-            return
+            continue
         for entry in entries:
             if top and has_latest and _ATTEMPT_DIR.fullmatch(entry.name):
                 continue
             try:
                 if entry.is_dir(follow_symlinks=top and entry.name == "latest"):
-                    walk(Path(entry.path), top=False)
+                    if depth < max_depth:
+                        stack.append((entry.path, depth + 1))
+                    else:
+                        skipped.append(Path(entry.path))
                 elif entry.is_file() and _is_log_file(entry.name):
                     found.append(Path(entry.path))
             except OSError:
                 continue
-
-    walk(root, top=True)
+    _too_deep[os.fspath(root)] = (max_depth, tuple(sorted(skipped)))
     return sorted(found)
+
+
+# What the last `discover` of each logs/ folder did not enter. A stop-gap that lets
+# every reader report the cut without `Run` passing it along; one small entry per run.
+_too_deep: dict[str, tuple[int, tuple[Path, ...]]] = {}
+
+
+def too_deep(logs: str | os.PathLike[str]) -> tuple[Path, ...]:
+    """The folders the last `discover` of ``logs`` did not enter: deeper than its
+    ``max_depth``. Empty when there were none, or ``logs`` was never discovered."""
+    return _too_deep.get(os.fspath(Path(logs)), (0, ()))[1]
+
+
+def too_deep_notice(logs: str | os.PathLike[str]) -> str | None:
+    """One line saying what the last `discover` of ``logs`` left out, or None."""
+    depth, cut = _too_deep.get(os.fspath(Path(logs)), (0, ()))
+    if not cut:
+        return None
+    first = safe_name(os.path.relpath(cut[0], logs))
+    if len(first) > 60:
+        first = first[:60] + "…"
+    more = f" (and {len(cut) - 1} more)" if len(cut) > 1 else ""
+    return f"folders more than {depth} deep under logs/ are not read: {first}{more}"
 
 
 # ---------------------------------------------------------------------------

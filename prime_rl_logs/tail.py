@@ -23,6 +23,11 @@ Output is flushed after every batch, so a pipe sees lines as they come. When the
 reader goes away (``| head``) the command stops quietly with exit code 0, also
 while it is waiting for new lines with nothing to write.
 
+Nothing from a file reaches the terminal raw: line text comes sanitised from
+`core` (`decode_line`), and names are the escaped ``Source.tag`` and
+``Source.label`` (`layout.safe_name`), in text, ``--json`` and the stderr notices,
+which also say (once) when discovery left folders out for depth.
+
 This module is the printer (`Printer`) and the loop (`tail(options)`); the command
 line that builds `Options` from the parsed arguments is `prime_rl_logs.commands.tail`.
 Bad input raises `prime_rl_logs.errors.UsageError`.
@@ -51,7 +56,15 @@ from prime_rl_logs.core.run import LogFile, Run, RunChanges
 from prime_rl_logs.core.view import Filter, Row, View
 from prime_rl_logs.core.watch import watch_run
 from prime_rl_logs.errors import UsageError
-from prime_rl_logs.layout import ENV, INFERENCE, LAUNCHER, ORCHESTRATOR, TRAINER
+from prime_rl_logs.layout import (
+    ENV,
+    INFERENCE,
+    LAUNCHER,
+    ORCHESTRATOR,
+    TRAINER,
+    safe_name,
+    too_deep_notice,
+)
 
 FOLLOW_LINES = 10  # what --follow prints before new lines, as tail -f
 TAG_WIDTH_MIN = 5
@@ -203,7 +216,7 @@ def _record(row: Row) -> dict[str, Any]:
         "rank": source.rank if source.rank is not None else info.rank,
         "tag": info.tag if info.header else None,
         "message": _plain(row),
-        "file": source.rel,
+        "file": source.label,
     }
 
 
@@ -241,6 +254,7 @@ def _print_run(options: Options, out: TextIO) -> int:
     if not run.exists:
         raise UsageError(f"{folder} has no logs/ folder; is it a prime-rl output dir?")
     _warn_unreadable(run, set())
+    _warn_too_deep(run, set())
     view = View(run, options.flt)
     printer = Printer(out, width=tag_width(run), colour=options.colour, as_json=options.as_json)
     start = _build(view, options.lines, options.as_json)
@@ -281,7 +295,9 @@ async def _follow(options: Options, out: TextIO) -> int:
     run.refresh()
     if not run.exists:
         what = folder if not folder.exists() else folder / "logs"
-        print(f"prime-logs: waiting for {what} to appear", file=sys.stderr, flush=True)
+        print(
+            f"prime-logs: waiting for {safe_name(str(what))} to appear", file=sys.stderr, flush=True
+        )
     warned: set[str] = set()
     _warn_unreadable(run, warned)
     view = View(run, options.flt)
@@ -290,11 +306,14 @@ async def _follow(options: Options, out: TextIO) -> int:
     start = _build(view, lines, options.as_json)
     printer.rows(view, start, len(view))
 
+    said: set[str] = set()
+    _warn_too_deep(run, said)
     stop = asyncio.Event()
     closed = _on_closed(out, stop.set)
     async for changes in watch_run(run, poll=options.poll or None, stop_event=stop):
         _notices(changes)
         _warn_unreadable(run, warned)  # a new file, or one whose permissions changed
+        _warn_too_deep(run, said)
         delta = view.update(changes)
         if delta.appended:
             printer.rows(view, len(view) - delta.appended, len(view))
@@ -311,19 +330,28 @@ def _warn_unreadable(run: Run, warned: set[str]) -> None:
         rel = file.source.rel
         if file.status == "error" and rel not in warned:
             warned.add(rel)
-            why = file.error or f"cannot read {rel}"
+            why = safe_name(file.error or f"cannot read {rel}")
             print(f"prime-logs: warning: {why}; skipped", file=sys.stderr, flush=True)
 
 
 def _notices(changes: RunChanges) -> None:
     """What ``tail -F`` says on stderr: a file truncated or replaced, or gone."""
     for file in changes.reset:
+        name = file.source.label
         print(
-            f"prime-logs: {file.source.rel} was truncated or replaced; following it from its start",
+            f"prime-logs: {name} was truncated or replaced; following it from its start",
             file=sys.stderr,
         )
     for file in changes.gone:
-        print(f"prime-logs: {file.source.rel} has gone", file=sys.stderr)
+        print(f"prime-logs: {file.source.label} has gone", file=sys.stderr)
+
+
+def _warn_too_deep(run: Run, said: set[str]) -> None:
+    """One line on stderr when discovery left folders out for depth (once per text)."""
+    notice = too_deep_notice(run.logs)
+    if notice is not None and notice not in said:
+        said.add(notice)
+        print(f"prime-logs: warning: {notice}", file=sys.stderr, flush=True)
 
 
 def _on_closed(out: TextIO, callback: Callable[[], None]) -> threading.Event:

@@ -175,6 +175,17 @@ tag_of() {
   printf '%s' "${tag//[^A-Za-z0-9_.:!+-]/_}"
 }
 
+# A file name made safe to print: control characters (ESC, BEL, ...), the C1
+# controls and the bidi overrides as UTF-8 become '?', so a name cannot retitle,
+# clear, write the clipboard or reorder what follows it.
+shown() {
+  local LC_ALL=C s
+  s=${1//[[:cntrl:]]/?}
+  s=${s//$'\xc2'[$'\x80'-$'\x9f']/?}
+  s=${s//$'\xe2\x80'[$'\xa8'-$'\xae']/?}
+  printf '%s' "${s//$'\xe2\x81'[$'\xa6'-$'\xa9']/?}"
+}
+
 follow_pane() {
   local logs=$OUTPUT_DIR/logs pids="" seen="" target="" current="" started=0 waiting=0
   local base f n rel prefix=0 esc
@@ -205,7 +216,7 @@ follow_pane() {
         wait 2>/dev/null
         pids=""
         seen=""
-        printf '\n==> logs/latest -> %s <==\n' "$target"
+        printf '\n==> logs/latest -> %s <==\n' "$(shown "$target")"
       fi
       current=$target
     fi
@@ -219,7 +230,7 @@ follow_pane() {
         # One tail per file, each line labelled with its source (dim).
         tail -F -n "$n" "$f" > >(sed "s/^/$esc[2m$(printf '%-6s' "$(tag_of "$rel")")$esc[0m /") &
       else
-        printf '==> %s <==\n' "$rel"
+        printf '==> %s <==\n' "$(shown "$rel")"
         tail -F -n "$n" "$f" &
       fi
       pids="$pids $!"

@@ -15,6 +15,10 @@ walk and two ``stat`` per file, and by a re-check `RECHECK_S` (0.1 s) after a ne
 folder shows up, at the next wake-up. Idle, that is well under 1% of a core for 64
 files (see docs/benchmarks.md). While idle, the older lines of large files are
 indexed in small slices (`INDEX_SLICE_S`) so their warning/error counts complete.
+
+When watchfiles itself fails (it raises on a file name that is not valid UTF-8,
+from notification and polling alike), the loop carries on without it: a full
+refresh every `POLL_DELAY_MS`, which reads such a file like any other.
 """
 
 from __future__ import annotations
@@ -141,6 +145,26 @@ async def _index_in_background(run: Run) -> None:
             await asyncio.sleep(0.002)
 
 
+def _watcher_failed(exc: BaseException) -> bool:
+    """Is this watchfiles' own error (``WatchfilesRustInternalError``, such as
+    "Unable to decode path"), alone or inside anyio's exception group?"""
+    if isinstance(exc, BaseExceptionGroup):
+        return any(_watcher_failed(e) for e in exc.exceptions)
+    return type(exc).__name__ == "WatchfilesRustInternalError"
+
+
+async def _refresh_forever(run: Run, stop_event: _Event | None) -> AsyncGenerator[RunChanges, None]:
+    """The watch loop without watchfiles: a full refresh every `POLL_DELAY_MS`."""
+    while not await _sleep_or_stop(POLL_DELAY_MS / 1000, stop_event):
+        changes = run.refresh()
+        if changes:
+            yield changes
+        while run.behind:
+            more = run.refresh()
+            if more:
+                yield more
+
+
 async def watch_run(
     run: Run,
     *,
@@ -201,7 +225,13 @@ async def watch_run(
                             yield more
                     if not run.logs.is_dir():
                         break  # the folder went away: wait for it again
-            except (OSError, RuntimeError):
+            except (OSError, RuntimeError, ExceptionGroup) as exc:
+                if _watcher_failed(exc):
+                    async for changes in _refresh_forever(run, stop_event):
+                        yield changes
+                    return
+                if isinstance(exc, ExceptionGroup):
+                    raise
                 # The watched folder vanished under the watcher: wait for it again.
                 if await _sleep_or_stop(WAIT_FOR_LOGS_S, stop_event):
                     return

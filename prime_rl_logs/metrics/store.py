@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Final
 
+from prime_rl_logs.layout import safe_name
 from prime_rl_logs.metrics.fields import parse_fields
 from prime_rl_logs.metrics.lines import (
     DEBUG_SUFFIX,
@@ -445,7 +446,7 @@ class MetricsStore:
         names = self.names()
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["step", *names])
+        writer.writerow(["step", *map(safe_name, names)])  # names come from files
         columns = [self.series[name] for name in names]
         for step in self.steps():
             row: list[str | int] = [step]

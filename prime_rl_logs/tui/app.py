@@ -31,7 +31,14 @@ from textual.widgets import Footer, Input, OptionList
 from prime_rl_logs.core.run import Run, RunChanges
 from prime_rl_logs.core.view import Filter, View
 from prime_rl_logs.core.watch import watch_run
-from prime_rl_logs.layout import DEFAULT_PANE, ORCHESTRATOR, PANES, TRAINER
+from prime_rl_logs.layout import (
+    DEFAULT_PANE,
+    ORCHESTRATOR,
+    PANES,
+    TRAINER,
+    safe_name,
+    too_deep_notice,
+)
 from prime_rl_logs.levels import DEBUG, ERROR, INFO, LEVELS, SUCCESS, WARNING
 from prime_rl_logs.metrics import LiveMetrics
 from prime_rl_logs.tui.help import HelpScreen
@@ -144,6 +151,7 @@ class PrimeLogsApp(App[int]):
         self.metrics_view = MetricsView(id="metrics")
         self._metrics_version = -1
         self._sidebar_dirty = True
+        self._notices: set[str] = set()
 
     # -- layout -----------------------------------------------------------
 
@@ -212,7 +220,7 @@ class PrimeLogsApp(App[int]):
         self.status.show(" " + describe(self.filter))
 
     def _update_header(self) -> None:
-        name = self.output_dir.resolve().name or str(self.output_dir)
+        name = safe_name(self.output_dir.resolve().name or str(self.output_dir))
         header = Text.assemble(" prime-logs  ", (name, "bold"))
         if self.metrics.ready:
             header.append("  │  " + self.metrics.store.summary().text())
@@ -238,6 +246,10 @@ class PrimeLogsApp(App[int]):
     def _update_sidebar(self) -> None:
         self.sidebar.update_sources(self.run_model.files)
         self._sidebar_dirty = False
+        notice = too_deep_notice(self.run_model.logs)
+        if notice is not None and notice not in self._notices:
+            self._notices.add(notice)
+            self.notify(notice, title="Not every folder is read", severity="warning", timeout=30)
 
     def _tick(self) -> None:
         """Every `TICK_S` (2 s): the sidebar's ages and counts, the panes' chrome

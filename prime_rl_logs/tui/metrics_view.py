@@ -27,6 +27,7 @@ from textual.widget import Widget
 from textual.widgets import SelectionList, Static
 from textual.widgets.selection_list import Selection
 
+from prime_rl_logs.layout import safe_name
 from prime_rl_logs.metrics import KEY_SERIES, MetricsStore
 from prime_rl_logs.tui.plot import plot_text
 
@@ -133,7 +134,7 @@ class SeriesPlot(Widget):
     def render(self) -> Text:
         size = self.content_size
         points = list(zip(self.steps, self.values, strict=True))
-        return plot_text(self.series, points, size.width, size.height, self.colour)
+        return plot_text(safe_name(self.series), points, size.width, size.height, self.colour)
 
 
 class PlotGrid(VerticalScroll):
@@ -275,7 +276,7 @@ class MetricsView(Widget):
             picker.clear_options()
             picker.add_options(
                 Selection(
-                    Content(name),  # not markup: an env name may hold "["
+                    Content(safe_name(name)),  # not markup: an env name may hold "["
                     name,
                     name in selected if name in known else default_selected(name),
                 )

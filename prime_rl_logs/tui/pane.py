@@ -25,7 +25,7 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from prime_rl_logs.core.view import Filter, View, ViewDelta
-from prime_rl_logs.layout import PANE_BY_KEY, PANES
+from prime_rl_logs.layout import PANE_BY_KEY, PANES, safe_name
 from prime_rl_logs.levels import LEVELS, TRACE, name_at_or_below
 from prime_rl_logs.tui.log_view import LogView
 
@@ -60,7 +60,7 @@ class PaneSpec:
 
     @property
     def title(self) -> str:
-        return self.rel if self.rel is not None else PANE_BY_KEY[self.key].title
+        return safe_name(self.rel) if self.rel is not None else PANE_BY_KEY[self.key].title
 
     @property
     def number(self) -> int | None:
@@ -190,7 +190,7 @@ class LogPane(Vertical):
         self.title.show(f"{label}{self.spec.title}  ({count})")
         bits = []
         if not self.run.exists:
-            bits.append(f"waiting for {self.run.logs} to appear…")
+            bits.append(f"waiting for {safe_name(str(self.run.logs))} to appear…")
         elif not files:
             bits.append("no files for this pane yet")
         if view is not None and not view.complete:

@@ -18,7 +18,7 @@ from rich.text import Text
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from prime_rl_logs.layout import COMPONENT_TITLES, COMPONENTS
+from prime_rl_logs.layout import COMPONENT_TITLES, COMPONENTS, safe_name
 
 if TYPE_CHECKING:
     from prime_rl_logs.core.run import LogFile
@@ -92,12 +92,12 @@ def silent_sources(files: Sequence[LogFile], now: float) -> set[str]:
 
 def source_row(f: LogFile, silent: bool, now: float, *, compact: bool = False) -> Text:
     """One sidebar row: name, lines, warnings, errors, age (``compact``: no lines)."""
-    title = f.source.title
+    title = f.source.title  # safe to draw: `Source` escapes names once, when it is made
     row = Text(no_wrap=True, overflow="ellipsis")
     width = COMPACT_NAME_WIDTH if compact else NAME_WIDTH
     row.append(f"{title[:width]:<{width}} ", style="bold red" if silent else "")
     if f.status == "error":
-        row.append(f"! {f.error or 'unreadable'}", style="bold red")
+        row.append(f"! {safe_name(f.error or 'unreadable')}", style="bold red")
         return row
     if not compact:
         row.append(f"{human_count(f.lines):>6}", style="dim")
