@@ -102,6 +102,24 @@ VOCAB = [
     b"\n",
     b"\xff\xfe bad bytes\n",
     b"\x1b]0;title\x07osc then text boom\n",
+    # issue 16's shapes: glog / PyTorch C++, torchrun's elastic agent, nested process
+    # prefixes, older vLLM, Python logging, Ray; and lines that only look like them.
+    b"[rank2]:[E1130 14:02:41.123456789 ProcessGroupNCCL.cpp:610] [Rank 2] timed out boom\n",
+    b"[W1130 14:02:41.123456 4242 socket.cpp:77] slow peer\n",
+    b"[F1130 14:02:41.123456 socket.cpp:78] gave up\n",
+    b"[E ProcessGroupNCCL.cpp:500] old style boom\n",
+    b"E1130 14:02:42.500000 777 torch/distributed/elastic/agent/api.py:700] worker boom\n",
+    b"W1130 14:02:42.500000 777 torch/distributed/elastic/agent/api.py:700] closing\n",
+    b"I1130 14:02:42.500000 777 torch/distributed/elastic/agent/api.py:701] restarting\n",
+    b"(Api pid=3) (EngineCore_0 pid=4) (Worker TP0 pid=5) WARNING 02-09 14:02:40 [c.py:9] nest\n",
+    b"ERROR 02-09 14:02:40 server.py:12] old vllm boom\n",
+    b"2026-02-09 14:02:40,123 - env.math - WARNING - pylog boom\n",
+    b"[ERROR|trainer.py:99] 2026-02-09 14:02:40,123 >> hf boom\n",
+    b"WARNING:root:basic boom\n",
+    b"(Actor pid=7, ip=10.1.2.3) 14:00:01   ERROR ray boom\n",
+    b"Error in [Rank 2] is not a header [E x\n",
+    b"E1130 is not glog either\n",
+    b"(no pid here) WARNING 02-09 14:02:40 [c.py:9] not a header\n",
 ]
 
 FILTERS = [
@@ -181,12 +199,13 @@ def test_live_updates_equal_the_reference(
 )
 @given(
     events=st.lists(
-        st.tuples(st.integers(0, 3), st.sampled_from(["ok", "boom", "tb"])), max_size=30
+        st.tuples(st.integers(0, 3), st.sampled_from(["ok", "boom", "tb", "nccl"])), max_size=30
     ),
     flt=st.sampled_from(
         [
             Filter(),
             Filter(min_level=40),
+            Filter(min_level=30, ranks=frozenset({2})),
             Filter(ranks=frozenset({1})),
             Filter(ranks=frozenset({0, 3}), min_level=40),
             Filter(include=re.compile("NaN")),
@@ -201,6 +220,8 @@ def test_combined_trainer_log_tracks_records_per_rank(
     for rank, kind in events:
         if kind == "tb":
             data += traceback_lines(rank=rank)
+        elif kind == "nccl":  # PyTorch C++ behind torchrun's "[rankN]:" prefix
+            data += f"[rank{rank}]:[E1130 14:00:00.000001 Sync.cpp:9] hung\n".encode()
         else:
             data += log_line(T0, "ERROR" if kind == "boom" else "INFO", kind, rank=rank)
     run = one_file_run(tmp_path_factory.mktemp("v"), data, rel="trainer.log")

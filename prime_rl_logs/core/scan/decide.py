@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
 from prime_rl_logs.core.ansi import strip_sgr
-from prime_rl_logs.core.formats import LEVEL_WORDS
+from prime_rl_logs.core.formats import LEVEL_TOKENS, LEVEL_WORDS
 from prime_rl_logs.core.parse import decode_line, parse_line
 from prime_rl_logs.core.scan.lines import ChunkLines, split_lines
 from prime_rl_logs.core.scan.matcher import RegexMatcher
@@ -76,7 +76,7 @@ class Rules:
         m = flt.min_level
         keep = drop = None
         if m > ORPHAN_LEVEL:
-            keep = tuple(w for w, lv in LEVEL_WORDS if lv >= m)
+            keep = tuple(w for w, lv in LEVEL_TOKENS if lv >= m)
         elif m > 5:
             drop = tuple(w for w, lv in LEVEL_WORDS if lv < m)
         return cls(

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from typing import Final
 
 from prime_rl_logs import levels
-from prime_rl_logs.core.formats import HEADER_FIRST_BYTES, HEADER_LEVEL_RE, PROBLEM_WORDS
+from prime_rl_logs.core.formats import HEADER_FIRST_BYTES, HEADER_LEVEL_RE, PROBLEM_TOKENS
 from prime_rl_logs.core.parse import LineInfo, decode_line, parse_line
 from prime_rl_logs.core.scan.lines import line_end, line_start
 
@@ -34,6 +34,7 @@ __all__ = [
     "next_header",
     "problem_lines",
     "record_start",
+    "token_line_starts",
 ]
 
 ORPHAN_LEVEL: Final = levels.INFO
@@ -81,32 +82,51 @@ def header_info(buf: bytes, pos: int, end: int) -> LineInfo | None:
     return info if info.header else None
 
 
+def token_line_starts(buf: bytes, lo: int, hi: int, tokens: tuple[bytes, ...]) -> set[int]:
+    """The starts of the lines of ``buf[lo:hi]`` (``lo`` a line start) that hold one of
+    ``tokens`` (`formats.LEVEL_TOKENS`): one ``bytes.find`` pass per token. A token
+    starting with ``\\n`` is found at a line start only (``lo`` included)."""
+    starts: set[int] = set()
+    add, find, rfind = starts.add, buf.find, buf.rfind
+    for word in tokens:
+        if word[:1] == b"\n":
+            if buf.startswith(word[1:], lo) and lo < hi:
+                add(lo)
+            p = find(word, lo, hi)
+            while p >= 0:
+                add(p + 1)
+                p = find(word, p + 1, hi)
+            continue
+        p = find(word, lo, hi)
+        while p >= 0:
+            add(rfind(b"\n", lo, p) + 1 or lo)
+            e = find(b"\n", p, hi)
+            if e < 0:
+                break
+            p = find(word, e, hi)
+    return starts
+
+
 def problem_lines(buf: bytes, lo: int = 0, hi: int | None = None) -> Iterator[tuple[int, int]]:
     """``(line_start, level)`` of the headers of level WARNING or above in
     ``buf[lo:hi]`` (whole lines), in no particular order.
 
-    Candidates are the lines holding an upper-case level word (``bytes.find``, a
-    C loop), then each is checked with `header_level`. Level names are written in
-    upper case by loguru, vLLM, uvicorn and stdlib logging; a header that spells
-    its level in lower case is not found here.
+    Candidates are the lines holding a token of those levels (`PROBLEM_TOKENS`: an
+    upper-case level word, or a glog severity, found by ``bytes.find``, a C loop),
+    then each is checked with `header_level`. Level names are written in upper case
+    by loguru, vLLM, uvicorn and stdlib logging; a header that spells its level in
+    lower case is not found here.
     """
     if hi is None:
         hi = len(buf)
-    seen: set[int] = set()
-    rfind, find = buf.rfind, buf.find
-    for word in PROBLEM_WORDS:
-        p = find(word, lo, hi)
-        while p >= 0:
-            start = rfind(b"\n", lo, p) + 1 or lo
-            end = find(b"\n", p, hi)
-            if end < 0:
-                end = hi
-            if start not in seen:
-                seen.add(start)
-                level = header_level(buf, start, end)
-                if level is not None and level >= levels.WARNING:
-                    yield start, level
-            p = find(word, end, hi)
+    find = buf.find
+    for start in token_line_starts(buf, lo, hi, PROBLEM_TOKENS):
+        end = find(b"\n", start, hi)
+        if end < 0:
+            end = hi
+        level = header_level(buf, start, end)
+        if level is not None and level >= levels.WARNING:
+            yield start, level
 
 
 def count_problems(buf: bytes) -> tuple[int, int]:

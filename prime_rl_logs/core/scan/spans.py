@@ -17,7 +17,7 @@ from itertools import filterfalse
 
 from prime_rl_logs.core.formats import HEADER_FIRST_BYTES, HEADER_LEVEL_RE, LEVEL_OF_BYTES
 from prime_rl_logs.core.scan.lines import ChunkLines
-from prime_rl_logs.core.scan.records import header_level, level_from_bytes
+from prime_rl_logs.core.scan.records import header_level, level_from_bytes, token_line_starts
 from prime_rl_logs.core.scan.templates import HeaderTemplates
 
 __all__ = [
@@ -98,19 +98,11 @@ def level_spans(
     candidate one regex match for its header and one for the line after it (the
     loguru regex cannot run past a newline, so no line end is needed to call it).
     """
-    find, rfind = buf.find, buf.rfind
+    find = buf.find
     match = HEADER_LEVEL_RE.match
     levels = LEVEL_OF_BYTES
     cr = find(b"\r", lo, hi) >= 0  # then every line goes through `header_level`
-    cands: set[int] = set()
-    for w in words:
-        p = find(w, lo, hi)
-        while p >= 0:
-            cands.add(rfind(b"\n", lo, p) + 1 or lo)
-            e = find(b"\n", p, hi)
-            if e < 0:
-                break
-            p = find(w, e, hi)
+    cands = token_line_starts(buf, lo, hi, words)
     spans: Spans = []
     covered = -1
     for s in sorted(cands):
