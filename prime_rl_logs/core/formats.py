@@ -51,6 +51,7 @@ __all__ = [
     "TORCHRUN_PREFIX",
     "TORCHRUN_RE",
     "TORCHRUN_TAG_BYTES_RE",
+    "TRACEBACK",
     "UVICORN",
     "VLLM",
     "HeaderShape",
@@ -207,13 +208,34 @@ GLOG_BARE: Final = HeaderShape(
     frozenset("IWEF"),
 )
 
+TRACEBACK: Final = HeaderShape(
+    "traceback",
+    # A bare Python traceback's first line. `parse_line` reads it as a continuation;
+    # whether it starts a record (of ERROR level) depends on the line above it:
+    # `core.parse.traceback_starts_record`.
+    re.compile(r"Traceback \(most recent call last\):\s*$"),
+    frozenset("T"),
+)
+
 GLOG_LEVELS: Final = {"I": "INFO", "W": "WARNING", "E": "ERROR", "F": "CRITICAL"}
 """glog severity letters to level names."""
 
 JSON: Final = HeaderShape("json", None, frozenset("{"))
 """loguru ``json_logging`` (flat) or ``serialize=True`` lines, read by `json`."""
 
-SHAPES: Final = (LOGURU, ISO, PYLOG, HF_LOG, GLOG, GLOG_BARE, VLLM, UVICORN, BASIC_LOG, JSON)
+SHAPES: Final = (
+    LOGURU,
+    ISO,
+    PYLOG,
+    HF_LOG,
+    GLOG,
+    GLOG_BARE,
+    VLLM,
+    UVICORN,
+    BASIC_LOG,
+    TRACEBACK,
+    JSON,
+)
 
 HEADER_FIRST_BYTES: Final = frozenset(
     b"".join(c.encode() for shape in SHAPES for c in shape.first_chars)
@@ -289,10 +311,12 @@ SHAPE_WORDS: Final = (
     (b"\nE", levels.ERROR),
     (b"[F", levels.CRITICAL),
     (b"\nF", levels.CRITICAL),
+    (b"Traceback (most recent call last):", levels.ERROR),
 )
 """Bytes that every header of a shape which does not spell its level holds, by level:
 glog's severity letter after its ``[`` (`GLOG`) or at the very start of a line
-(`GLOG_BARE`; a word starting with ``\\n`` stands for a line start)."""
+(`GLOG_BARE`; a word starting with ``\\n`` stands for a line start), and a bare
+traceback's first line (`TRACEBACK`)."""
 
 LEVEL_TOKENS: Final = tuple(sorted(LEVEL_WORDS + SHAPE_WORDS, key=lambda item: item[1]))
 """`LEVEL_WORDS` and `SHAPE_WORDS`: every header of a level holds one of its tokens."""

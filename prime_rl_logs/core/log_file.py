@@ -30,6 +30,7 @@ from prime_rl_logs.core.parse import LineInfo, decode_line, parse_line
 from prime_rl_logs.core.scan.records import (
     ORPHAN_LEVEL,
     RECORD_LOOKBACK,
+    bare_traceback_info,
     count_problems,
     header_info,
 )
@@ -446,6 +447,9 @@ class LogFile:
             return info
         raw = self.raw_line(offset, gen)
         info = parse_line(decode_line(raw)) if raw is not None else parse_line("")
+        reader = self._reader(gen) if not info.header and raw is not None else None
+        if reader is not None:
+            info = bare_traceback_info(reader, offset, info)
         if not info.header:
             head = self._record_header(offset, gen, info.rank) if raw is not None else None
             if head is None:

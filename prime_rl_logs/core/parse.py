@@ -63,6 +63,8 @@ __all__ = [
     "decode_line",
     "level_no",
     "parse_line",
+    "traceback_header",
+    "traceback_starts_record",
 ]
 
 # ---------------------------------------------------------------------------
@@ -167,6 +169,8 @@ _BASIC_LOG: Final = _pattern(formats.BASIC_LOG)
 _GLOG: Final = _pattern(formats.GLOG)
 _GLOG_BARE: Final = _pattern(formats.GLOG_BARE)
 _VLLM: Final = _pattern(formats.VLLM)
+_TRACEBACK: Final = _pattern(formats.TRACEBACK)
+_TRACEBACK_START: Final = "Traceback (most recent call last):"
 _UVICORN: Final = _pattern(formats.UVICORN)
 _PROCESS: Final = formats.PROCESS_PREFIX_RE
 _RANK_IN_MESSAGE: Final = formats.RANK_IN_MESSAGE_RE
@@ -295,6 +299,36 @@ def _other_shapes(text: str, first: str, rank: int | None, proc: str | None) -> 
     elif first == "{":
         return _json_info(text, rank)
     return None
+
+
+def traceback_starts_record(info: LineInfo, above: LineInfo | None) -> bool:
+    """Whether line ``info`` is a bare traceback's first line that starts a record
+    of its own, judged by the line just above it (``above``; both as `parse_line`
+    reads them; None at the start of a file).
+
+    `parse_line` reads ``Traceback (most recent call last):`` (at the start of the
+    line, after a torchrun prefix) as a continuation line. It starts a record
+    unless the line above is of the same stream (torchrun rank) and is a header of
+    level WARNING or above (loguru's ``logger.exception``, Python logging's
+    ``exc_info``: the traceback belongs to that record; but glog lines, written by
+    C++, never carry one) or a blank line (the second
+    half of a chained traceback, after "During handling of the above exception").
+    """
+    if info.header or not info.message.startswith(_TRACEBACK_START):
+        return False
+    if _TRACEBACK.match(info.message) is None:
+        return False
+    if above is None or above.rank != info.rank:
+        return True
+    if above.header:
+        return above.level < levels.WARNING or above.fmt == "glog"
+    return above.message.strip() != ""
+
+
+def traceback_header(info: LineInfo) -> LineInfo:
+    """The `LineInfo` of a bare traceback's first line that starts a record: a header
+    of level ERROR without a clock (its record takes the time of the line before)."""
+    return _info(True, None, levels.ERROR, "ERROR", None, info.message, info.rank, "traceback")
 
 
 def _named(

@@ -20,7 +20,13 @@ from typing import TYPE_CHECKING, Final
 
 from prime_rl_logs.core.ansi import strip_sgr
 from prime_rl_logs.core.formats import LEVEL_TOKENS, LEVEL_WORDS
-from prime_rl_logs.core.parse import decode_line, parse_line
+from prime_rl_logs.core.parse import (
+    LineInfo,
+    decode_line,
+    parse_line,
+    traceback_header,
+    traceback_starts_record,
+)
 from prime_rl_logs.core.scan.lines import ChunkLines, split_lines
 from prime_rl_logs.core.scan.matcher import RegexMatcher
 from prime_rl_logs.core.scan.records import (
@@ -251,9 +257,14 @@ def decide_interleaved_chunk(
         for ln in members:
             ln.kept = keep and rank_ok(rules, ln.rank)
 
+    above: LineInfo | None = None
     for off, raw in split_lines(buf, base):
         text = decode_line(raw)
         info = parse_line(text)
+        if traceback_starts_record(info, above):
+            info, above = traceback_header(info), info
+        else:
+            above = info
         plain = strip_sgr(text) if (rules.include or rules.exclude) else ""
         ln = InterleavedLine(
             off,

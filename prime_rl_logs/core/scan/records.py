@@ -3,7 +3,9 @@
 Pure functions over ``bytes`` and offsets, with no file, view or state: the views,
 the line index and the warning counters all judge a line through `header_level`,
 so "is this a record header?" has one answer. Loguru headers are recognised by
-`HEADER_LEVEL_RE` (a fraction of a microsecond); the other shapes by `parse_line`;
+`HEADER_LEVEL_RE` (a fraction of a microsecond); the other shapes by `parse_line`,
+and a bare traceback's first line by `traceback_starts_record` (the one header judged
+with the line above it);
 a line whose first byte cannot start a header (`HEADER_FIRST_BYTES`, from the
 shape table of `core.formats`) is a continuation without asking either. The
 navigation helpers (`first_header`, `last_header`, `next_header`,
@@ -13,18 +15,25 @@ navigation helpers (`first_header`, `last_header`, `next_header`,
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Final
 
 from prime_rl_logs import levels
 from prime_rl_logs.core.formats import HEADER_FIRST_BYTES, HEADER_LEVEL_RE, PROBLEM_TOKENS
-from prime_rl_logs.core.parse import LineInfo, decode_line, parse_line
+from prime_rl_logs.core.parse import (
+    LineInfo,
+    decode_line,
+    parse_line,
+    traceback_header,
+    traceback_starts_record,
+)
 from prime_rl_logs.core.scan.lines import line_end, line_start
 
 __all__ = [
     "HEADER_FIRST_BYTES",
     "ORPHAN_LEVEL",
     "RECORD_LOOKBACK",
+    "bare_traceback_info",
     "count_problems",
     "first_header",
     "header_info",
@@ -71,7 +80,11 @@ def header_level(buf: bytes, pos: int, end: int) -> int | None:
         if m is not None:
             return level_from_bytes(m.group(1))
     info = parse_line(decode_line(buf[pos:end]))
-    return info.level if info.header else None
+    if info.header:
+        return info.level
+    if traceback_starts_record(info, _line_above(buf, pos)):
+        return levels.ERROR
+    return None
 
 
 def header_info(buf: bytes, pos: int, end: int) -> LineInfo | None:
@@ -79,7 +92,35 @@ def header_info(buf: bytes, pos: int, end: int) -> LineInfo | None:
     if pos >= end or buf[pos] not in HEADER_FIRST_BYTES:
         return None
     info = parse_line(decode_line(buf[pos:end]))
-    return info if info.header else None
+    if info.header:
+        return info
+    if traceback_starts_record(info, _line_above(buf, pos)):
+        return traceback_header(info)
+    return None
+
+
+def bare_traceback_info(read: Callable[[int, int], bytes], offset: int, info: LineInfo) -> LineInfo:
+    """``info`` of the line at file ``offset``, made a header if it is a bare
+    traceback's first line that starts a record (`traceback_starts_record`; the line
+    above read with ``read(offset, size)``)."""
+    if info.header or not info.message.startswith("Traceback (most recent call last):"):
+        return info
+    above = None
+    if offset > 0:
+        a = max(0, offset - (64 << 10))
+        buf = read(a, offset - a)
+        if len(buf) == offset - a:
+            above = _line_above(buf, len(buf))
+    return traceback_header(info) if traceback_starts_record(info, above) else info
+
+
+def _line_above(buf: bytes, pos: int) -> LineInfo | None:
+    """`parse_line` of the line that ends at ``pos`` (a line start); None at offset 0
+    (the buffer is taken to start the file: callers that cut a file into chunks
+    never start one at a bare traceback, see `core.view_file`)."""
+    if pos <= 0:
+        return None
+    return parse_line(decode_line(buf[buf.rfind(b"\n", 0, pos - 1) + 1 : pos]))
 
 
 def token_line_starts(buf: bytes, lo: int, hi: int, tokens: tuple[bytes, ...]) -> set[int]:
