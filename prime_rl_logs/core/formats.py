@@ -10,10 +10,10 @@ with (after the prefixes). Everything else that must agree with it is built here
 the same pieces: `HEADER_FIRST_BYTES` (a line starting with another byte is a
 continuation without asking `parse_line`), `HEADER_LEVEL_RE` (loguru headers in raw
 bytes), `LOGURU_CLOCK_RE` (where a loguru header's clock is), the torchrun prefix in
-its text and bytes forms, and the tokens the bulk scans look for (`LEVEL_TOKENS`: the
-level words of `prime_rl_logs.levels` and `SHAPE_WORDS`, glog's severity letter, for
-the shapes that do not spell their level). A new shape is one entry in `SHAPES` plus
-its branch in `parse_line` (and its tokens if it does not spell its level);
+its text and bytes forms, and what the bulk scans look for: the level words of
+`prime_rl_logs.levels` (`LEVEL_WORDS`) and, for the shapes that do not spell their
+level (glog, a bare traceback), `SHAPE_LINE_RE`. A new shape is one entry in `SHAPES`
+plus its branch in `parse_line` (and in `SHAPE_LINE_RE` if it does not spell its level);
 tests/core/test_parse.py checks that every shape's first characters are in
 `HEADER_FIRST_BYTES`. Holds no state: every name here is a constant.
 """
@@ -37,21 +37,21 @@ __all__ = [
     "ISO",
     "JSON",
     "LEVEL_OF_BYTES",
-    "LEVEL_TOKENS",
     "LEVEL_WORDS",
     "LOGURU",
     "LOGURU_CLOCK_RE",
-    "PROBLEM_TOKENS",
     "PROBLEM_WORDS",
     "PROCESS_PREFIX_RE",
     "PYLOG",
     "RANK_IN_MESSAGE_RE",
     "SHAPES",
-    "SHAPE_WORDS",
+    "SHAPE_LINE_AT_RE",
+    "SHAPE_LINE_RE",
     "TORCHRUN_PREFIX",
     "TORCHRUN_RE",
     "TORCHRUN_TAG_BYTES_RE",
     "TRACEBACK",
+    "TRACEBACK_LINE_RE",
     "UVICORN",
     "VLLM",
     "HeaderShape",
@@ -217,6 +217,12 @@ TRACEBACK: Final = HeaderShape(
     frozenset("T"),
 )
 
+TRACEBACK_LINE_RE: Final = re.compile(
+    "(?:" + TORCHRUN_PREFIX + r")?Traceback \(most recent call last\):\s*$"
+)
+"""A bare traceback's first line as decoded (colour codes kept: a coloured one is
+not a bare traceback), torchrun prefix included."""
+
 GLOG_LEVELS: Final = {"I": "INFO", "W": "WARNING", "E": "ERROR", "F": "CRITICAL"}
 """glog severity letters to level names."""
 
@@ -304,25 +310,19 @@ LEVEL_WORDS: Final = _level_words()
 PROBLEM_WORDS: Final = tuple(w for w, no in LEVEL_WORDS if no >= levels.WARNING)
 """The words of the levels WARNING and up."""
 
-SHAPE_WORDS: Final = (
-    (b"[W", levels.WARNING),
-    (b"\nW", levels.WARNING),
-    (b"[E", levels.ERROR),
-    (b"\nE", levels.ERROR),
-    (b"[F", levels.CRITICAL),
-    (b"\nF", levels.CRITICAL),
-    (b"Traceback (most recent call last):", levels.ERROR),
-)
-"""Bytes that every header of a shape which does not spell its level holds, by level:
-glog's severity letter after its ``[`` (`GLOG`) or at the very start of a line
-(`GLOG_BARE`; a word starting with ``\\n`` stands for a line start), and a bare
-traceback's first line (`TRACEBACK`)."""
+_SHAPE_LINE_B: Final = _TORCHRUN_ANY_B + rb"(?:\[?[WEF][\d ]|Traceback \(most recent call last\):)"
 
-LEVEL_TOKENS: Final = tuple(sorted(LEVEL_WORDS + SHAPE_WORDS, key=lambda item: item[1]))
-"""`LEVEL_WORDS` and `SHAPE_WORDS`: every header of a level holds one of its tokens."""
+SHAPE_LINE_RE: Final = re.compile(rb"\n" + _SHAPE_LINE_B)
+"""The headers of level WARNING and up that do not spell their level: a newline, then
+at the next line's start (after a torchrun prefix) a glog severity ``W`` ``E`` ``F``
+with or without its ``[`` (`GLOG`, `GLOG_BARE`), or a bare traceback's first line
+(`TRACEBACK`). One regex pass whose literal first byte keeps it as fast as one
+``bytes.find`` of a level word; ``match.start() + 1`` is the line's start. Lines with
+colour codes before these are not found, and `parse_line` does not read them as these
+shapes either."""
 
-PROBLEM_TOKENS: Final = tuple(w for w, no in LEVEL_TOKENS if no >= levels.WARNING)
-"""The tokens of the levels WARNING and up."""
+SHAPE_LINE_AT_RE: Final = re.compile(_SHAPE_LINE_B)
+"""`SHAPE_LINE_RE` without the newline, for the line at the start of a buffer."""
 
 LEVEL_OF_BYTES: Final = {name.encode(): no for name, no in levels.LEVELS.items()}
 """Level names as loguru writes them (bytes) to their numbers."""

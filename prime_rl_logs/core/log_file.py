@@ -446,10 +446,11 @@ class LogFile:
         if info is not None:
             return info
         raw = self.raw_line(offset, gen)
-        info = parse_line(decode_line(raw)) if raw is not None else parse_line("")
+        text = decode_line(raw) if raw is not None else ""
+        info = parse_line(text)
         reader = self._reader(gen) if not info.header and raw is not None else None
         if reader is not None:
-            info = bare_traceback_info(reader, offset, info)
+            info = bare_traceback_info(reader, offset, text, info)
         if not info.header:
             head = self._record_header(offset, gen, info.rank) if raw is not None else None
             if head is None:

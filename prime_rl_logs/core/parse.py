@@ -169,8 +169,7 @@ _BASIC_LOG: Final = _pattern(formats.BASIC_LOG)
 _GLOG: Final = _pattern(formats.GLOG)
 _GLOG_BARE: Final = _pattern(formats.GLOG_BARE)
 _VLLM: Final = _pattern(formats.VLLM)
-_TRACEBACK: Final = _pattern(formats.TRACEBACK)
-_TRACEBACK_START: Final = "Traceback (most recent call last):"
+_TRACEBACK_LINE: Final = formats.TRACEBACK_LINE_RE
 _UVICORN: Final = _pattern(formats.UVICORN)
 _PROCESS: Final = formats.PROCESS_PREFIX_RE
 _RANK_IN_MESSAGE: Final = formats.RANK_IN_MESSAGE_RE
@@ -202,7 +201,8 @@ def parse_line(text: str) -> LineInfo:
     Colour codes are ignored. Never raises: a line of no known shape is a
     continuation of the record above.
     """
-    if "\x1b" in text:
+    coloured = "\x1b" in text
+    if coloured:
         text = SGR_RE.sub("", text)
     rank: int | None = None
     first = text[:1]
@@ -229,15 +229,18 @@ def parse_line(text: str) -> LineInfo:
             )
     elif first not in _FIRST:
         return _info(False, None, 0, "", None, text, rank, "plain")
-    info = _other_shapes(text, first, rank, None)
+    info = _other_shapes(text, first, rank, None, coloured)
     if info is not None:
         return info
     return _info(False, None, 0, "", None, text, rank, "plain")
 
 
-def _other_shapes(text: str, first: str, rank: int | None, proc: str | None) -> LineInfo | None:
+def _other_shapes(
+    text: str, first: str, rank: int | None, proc: str | None, coloured: bool
+) -> LineInfo | None:
     """The header shapes other than a bare loguru line; ``proc``: the outermost
-    process prefix already removed (then the line held one)."""
+    process prefix already removed (then the line held one). glog lines are read only
+    without colour codes and process prefixes, as `formats.SHAPE_LINE_RE` finds them."""
     if first in _DIGITS:
         if proc is not None:
             m = _LOGURU.match(text)
@@ -261,7 +264,8 @@ def _other_shapes(text: str, first: str, rank: int | None, proc: str | None) -> 
             hms, logger, name, message = m.groups()
             return _named(hms, name, logger, message, rank, "pylog")
     elif first in _UPPER:
-        if proc is None and rank is None and first in _SEVERITY and text[1:2].isdigit():
+        glog = not coloured and proc is None and rank is None
+        if glog and first in _SEVERITY and text[1:2].isdigit():
             m = _GLOG_BARE.match(text)
             if m is not None:
                 return _glog_info(m, rank)
@@ -284,7 +288,7 @@ def _other_shapes(text: str, first: str, rank: int | None, proc: str | None) -> 
             if m is not None:
                 return _iso_info(m, rank)
         elif second in _UPPER:
-            m = _GLOG.match(text)
+            m = _GLOG.match(text) if not coloured and proc is None else None
             if m is not None:
                 return _glog_info(m, rank)
             m = _HF_LOG.match(text)
@@ -295,28 +299,28 @@ def _other_shapes(text: str, first: str, rank: int | None, proc: str | None) -> 
         m = _PROCESS.match(text)
         if m is not None:
             rest = text[m.end() :]
-            return _other_shapes(rest, rest[:1], rank, formats.outermost_process(m.group()))
+            proc = formats.outermost_process(m.group())
+            return _other_shapes(rest, rest[:1], rank, proc, coloured)
     elif first == "{":
         return _json_info(text, rank)
     return None
 
 
-def traceback_starts_record(info: LineInfo, above: LineInfo | None) -> bool:
-    """Whether line ``info`` is a bare traceback's first line that starts a record
-    of its own, judged by the line just above it (``above``; both as `parse_line`
-    reads them; None at the start of a file).
+def traceback_starts_record(text: str, info: LineInfo, above: LineInfo | None) -> bool:
+    """Whether a line (``text`` as decoded, colour codes kept; ``info``, its
+    `parse_line`) is a bare traceback's first line that starts a record of its own,
+    judged by the line just above it (``above``, as `parse_line` reads it; None at the
+    start of a file).
 
     `parse_line` reads ``Traceback (most recent call last):`` (at the start of the
-    line, after a torchrun prefix) as a continuation line. It starts a record
-    unless the line above is of the same stream (torchrun rank) and is a header of
-    level WARNING or above (loguru's ``logger.exception``, Python logging's
-    ``exc_info``: the traceback belongs to that record; but glog lines, written by
-    C++, never carry one) or a blank line (the second
-    half of a chained traceback, after "During handling of the above exception").
+    line, after a torchrun prefix, without colour codes) as a continuation line. It
+    starts a record unless the line above is of the same stream (torchrun rank) and
+    is a header of level WARNING or above (loguru's ``logger.exception``, Python
+    logging's ``exc_info``: the traceback belongs to that record; but glog lines,
+    written by C++, never carry one) or a blank line (the second half of a chained
+    traceback, after "During handling of the above exception").
     """
-    if info.header or not info.message.startswith(_TRACEBACK_START):
-        return False
-    if _TRACEBACK.match(info.message) is None:
+    if info.header or text[:1] not in "T[" or _TRACEBACK_LINE.match(text) is None:
         return False
     if above is None or above.rank != info.rank:
         return True

@@ -247,7 +247,7 @@ class ViewFile:
         for off, raw in split_lines(buf, base):
             text = decode_line(raw)
             info = parse_line(text)
-            if traceback_starts_record(info, above):
+            if traceback_starts_record(text, info, above):
                 info, above = traceback_header(info), info
             else:
                 above = info

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from prime_rl_logs.core.parse import decode_line, parse_line
+from prime_rl_logs.core.parse import decode_line, parse_line, traceback_starts_record
 from prime_rl_logs.core.scan.records import count_problems, header_level, problem_lines
 
 H = 3600
@@ -121,6 +121,10 @@ NOT_HEADERS = [
     "[E but no file]",
     "(worker) INFO 03-17 09:41:08 [a.py:1] a prefix without pid",
     "  [E0101 00:00:01.000001 x.cc:1] indented",
+    # glog is read without colour codes or process prefixes (C++ writes neither)
+    "\x1b[31m[E0101 00:00:01.000001 x.cc:1] coloured",
+    "(Worker pid=3) [E0101 00:00:01.000001 x.cc:1] behind a process prefix",
+    "[rank1]:W0101 00:00:01.000001 7 api.py:3] bare glog behind a rank prefix",
 ]
 
 
@@ -164,18 +168,23 @@ LINES = (
     [(line + "\n").encode() for line, *_ in SHAPES]
     + [(line + "\n").encode() for line in NOT_HEADERS]
     + [b"09:41:11 WARNING loguru\n", b"09:41:11    INFO [E in a loguru message\n", b"\n"]
+    + [b"Traceback (most recent call last):\n", b"\x1b[33mTraceback (most recent call last):\n"]
+    + [b"[rank1]: Traceback (most recent call last):\n", b"[rank1]: 09:41:11   ERROR boom\n"]
 )
 
 
 @given(st.lists(st.sampled_from(LINES), max_size=25))
 def test_problem_lines_find_exactly_the_warning_and_error_headers(lines: list[bytes]) -> None:
     buf = b"".join(lines)
-    expected, pos = {}, 0
+    expected, pos, above = {}, 0, None
     for raw in lines:
-        info = parse_line(decode_line(raw))
-        if info.header and info.level >= 30:
-            expected[pos] = info.level
+        text = decode_line(raw)
+        info = parse_line(text)
+        level = 40 if traceback_starts_record(text, info, above) else info.level
+        if (info.header or level == 40) and level >= 30:
+            expected[pos] = level
         pos += len(raw)
+        above = info
     assert dict(problem_lines(buf)) == expected
     warnings = sum(1 for lv in expected.values() if lv < 40)
     assert count_problems(buf) == (warnings, len(expected) - warnings)

@@ -47,7 +47,7 @@ def reference(data: bytes, flt: Filter, by_rank: bool = False) -> list[int]:
         off, pos = pos, pos + len(raw) + 1
         text = decode_line(raw + b"\n")
         info = parse_line(text)
-        if traceback_starts_record(info, above):
+        if traceback_starts_record(text, info, above):
             info, above = traceback_header(info), info
         else:
             above = info
@@ -131,6 +131,10 @@ VOCAB = [
     b"Error in [Rank 2] is not a header [E x\n",
     b"E1130 is not glog either\n",
     b"(no pid here) WARNING 02-09 14:02:40 [c.py:9] not a header\n",
+    b"\x1b[31m[E1130 14:02:41.123456 socket.cpp:78] coloured glog is not read\n",
+    b"\x1b[33mTraceback (most recent call last):\n",
+    b"[default1]:Traceback (most recent call last):\n",
+    b"During handling of the above exception, another exception occurred:\n",
 ]
 
 FILTERS = [

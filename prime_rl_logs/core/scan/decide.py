@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
 from prime_rl_logs.core.ansi import strip_sgr
-from prime_rl_logs.core.formats import LEVEL_TOKENS, LEVEL_WORDS
+from prime_rl_logs.core.formats import LEVEL_WORDS
 from prime_rl_logs.core.parse import (
     LineInfo,
     decode_line,
@@ -82,7 +82,7 @@ class Rules:
         m = flt.min_level
         keep = drop = None
         if m > ORPHAN_LEVEL:
-            keep = tuple(w for w, lv in LEVEL_TOKENS if lv >= m)
+            keep = tuple(w for w, lv in LEVEL_WORDS if lv >= m)
         elif m > 5:
             drop = tuple(w for w, lv in LEVEL_WORDS if lv < m)
         return cls(
@@ -208,7 +208,7 @@ def decide_single_writer_chunk(
     # Which records of [h0, n) pass the level filter.
     spans: Spans
     if rules.keep_words is not None:
-        spans = level_spans(buf, h0, n, rules.keep_words, rules.min_level, keep=True)
+        spans = level_spans(buf, h0, n, rules.keep_words, rules.min_level, keep=True, shapes=True)
     elif rules.drop_words is not None:
         if rules.include is None and rules.exclude is None and buf.find(b"\r", h0) < 0:
             # Most records kept: every line but the dropped records'.
@@ -261,7 +261,7 @@ def decide_interleaved_chunk(
     for off, raw in split_lines(buf, base):
         text = decode_line(raw)
         info = parse_line(text)
-        if traceback_starts_record(info, above):
+        if traceback_starts_record(text, info, above):
             info, above = traceback_header(info), info
         else:
             above = info

@@ -19,7 +19,13 @@ from collections.abc import Callable, Iterator
 from typing import Final
 
 from prime_rl_logs import levels
-from prime_rl_logs.core.formats import HEADER_FIRST_BYTES, HEADER_LEVEL_RE, PROBLEM_TOKENS
+from prime_rl_logs.core.formats import (
+    HEADER_FIRST_BYTES,
+    HEADER_LEVEL_RE,
+    PROBLEM_WORDS,
+    SHAPE_LINE_AT_RE,
+    SHAPE_LINE_RE,
+)
 from prime_rl_logs.core.parse import (
     LineInfo,
     decode_line,
@@ -79,10 +85,11 @@ def header_level(buf: bytes, pos: int, end: int) -> int | None:
         m = HEADER_LEVEL_RE.match(buf, pos, end)
         if m is not None:
             return level_from_bytes(m.group(1))
-    info = parse_line(decode_line(buf[pos:end]))
+    text = decode_line(buf[pos:end])
+    info = parse_line(text)
     if info.header:
         return info.level
-    if traceback_starts_record(info, _line_above(buf, pos)):
+    if traceback_starts_record(text, info, _line_above(buf, pos)):
         return levels.ERROR
     return None
 
@@ -91,19 +98,22 @@ def header_info(buf: bytes, pos: int, end: int) -> LineInfo | None:
     """Like `header_level`, but the whole `LineInfo` of a header line."""
     if pos >= end or buf[pos] not in HEADER_FIRST_BYTES:
         return None
-    info = parse_line(decode_line(buf[pos:end]))
+    text = decode_line(buf[pos:end])
+    info = parse_line(text)
     if info.header:
         return info
-    if traceback_starts_record(info, _line_above(buf, pos)):
+    if traceback_starts_record(text, info, _line_above(buf, pos)):
         return traceback_header(info)
     return None
 
 
-def bare_traceback_info(read: Callable[[int, int], bytes], offset: int, info: LineInfo) -> LineInfo:
-    """``info`` of the line at file ``offset``, made a header if it is a bare
+def bare_traceback_info(
+    read: Callable[[int, int], bytes], offset: int, text: str, info: LineInfo
+) -> LineInfo:
+    """``info`` of the line ``text`` at file ``offset``, made a header if it is a bare
     traceback's first line that starts a record (`traceback_starts_record`; the line
     above read with ``read(offset, size)``)."""
-    if info.header or not info.message.startswith("Traceback (most recent call last):"):
+    if info.header or "Traceback (most recent call last):" not in text:
         return info
     above = None
     if offset > 0:
@@ -111,7 +121,7 @@ def bare_traceback_info(read: Callable[[int, int], bytes], offset: int, info: Li
         buf = read(a, offset - a)
         if len(buf) == offset - a:
             above = _line_above(buf, len(buf))
-    return traceback_header(info) if traceback_starts_record(info, above) else info
+    return traceback_header(info) if traceback_starts_record(text, info, above) else info
 
 
 def _line_above(buf: bytes, pos: int) -> LineInfo | None:
@@ -123,21 +133,16 @@ def _line_above(buf: bytes, pos: int) -> LineInfo | None:
     return parse_line(decode_line(buf[buf.rfind(b"\n", 0, pos - 1) + 1 : pos]))
 
 
-def token_line_starts(buf: bytes, lo: int, hi: int, tokens: tuple[bytes, ...]) -> set[int]:
+def token_line_starts(
+    buf: bytes, lo: int, hi: int, words: tuple[bytes, ...], shapes: bool = False
+) -> set[int]:
     """The starts of the lines of ``buf[lo:hi]`` (``lo`` a line start) that hold one of
-    ``tokens`` (`formats.LEVEL_TOKENS`): one ``bytes.find`` pass per token. A token
-    starting with ``\\n`` is found at a line start only (``lo`` included)."""
+    ``words`` (level words: one ``bytes.find`` pass each) or, with ``shapes``, that
+    `formats.SHAPE_LINE_RE` finds (the headers of WARNING and up that do not spell
+    their level: one regex pass)."""
     starts: set[int] = set()
     add, find, rfind = starts.add, buf.find, buf.rfind
-    for word in tokens:
-        if word[:1] == b"\n":
-            if buf.startswith(word[1:], lo) and lo < hi:
-                add(lo)
-            p = find(word, lo, hi)
-            while p >= 0:
-                add(p + 1)
-                p = find(word, p + 1, hi)
-            continue
+    for word in words:
         p = find(word, lo, hi)
         while p >= 0:
             add(rfind(b"\n", lo, p) + 1 or lo)
@@ -145,6 +150,10 @@ def token_line_starts(buf: bytes, lo: int, hi: int, tokens: tuple[bytes, ...]) -
             if e < 0:
                 break
             p = find(word, e, hi)
+    if shapes and lo < hi:
+        if SHAPE_LINE_AT_RE.match(buf, lo, hi) is not None:
+            add(lo)
+        starts.update([m.start() + 1 for m in SHAPE_LINE_RE.finditer(buf, lo, hi)])
     return starts
 
 
@@ -152,16 +161,17 @@ def problem_lines(buf: bytes, lo: int = 0, hi: int | None = None) -> Iterator[tu
     """``(line_start, level)`` of the headers of level WARNING or above in
     ``buf[lo:hi]`` (whole lines), in no particular order.
 
-    Candidates are the lines holding a token of those levels (`PROBLEM_TOKENS`: an
-    upper-case level word, or a glog severity, found by ``bytes.find``, a C loop),
-    then each is checked with `header_level`. Level names are written in upper case
+    Candidates are the lines holding an upper-case level word of those levels
+    (``bytes.find``, a C loop) and the lines `formats.SHAPE_LINE_RE` finds (glog
+    severities, bare tracebacks: one regex pass), then each is checked with
+    `header_level`. Level names are written in upper case
     by loguru, vLLM, uvicorn and stdlib logging; a header that spells its level in
     lower case is not found here.
     """
     if hi is None:
         hi = len(buf)
     find = buf.find
-    for start in token_line_starts(buf, lo, hi, PROBLEM_TOKENS):
+    for start in token_line_starts(buf, lo, hi, PROBLEM_WORDS, shapes=True):
         end = find(b"\n", start, hi)
         if end < 0:
             end = hi

@@ -88,11 +88,20 @@ def rows_in_spans(lines: ChunkLines, spans: Spans) -> array[int]:
 
 
 def level_spans(
-    buf: bytes, lo: int, hi: int, words: tuple[bytes, ...], min_level: int, *, keep: bool
+    buf: bytes,
+    lo: int,
+    hi: int,
+    words: tuple[bytes, ...],
+    min_level: int,
+    *,
+    keep: bool,
+    shapes: bool = False,
 ) -> Spans:
     """Records of ``buf[lo:hi]`` (``lo`` a header) whose header's level is at least
     ``min_level`` (``keep``) or below it (not ``keep``), found from the lines that
-    hold one of ``words``; adjacent records are joined.
+    hold one of ``words`` (or, with ``shapes``, that `formats.SHAPE_LINE_RE` finds: the
+    headers of WARNING and up that do not spell their level); adjacent records are
+    joined.
 
     The hot loop of a level filter: one ``bytes.find`` pass per word, then per
     candidate one regex match for its header and one for the line after it (the
@@ -102,7 +111,7 @@ def level_spans(
     match = HEADER_LEVEL_RE.match
     levels = LEVEL_OF_BYTES
     cr = find(b"\r", lo, hi) >= 0  # then every line goes through `header_level`
-    cands = token_line_starts(buf, lo, hi, words)
+    cands = token_line_starts(buf, lo, hi, words, shapes)
     spans: Spans = []
     covered = -1
     for s in sorted(cands):
