@@ -28,8 +28,9 @@ prime-rl's processes write several shapes into the same files (see DESIGN.md):
   ``W1130 12:13:49.388000 124326 torch/.../api.py:723] msg``;
 
 any of them behind a torchrun prefix (``[default0]:``, ``[trainer3]:``, ``[rank3]:``)
-which gives the rank, and (but for the bracketless glog) behind Ray's or vLLM's
-process prefixes (``(Actor pid=N, ip=...)``). Every other line (tracebacks, ``╰─``
+which gives the rank, and (but for glog) behind Ray's or vLLM's process prefixes
+(``(Actor pid=N, ip=...)``). A bare traceback's first line is the one header judged
+with the line above it (`traceback_starts_record`). Every other line (tracebacks, ``╰─``
 lines, wrapped output, blank lines) continues the record above it.
 
 `parse_line` runs for every line of multi-gigabyte files, so it dispatches on the
@@ -53,6 +54,7 @@ from prime_rl_logs import levels
 from prime_rl_logs.core import formats
 from prime_rl_logs.core.ansi import SGR_RE, sanitize
 from prime_rl_logs.core.formats import HEADER_LEVEL_RE, TORCHRUN_RE, TORCHRUN_TAG_BYTES_RE
+from prime_rl_logs.core.run_clock import RunClock
 
 __all__ = [
     "DISPLAY_LIMIT",
@@ -472,45 +474,3 @@ def _last_redraw(raw: bytes) -> bytes:
         if m is not None and not last.startswith(m.group()):
             last = m.group() + last
     return last
-
-
-# ---------------------------------------------------------------------------
-# Run time
-
-
-class RunClock:
-    """Turns the clock times of successive records into a run time that only grows.
-
-    loguru writes ``HH:MM:SS`` without a date, so a run crossing midnight goes from
-    ``23:59:59`` to ``00:00:00``. A clock that goes back by more than `wrap_after`
-    seconds is taken as the next day; a smaller step back (lines written out of
-    order by a few seconds) keeps the run time where it was, and so does a line
-    from just before a wrap that arrives after it.
-
-    Run time is seconds since midnight of the first day seen.
-    """
-
-    __slots__ = ("day", "last", "time", "wrap_after")
-
-    def __init__(self, wrap_after: int = 3600) -> None:
-        self.wrap_after = wrap_after
-        self.day = 0
-        self.last: int | None = None  # the last clock value that moved time
-        self.time = 0  # the current run time
-
-    def advance(self, clock: int) -> int:
-        """Run time of a record stamped ``clock`` (seconds since midnight)."""
-        last = self.last
-        if last is None:
-            self.last = self.time = clock
-            return clock
-        delta = clock - last
-        if delta < -self.wrap_after:
-            self.day += 1
-        elif delta > 86_400 - self.wrap_after:
-            return self.time  # a straggler from before midnight
-        self.last = clock
-        now = self.day * 86_400 + clock
-        if now > self.time:
-            self.time = now
-        return self.time
