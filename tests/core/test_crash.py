@@ -182,3 +182,18 @@ def test_tail_json_prints_a_ranks_crash(tmp_path: Path, capsys: pytest.CaptureFi
     assert crash["time_inferred"] is True
     assert crash["message"] == "TypeError: bad operand"
     assert crash["traceback"] == CRASH.decode().rstrip("\n")
+
+
+def test_next_problem_skips_a_traceback_that_belongs_to_its_error(tmp_path: Path) -> None:
+    # Rows: 0 ERROR header, 1-4 its traceback, 5 INFO, 6-9 a crash of its own.
+    data = log_line(T0, "ERROR", "step failed") + CRASH
+    data += log_line(T0 + 1, "INFO", "resumed") + CRASH
+    append(tmp_path / "logs" / "orchestrator.log", data)
+    run = Run(tmp_path)
+    run.refresh()
+    for flt, crash_row in ((Filter(), 6), (Filter(min_level=40), 5)):
+        view = View(run, flt)
+        while not view.complete:
+            view.build(0.01)
+        assert view.next_problem(1) == crash_row  # from the traceback below the header
+        assert view.next_problem(crash_row - 1, backwards=True) == 0
