@@ -12,6 +12,8 @@ prime-rl's processes write several shapes into the same files (see DESIGN.md):
 * vLLM: ``(APIServer pid=41213) INFO 02-09 14:02:40 [api_server.py:1351] message``,
   behind any number of nested ``(Name pid=N)`` prefixes (the outermost is kept as
   ``tag``) or none, and the older ``INFO 09-05 20:51:54 api_server.py:440] message``;
+  one whose message is empty or indented continues the record above (a traceback
+  vLLM logs line by line);
 * uvicorn access and startup lines: ``(APIServer pid=N) INFO:     127.0.0.1:53440 - "POST
   /v1/chat/completions HTTP/1.1" 200 OK``;
 * JSON lines from loguru ``json_logging`` (flat ``{"timestamp", "level", "message",
@@ -274,6 +276,11 @@ def _other_shapes(
         m = _VLLM.match(text)
         if m is not None:
             name, hms, message = m.groups()
+            if not message or message[0] == " ":
+                # A traceback vLLM logs one line at a time, each behind its own
+                # header: its frame, code and blank lines continue the record its
+                # "Traceback (most recent call last):" line started.
+                return _info(False, None, 0, "", None, text, rank, "plain")
             return _named(hms, name, proc, message, rank, "vllm")
         m = _UVICORN.match(text)
         if m is not None:

@@ -188,3 +188,22 @@ def test_problem_lines_find_exactly_the_warning_and_error_headers(lines: list[by
     assert dict(problem_lines(buf)) == expected
     warnings = sum(1 for lv in expected.values() if lv < 40)
     assert count_problems(buf) == (warnings, len(expected) - warnings)
+
+
+def test_a_vllm_traceback_logged_line_by_line_is_grouped() -> None:
+    """vLLM may log a traceback one line at a time, each behind its own header: the
+    frame, code and blank lines continue the record of its first line; the final
+    exception line is a record of its own (its message is the exception)."""
+    head = "(EngineCore_0 pid=88) ERROR 03-17 09:41:20 [core.py:700] "
+    lines = [
+        head + "Traceback (most recent call last):",
+        head + '  File "/opt/vllm/engine.py", line 12, in step',
+        head + "    out = self.model(batch)",
+        head.rstrip(),
+        head + "RuntimeError: CUDA error: device-side assert triggered",
+    ]
+    infos = [parse_line(line) for line in lines]
+    assert [i.header for i in infos] == [True, False, False, False, True]
+    assert infos[0].level_name == infos[4].level_name == "ERROR"
+    buf = "".join(line + "\n" for line in lines).encode()
+    assert count_problems(buf) == (0, 2)

@@ -135,6 +135,9 @@ VOCAB = [
     b"\x1b[33mTraceback (most recent call last):\n",
     b"[default1]:Traceback (most recent call last):\n",
     b"During handling of the above exception, another exception occurred:\n",
+    b"(EngineCore_0 pid=4) ERROR 02-09 14:02:41 [core.py:7] Traceback (most recent call last):\n",
+    b'(EngineCore_0 pid=4) ERROR 02-09 14:02:41 [core.py:7]   File "x.py", line 1, in f\n',
+    b"(EngineCore_0 pid=4) ERROR 02-09 14:02:41 [core.py:7] \n",
 ]
 
 FILTERS = [
