@@ -51,6 +51,7 @@ from typing import Any, TextIO
 
 from prime_rl_logs import levels
 from prime_rl_logs.core.ansi import strip_sgr
+from prime_rl_logs.core.crash import bare_line, exception_line, inferred_clock
 from prime_rl_logs.core.parse import decode_line
 from prime_rl_logs.core.run import LogFile, Run, RunChanges
 from prime_rl_logs.core.view import Filter, Row, View
@@ -147,6 +148,7 @@ class Printer:
         # header (written in a later batch) is a record of its own.
         records: list[dict[str, Any]] = []
         last_of: dict[LogFile, dict[str, Any]] = {}
+        tracebacks: list[tuple[dict[str, Any], Row]] = []
         for row in rows:
             info = row.info
             if not info.header and row.file in last_of:
@@ -155,6 +157,10 @@ class Printer:
             record = _record(row)
             records.append(record)
             last_of[row.file] = record
+            if info.fmt == "traceback":
+                tracebacks.append((record, row))
+        for record, row in tracebacks:
+            _bare_traceback(record, row)
         write = self.out.write
         for record in records:
             write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -218,6 +224,19 @@ def _record(row: Row) -> dict[str, Any]:
         "message": _plain(row),
         "file": source.label,
     }
+
+
+def _bare_traceback(record: dict[str, Any], row: Row) -> None:
+    """A bare traceback's record (issue 16): its message is the exception line, the
+    whole text goes to ``traceback``, and its time is the nearest timed line's,
+    marked ``time_inferred``."""
+    lines = [bare_line(line) for line in record["message"].split("\n")]
+    record["message"] = exception_line(lines)
+    record["traceback"] = "\n".join(lines)
+    clock = inferred_clock(row.file, row.offset, row.generation)
+    if clock is not None:
+        record["time"] = f"{clock // 3600:02d}:{clock // 60 % 60:02d}:{clock % 60:02d}"
+        record["time_inferred"] = True
 
 
 def tag_width(run: Run) -> int:

@@ -1,17 +1,21 @@
 """The log formats the reader knows: one table of header shapes, and what derives from it.
 
 prime-rl's processes write several header shapes into the same files (loguru, vLLM,
-uvicorn, JSON lines, common ISO shapes; see `core.parse`), any of them behind a
-torchrun prefix (``[default0]:``) that gives the rank. `SHAPES` lists them, each
-with its text regex and the characters its line can start with (after the
-prefix). Everything else that must agree with it is built here from the same
-pieces: `HEADER_FIRST_BYTES` (a line starting with another byte is a
+uvicorn, JSON lines, common ISO shapes, Python logging, glog / PyTorch C++ and
+torchrun's elastic agent; see `core.parse` and docs/formats.md), any of them behind a
+torchrun prefix (``[default0]:``) that gives the rank, most of them behind process
+prefixes (``(APIServer pid=N)``, Ray's ``(Actor pid=N, ip=...)``: `PROCESS_PREFIX_RE`).
+`SHAPES` lists them, each with its text regex and the characters its line can start
+with (after the prefixes). Everything else that must agree with it is built here from
+the same pieces: `HEADER_FIRST_BYTES` (a line starting with another byte is a
 continuation without asking `parse_line`), `HEADER_LEVEL_RE` (loguru headers in raw
-bytes), `LOGURU_CLOCK_RE` (where a loguru header's clock is), the torchrun prefix
-in its text and bytes forms, and the level words the bulk scans look for (from
-`prime_rl_logs.levels`). A new shape is one entry in `SHAPES` plus its branch in
-`parse_line`; tests/core/test_parse.py checks that every shape's first characters
-are in `HEADER_FIRST_BYTES`. Holds no state: every name here is a constant.
+bytes), `LOGURU_CLOCK_RE` (where a loguru header's clock is), the torchrun prefix in
+its text and bytes forms, and what the bulk scans look for: the level words of
+`prime_rl_logs.levels` (`LEVEL_WORDS`) and, for the shapes that do not spell their
+level (glog, a bare traceback), `SHAPE_LINE_RE`. A new shape is one entry in `SHAPES`
+plus its branch in `parse_line` (and in `SHAPE_LINE_RE` if it does not spell its level);
+tests/core/test_parse.py checks that every shape's first characters are in
+`HEADER_FIRST_BYTES`. Holds no state: every name here is a constant.
 """
 
 from __future__ import annotations
@@ -23,8 +27,13 @@ from typing import Final
 from prime_rl_logs import levels
 
 __all__ = [
+    "BASIC_LOG",
+    "GLOG",
+    "GLOG_BARE",
+    "GLOG_LEVELS",
     "HEADER_FIRST_BYTES",
     "HEADER_LEVEL_RE",
+    "HF_LOG",
     "ISO",
     "JSON",
     "LEVEL_OF_BYTES",
@@ -32,13 +41,21 @@ __all__ = [
     "LOGURU",
     "LOGURU_CLOCK_RE",
     "PROBLEM_WORDS",
+    "PROCESS_PREFIX_RE",
+    "PYLOG",
+    "RANK_IN_MESSAGE_RE",
     "SHAPES",
+    "SHAPE_LINE_AT_RE",
+    "SHAPE_LINE_RE",
     "TORCHRUN_PREFIX",
     "TORCHRUN_RE",
     "TORCHRUN_TAG_BYTES_RE",
+    "TRACEBACK",
+    "TRACEBACK_LINE_RE",
     "UVICORN",
     "VLLM",
     "HeaderShape",
+    "outermost_process",
 ]
 
 # ---------------------------------------------------------------------------
@@ -54,6 +71,21 @@ TORCHRUN_RE: Final = re.compile(TORCHRUN_PREFIX)
 
 TORCHRUN_TAG_BYTES_RE: Final = re.compile((_TAG + r"\d+\]:").encode())
 """The prefix without its optional space, for raw bytes (kept across ``\\r`` redraws)."""
+
+PROCESS_PREFIX_RE: Final = re.compile(r"(?:\(([^()]*?\bpid=\d+[^()]*)\) )+")
+"""One or more process prefixes before a header: vLLM's ``(APIServer pid=32) (EngineCore_0
+pid=296) `` (nested, any number) and Ray's ``(Actor pid=12, ip=10.0.0.2) ``. Group 1 is
+the innermost's text; `outermost_process` gives the outermost's."""
+
+
+def outermost_process(prefix: str) -> str:
+    """The text of the first ``(...)`` of a `PROCESS_PREFIX_RE` match."""
+    return prefix[1 : prefix.index(")")]
+
+
+RANK_IN_MESSAGE_RE: Final = re.compile(r"\[Rank (\d+)\]")
+"""``[Rank N]`` in a glog message (PyTorch's process groups): the rank, when no torchrun
+prefix gives it."""
 
 _TORCHRUN_ANY_B: Final = ("(?:" + _TAG + r"\d+\]: ?)?").encode()
 _SGR_B: Final = rb"(?:\x1b\[[0-9;:]*m)*"
@@ -102,31 +134,119 @@ ISO: Final = HeaderShape(
 
 VLLM: Final = HeaderShape(
     "vllm",
-    # "[(Proc pid=N) ]LEVEL MM-DD HH:MM:SS [file.py:123] message" (older vLLM
-    # writes "file.py:123]" without the opening bracket).
+    # "LEVEL MM-DD HH:MM:SS [file.py:123] message" (older vLLM writes "file.py:123]"
+    # without the opening bracket); its "(Proc pid=N) " prefixes are `PROCESS_PREFIX`.
     re.compile(
-        r"(?:\(([^)]*)\) )?([A-Z]+) \d\d-\d\d (\d\d:\d\d:\d\d)(?:[.,]\d+)? "
+        r"([A-Z]+) \d\d-\d\d (\d\d:\d\d:\d\d)(?:[.,]\d+)? "
         r"\[?[^\s\]]+:\d+\](?: (.*))?$",
         re.S,
     ),
-    _UPPER | {"("},
+    _UPPER,
 )
 
 UVICORN: Final = HeaderShape(
     "uvicorn",
-    # "[(Proc pid=N) ]INFO:     message", level padded after the colon.
-    re.compile(r"(?:\(([^)]*)\) )?(TRACE|DEBUG|INFO|WARNING|ERROR|CRITICAL):[ \t]+(.*)$", re.S),
-    _UPPER | {"("},
+    # "INFO:     message", level padded after the colon.
+    re.compile(r"(TRACE|DEBUG|INFO|WARNING|ERROR|CRITICAL):[ \t]+(.*)$", re.S),
+    _UPPER,
 )
+
+_PY_LEVEL: Final = r"(DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL|FATAL)"
+
+PYLOG: Final = HeaderShape(
+    "pylog",
+    # Python ``logging`` with "%(asctime)s - %(name)s - %(levelname)s - %(message)s".
+    re.compile(
+        r"\d{4}-\d\d-\d\d[T ](\d\d:\d\d:\d\d)(?:[.,]\d+)? - (\S+) - "
+        + _PY_LEVEL
+        + r"(?: - (.*))?$",
+        re.S,
+    ),
+    _DIGITS,
+)
+
+HF_LOG: Final = HeaderShape(
+    "pylog",
+    # transformers' "[LEVEL|file.py:123] YYYY-MM-DD HH:MM:SS,mmm >> message".
+    re.compile(
+        r"\[" + _PY_LEVEL + r"\|([^\s\]]+)\] \d{4}-\d\d-\d\d[T ](\d\d:\d\d:\d\d)(?:[.,]\d+)?"
+        r"(?: >>)?(?: (.*))?$",
+        re.S,
+    ),
+    frozenset("["),
+)
+
+BASIC_LOG: Final = HeaderShape(
+    "pylog",
+    # ``logging.basicConfig()``'s "LEVEL:logger.name:message" (no space after a colon,
+    # which tells it from uvicorn's "INFO:     message").
+    re.compile(_PY_LEVEL + r":([^\s:]+):(.*)$", re.S),
+    _UPPER,
+)
+
+GLOG: Final = HeaderShape(
+    "glog",
+    # glog and PyTorch C++ (c10) logging: "[SMMDD HH:MM:SS.micros|nanos [thread] file:line]
+    # message", S a severity letter (I W E F); the month may lack its leading zero.
+    # An older c10 form has no time: "[E file.cpp:563] message".
+    re.compile(
+        r"\[([IWEF])(?:\d{3,4} (\d\d:\d\d:\d\d)(?:\.\d+)?(?: +\d+)?)? "
+        r"([^\s\]]+:\d+)\](?: (.*))?$",
+        re.S,
+    ),
+    frozenset("["),
+)
+
+GLOG_BARE: Final = HeaderShape(
+    "glog",
+    # torchrun's elastic agent (Python logging in glog's shape, no brackets):
+    # "SMMDD HH:MM:SS.micros pid path/file.py:123] message".
+    re.compile(
+        r"([IWEF])\d{3,4} (\d\d:\d\d:\d\d)(?:\.\d+)?(?: +\d+)? ([^\s\]]+:\d+)\](?: (.*))?$",
+        re.S,
+    ),
+    frozenset("IWEF"),
+)
+
+TRACEBACK: Final = HeaderShape(
+    "traceback",
+    # A bare Python traceback's first line. `parse_line` reads it as a continuation;
+    # whether it starts a record (of ERROR level) depends on the line above it:
+    # `core.parse.traceback_starts_record`.
+    re.compile(r"Traceback \(most recent call last\):\s*$"),
+    frozenset("T"),
+)
+
+TRACEBACK_LINE_RE: Final = re.compile(
+    "(?:" + TORCHRUN_PREFIX + r")?Traceback \(most recent call last\):\s*$"
+)
+"""A bare traceback's first line as decoded (colour codes kept: a coloured one is
+not a bare traceback), torchrun prefix included."""
+
+GLOG_LEVELS: Final = {"I": "INFO", "W": "WARNING", "E": "ERROR", "F": "CRITICAL"}
+"""glog severity letters to level names."""
 
 JSON: Final = HeaderShape("json", None, frozenset("{"))
 """loguru ``json_logging`` (flat) or ``serialize=True`` lines, read by `json`."""
 
-SHAPES: Final = (LOGURU, ISO, VLLM, UVICORN, JSON)
+SHAPES: Final = (
+    LOGURU,
+    ISO,
+    PYLOG,
+    HF_LOG,
+    GLOG,
+    GLOG_BARE,
+    VLLM,
+    UVICORN,
+    BASIC_LOG,
+    TRACEBACK,
+    JSON,
+)
 
 HEADER_FIRST_BYTES: Final = frozenset(
     b"".join(c.encode() for shape in SHAPES for c in shape.first_chars)
     + b"["  # a torchrun prefix
+    + b"("  # a process prefix (vLLM, Ray)
     + b"\x1b"  # a colour code (removed before the shape is matched)
 )
 """First bytes a header line can start with; any other starts a continuation line."""
@@ -189,6 +309,20 @@ LEVEL_WORDS: Final = _level_words()
 
 PROBLEM_WORDS: Final = tuple(w for w, no in LEVEL_WORDS if no >= levels.WARNING)
 """The words of the levels WARNING and up."""
+
+_SHAPE_LINE_B: Final = _TORCHRUN_ANY_B + rb"(?:\[?[WEF][\d ]|Traceback \(most recent call last\):)"
+
+SHAPE_LINE_RE: Final = re.compile(rb"\n" + _SHAPE_LINE_B)
+"""The headers of level WARNING and up that do not spell their level: a newline, then
+at the next line's start (after a torchrun prefix) a glog severity ``W`` ``E`` ``F``
+with or without its ``[`` (`GLOG`, `GLOG_BARE`), or a bare traceback's first line
+(`TRACEBACK`). One regex pass whose literal first byte keeps it as fast as one
+``bytes.find`` of a level word; ``match.start() + 1`` is the line's start. Lines with
+colour codes before these are not found, and `parse_line` does not read them as these
+shapes either."""
+
+SHAPE_LINE_AT_RE: Final = re.compile(_SHAPE_LINE_B)
+"""`SHAPE_LINE_RE` without the newline, for the line at the start of a buffer."""
 
 LEVEL_OF_BYTES: Final = {name.encode(): no for name, no in levels.LEVELS.items()}
 """Level names as loguru writes them (bytes) to their numbers."""

@@ -30,6 +30,7 @@ from prime_rl_logs.core.parse import LineInfo, decode_line, parse_line
 from prime_rl_logs.core.scan.records import (
     ORPHAN_LEVEL,
     RECORD_LOOKBACK,
+    bare_traceback_info,
     count_problems,
     header_info,
 )
@@ -451,10 +452,14 @@ class LogFile:
         info = self._info.get(key)
         if info is not None:
             return info
-        text = self._decoded(gen, offset)
-        info = parse_line(text if text is not None else "")
+        decoded = self._decoded(gen, offset)
+        text = decoded if decoded is not None else ""
+        info = parse_line(text)
+        reader = self._reader(gen) if not info.header and decoded is not None else None
+        if reader is not None:
+            info = bare_traceback_info(reader, offset, text, info)
         if not info.header:
-            head = self._record_header(offset, gen, info.rank) if text is not None else None
+            head = self._record_header(offset, gen, info.rank) if decoded is not None else None
             if head is None:
                 info = replace(info, level=ORPHAN_LEVEL)
             else:

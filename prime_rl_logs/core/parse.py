@@ -10,17 +10,30 @@ prime-rl's processes write several shapes into the same files (see DESIGN.md):
   clock ``HH:MM:SS`` (no date), level right-aligned to 7 (any upper-case name,
   custom levels included), an optional ``[tag] `` before the message;
 * vLLM: ``(APIServer pid=41213) INFO 02-09 14:02:40 [api_server.py:1351] message``,
-  with or without the ``(process pid=N)`` prefix;
+  behind any number of nested ``(Name pid=N)`` prefixes (the outermost is kept as
+  ``tag``) or none, and the older ``INFO 09-05 20:51:54 api_server.py:440] message``;
+  one whose message is empty or indented continues the record above (a traceback
+  vLLM logs line by line);
 * uvicorn access and startup lines: ``(APIServer pid=N) INFO:     127.0.0.1:53440 - "POST
   /v1/chat/completions HTTP/1.1" 200 OK``;
 * JSON lines from loguru ``json_logging`` (flat ``{"timestamp", "level", "message",
   "tag"}``) or ``serialize=True`` (``{"text", "record": {...}}``);
 * common ISO shapes from other tools: ``2026-02-09 14:02:40,123 - INFO - msg``,
   ``2026-02-09 14:02:40.123 | INFO | msg``;
+* Python ``logging``: ``2026-02-09 14:02:40,123 - env.math - WARNING - msg``,
+  transformers' ``[INFO|trainer.py:12] 2026-02-09 14:02:40,123 >> msg``,
+  ``basicConfig``'s ``WARNING:root:msg``;
+* glog and PyTorch C++: ``[E1130 14:30:05.412345634 ProcessGroupNCCL.cpp:632] msg``
+  (severity I/W/E/F, optional thread id, micro- or nanoseconds, the old timeless
+  ``[E ProcessGroupNCCL.cpp:563] msg``; ``[Rank N]`` in the message gives the rank
+  when no prefix does) and torchrun's elastic agent lines, glog without brackets:
+  ``W1130 12:13:49.388000 124326 torch/.../api.py:723] msg``;
 
 any of them behind a torchrun prefix (``[default0]:``, ``[trainer3]:``, ``[rank3]:``)
-which gives the rank. Every other line (tracebacks, ``╰─`` lines, wrapped output,
-blank lines) continues the record above it.
+which gives the rank, and (but for glog) behind Ray's or vLLM's process prefixes
+(``(Actor pid=N, ip=...)``). A bare traceback's first line is the one header judged
+with the line above it (`traceback_starts_record`). Every other line (tracebacks, ``╰─``
+lines, wrapped output, blank lines) continues the record above it.
 
 `parse_line` runs for every line of multi-gigabyte files, so it dispatches on the
 first character and tries at most one or two compiled regexes; lines that cannot
@@ -43,6 +56,7 @@ from prime_rl_logs import levels
 from prime_rl_logs.core import formats
 from prime_rl_logs.core.ansi import SGR_RE, sanitize
 from prime_rl_logs.core.formats import HEADER_LEVEL_RE, TORCHRUN_RE, TORCHRUN_TAG_BYTES_RE
+from prime_rl_logs.core.run_clock import RunClock
 
 __all__ = [
     "DISPLAY_LIMIT",
@@ -53,6 +67,8 @@ __all__ = [
     "decode_line",
     "level_no",
     "parse_line",
+    "traceback_header",
+    "traceback_starts_record",
 ]
 
 # ---------------------------------------------------------------------------
@@ -89,7 +105,7 @@ class LineInfo:
     tag: str | None
     message: str
     rank: int | None
-    fmt: str  # "loguru", "vllm", "uvicorn", "json", "plain"
+    fmt: str  # "loguru", "vllm", "uvicorn", "json", "glog", "pylog", "plain"
 
 
 class _LineInfoBuilder:
@@ -151,14 +167,25 @@ _TORCHRUN: Final = TORCHRUN_RE
 _TORCHRUN_B: Final = TORCHRUN_TAG_BYTES_RE
 _LOGURU: Final = _pattern(formats.LOGURU)
 _ISO: Final = _pattern(formats.ISO)
+_PYLOG: Final = _pattern(formats.PYLOG)
+_HF_LOG: Final = _pattern(formats.HF_LOG)
+_BASIC_LOG: Final = _pattern(formats.BASIC_LOG)
+_GLOG: Final = _pattern(formats.GLOG)
+_GLOG_BARE: Final = _pattern(formats.GLOG_BARE)
 _VLLM: Final = _pattern(formats.VLLM)
+_TRACEBACK_LINE: Final = formats.TRACEBACK_LINE_RE
 _UVICORN: Final = _pattern(formats.UVICORN)
+_PROCESS: Final = formats.PROCESS_PREFIX_RE
+_RANK_IN_MESSAGE: Final = formats.RANK_IN_MESSAGE_RE
+_GLOG_LEVELS: Final = formats.GLOG_LEVELS
 
 _CLOCK: Final = re.compile(r"(\d\d):(\d\d):(\d\d)")
 
 # The first characters `parse_line` dispatches on (after the torchrun prefix).
 _DIGITS: Final = formats.LOGURU.first_chars | (formats.ISO.first_chars - {"["})
-_UPPER_OR_PAREN: Final = formats.VLLM.first_chars | formats.UVICORN.first_chars
+_UPPER: Final = formats.VLLM.first_chars | formats.UVICORN.first_chars
+_SEVERITY: Final = formats.GLOG_BARE.first_chars
+_FIRST: Final = frozenset(c for shape in formats.SHAPES for c in shape.first_chars) | {"("}
 
 
 @functools.lru_cache(maxsize=1 << 17)
@@ -178,7 +205,8 @@ def parse_line(text: str) -> LineInfo:
     Colour codes are ignored. Never raises: a line of no known shape is a
     continuation of the record above.
     """
-    if "\x1b" in text:
+    coloured = "\x1b" in text
+    if coloured:
         text = SGR_RE.sub("", text)
     rank: int | None = None
     first = text[:1]
@@ -189,7 +217,7 @@ def parse_line(text: str) -> LineInfo:
             text = text[m.end() :]
             first = text[:1]
 
-    if first in _DIGITS:
+    if first in _DIGITS:  # loguru first: most lines of a run are loguru headers
         m = _LOGURU.match(text)
         if m is not None:
             hms, name, tag, message = m.groups()
@@ -203,30 +231,140 @@ def parse_line(text: str) -> LineInfo:
                 rank,
                 "loguru",
             )
+    elif first not in _FIRST:
+        return _info(False, None, 0, "", None, text, rank, "plain")
+    info = _other_shapes(text, first, rank, None, coloured)
+    if info is not None:
+        return info
+    return _info(False, None, 0, "", None, text, rank, "plain")
+
+
+def _other_shapes(
+    text: str, first: str, rank: int | None, proc: str | None, coloured: bool
+) -> LineInfo | None:
+    """The header shapes other than a bare loguru line; ``proc``: the outermost
+    process prefix already removed (then the line held one). glog lines are read only
+    without colour codes and process prefixes, as `formats.SHAPE_LINE_RE` finds them."""
+    if first in _DIGITS:
+        if proc is not None:
+            m = _LOGURU.match(text)
+            if m is not None:
+                hms, name, tag, message = m.groups()
+                return _info(
+                    True,
+                    _clock_of(hms),
+                    level_no(name),
+                    name,
+                    tag or proc,
+                    message or "",
+                    rank,
+                    "loguru",
+                )
         m = _ISO.match(text)
         if m is not None:
             return _iso_info(m, rank)
-    elif first in _UPPER_OR_PAREN:
+        m = _PYLOG.match(text)
+        if m is not None:
+            hms, logger, name, message = m.groups()
+            return _named(hms, name, logger, message, rank, "pylog")
+    elif first in _UPPER:
+        glog = not coloured and proc is None and rank is None
+        if glog and first in _SEVERITY and text[1:2].isdigit():
+            m = _GLOG_BARE.match(text)
+            if m is not None:
+                return _glog_info(m, rank)
         m = _VLLM.match(text)
         if m is not None:
-            proc, name, hms, message = m.groups()
-            name = name.upper()
-            return _info(
-                True, _clock_of(hms), level_no(name), name, proc, message or "", rank, "vllm"
-            )
+            name, hms, message = m.groups()
+            if not message or message[0] == " ":
+                # A traceback vLLM logs one line at a time, each behind its own
+                # header: its frame, code and blank lines continue the record its
+                # "Traceback (most recent call last):" line started.
+                return _info(False, None, 0, "", None, text, rank, "plain")
+            return _named(hms, name, proc, message, rank, "vllm")
         m = _UVICORN.match(text)
         if m is not None:
-            proc, name, message = m.groups()
+            name, message = m.groups()
             return _info(True, None, level_no(name), name, proc, message, rank, "uvicorn")
-    elif first == "{":
-        info = _json_info(text, rank)
-        if info is not None:
-            return info
-    elif first == "[" and text[1:2] in _DIGITS:
-        m = _ISO.match(text)
+        m = _BASIC_LOG.match(text)
         if m is not None:
-            return _iso_info(m, rank)
-    return _info(False, None, 0, "", None, text, rank, "plain")
+            name, logger, message = m.groups()
+            return _named(None, name, proc or logger, message, rank, "pylog")
+    elif first == "[":
+        second = text[1:2]
+        if second in _DIGITS:
+            m = _ISO.match(text)
+            if m is not None:
+                return _iso_info(m, rank)
+        elif second in _UPPER:
+            m = _GLOG.match(text) if not coloured and proc is None else None
+            if m is not None:
+                return _glog_info(m, rank)
+            m = _HF_LOG.match(text)
+            if m is not None:
+                name, _where, hms, message = m.groups()
+                return _named(hms, name, proc, message, rank, "pylog")
+    elif first == "(" and proc is None:
+        m = _PROCESS.match(text)
+        if m is not None:
+            rest = text[m.end() :]
+            proc = formats.outermost_process(m.group())
+            return _other_shapes(rest, rest[:1], rank, proc, coloured)
+    elif first == "{":
+        return _json_info(text, rank)
+    return None
+
+
+def traceback_starts_record(text: str, info: LineInfo, above: LineInfo | None) -> bool:
+    """Whether a line (``text`` as decoded, colour codes kept; ``info``, its
+    `parse_line`) is a bare traceback's first line that starts a record of its own,
+    judged by the line just above it (``above``, as `parse_line` reads it; None at the
+    start of a file).
+
+    `parse_line` reads ``Traceback (most recent call last):`` (at the start of the
+    line, after a torchrun prefix, without colour codes) as a continuation line. It
+    starts a record unless the line above is of the same stream (torchrun rank) and
+    is a header of level WARNING or above (loguru's ``logger.exception``, Python
+    logging's ``exc_info``: the traceback belongs to that record; but glog lines,
+    written by C++, never carry one) or a blank line (the second half of a chained
+    traceback, after "During handling of the above exception").
+    """
+    if info.header or text[:1] not in "T[" or _TRACEBACK_LINE.match(text) is None:
+        return False
+    if above is None or above.rank != info.rank:
+        return True
+    if above.header:
+        return above.level < levels.WARNING or above.fmt == "glog"
+    return above.message.strip() != ""
+
+
+def traceback_header(info: LineInfo) -> LineInfo:
+    """The `LineInfo` of a bare traceback's first line that starts a record: a header
+    of level ERROR without a clock (its record takes the time of the line before)."""
+    return _info(True, None, levels.ERROR, "ERROR", None, info.message, info.rank, "traceback")
+
+
+def _named(
+    hms: str | None,
+    name: str,
+    tag: str | None,
+    message: str | None,
+    rank: int | None,
+    fmt: str,
+) -> LineInfo:
+    name = name.upper()
+    clock = _clock_of(hms) if hms is not None else None
+    return _info(True, clock, level_no(name), name, tag, message or "", rank, fmt)
+
+
+def _glog_info(m: re.Match[str], rank: int | None) -> LineInfo:
+    letter, hms, _where, message = m.groups()
+    message = message or ""
+    if rank is None and "[Rank " in message:
+        rm = _RANK_IN_MESSAGE.search(message)
+        if rm is not None:
+            rank = int(rm.group(1))
+    return _named(hms, _GLOG_LEVELS[letter], None, message, rank, "glog")
 
 
 def _iso_info(m: re.Match[str], rank: int | None) -> LineInfo:
@@ -343,45 +481,3 @@ def _last_redraw(raw: bytes) -> bytes:
         if m is not None and not last.startswith(m.group()):
             last = m.group() + last
     return last
-
-
-# ---------------------------------------------------------------------------
-# Run time
-
-
-class RunClock:
-    """Turns the clock times of successive records into a run time that only grows.
-
-    loguru writes ``HH:MM:SS`` without a date, so a run crossing midnight goes from
-    ``23:59:59`` to ``00:00:00``. A clock that goes back by more than `wrap_after`
-    seconds is taken as the next day; a smaller step back (lines written out of
-    order by a few seconds) keeps the run time where it was, and so does a line
-    from just before a wrap that arrives after it.
-
-    Run time is seconds since midnight of the first day seen.
-    """
-
-    __slots__ = ("day", "last", "time", "wrap_after")
-
-    def __init__(self, wrap_after: int = 3600) -> None:
-        self.wrap_after = wrap_after
-        self.day = 0
-        self.last: int | None = None  # the last clock value that moved time
-        self.time = 0  # the current run time
-
-    def advance(self, clock: int) -> int:
-        """Run time of a record stamped ``clock`` (seconds since midnight)."""
-        last = self.last
-        if last is None:
-            self.last = self.time = clock
-            return clock
-        delta = clock - last
-        if delta < -self.wrap_after:
-            self.day += 1
-        elif delta > 86_400 - self.wrap_after:
-            return self.time  # a straggler from before midnight
-        self.last = clock
-        now = self.day * 86_400 + clock
-        if now > self.time:
-            self.time = now
-        return self.time

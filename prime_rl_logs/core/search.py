@@ -2,7 +2,7 @@
 
 Rows are read in growing blocks (`gather`: rows that follow each other in a file
 with one ``pread``), and each block is searched at chunk speed with the same
-tools as the filters (`scan.matcher.RegexMatcher`, `scan.records.problem_lines`),
+tools as the filters (`scan.matcher.RegexMatcher`, `scan.records.token_line_starts`),
 so a search over millions of rows costs a scan of their bytes, not a decode per
 row. Functions of a row store and its slot table (`View` passes its own); no
 state.
@@ -14,11 +14,13 @@ import re
 from bisect import bisect_right
 from collections.abc import Callable, Iterable
 
+from prime_rl_logs import levels
+from prime_rl_logs.core.formats import PROBLEM_WORDS
 from prime_rl_logs.core.rows import IndexWindow, RowStore
 from prime_rl_logs.core.run import LogFile
 from prime_rl_logs.core.scan.lines import line_end
 from prime_rl_logs.core.scan.matcher import RegexMatcher
-from prime_rl_logs.core.scan.records import problem_lines
+from prime_rl_logs.core.scan.records import token_line_starts
 
 __all__ = ["find_row", "gather", "next_problem_row", "scan_rows"]
 
@@ -78,10 +80,12 @@ def scan_rows(
     start: int,
     backwards: bool,
     hits: Callable[[bytes], Iterable[int]],
+    verify: Callable[[int], bool] | None = None,
 ) -> int | None:
     """The first row at or after ``start`` (at or before, ``backwards``) where
-    ``hits`` (line starts in a buffer of rows) finds one; blocks of rows growing
-    from 512 to 65,536 are read at a time."""
+    ``hits`` (line starts in a buffer of rows) finds one and ``verify`` (a row
+    index -> bool), if given, agrees; blocks of rows growing from 512 to 65,536 are
+    read at a time."""
     n = len(rows)
     if n == 0:
         return None
@@ -91,8 +95,11 @@ def scan_rows(
         lo, hi = (max(0, i - block + 1), i + 1) if backwards else (i, min(n, i + block))
         buf, where = gather(rows, slots, lo, hi)
         found = sorted(bisect_right(where, s) - 1 + lo for s in hits(buf))
-        if found:
-            return found[-1] if backwards else found[0]
+        if backwards:
+            found.reverse()
+        for row in found:
+            if verify is None or verify(row):
+                return row
         i = lo - 1 if backwards else hi
         block = min(block * 2, 65536)
     return None
@@ -119,5 +126,20 @@ def next_problem_row(
     backwards: bool = False,
 ) -> int | None:
     """The first row at or after ``start`` (at or before, ``backwards``) that starts
-    a record of level WARNING or above; None if there is none."""
-    return scan_rows(rows, slots, start, backwards, lambda buf: [s for s, _ in problem_lines(buf)])
+    a record of level WARNING or above; None if there is none.
+
+    The rows of a buffer are not the lines of one file (a filter hides some, a merged
+    view interleaves files), and a bare traceback's first line is judged by the line
+    above it in its file: so every candidate of `token_line_starts` is checked with
+    its file's `LogFile.info`, in order, until one is such a header."""
+
+    def verify(i: int) -> bool:
+        off, slot = rows.get(i)
+        file, gen = slots[slot]
+        info = file.info(off, gen)
+        return info.header and info.level >= levels.WARNING
+
+    def hits(buf: bytes) -> set[int]:
+        return token_line_starts(buf, 0, len(buf), PROBLEM_WORDS, shapes=True)
+
+    return scan_rows(rows, slots, start, backwards, hits, verify)

@@ -20,7 +20,13 @@ from typing import Any, Final
 from prime_rl_logs.core.ansi import strip_sgr
 from prime_rl_logs.core.index import CHUNK, FIRST_CHUNK, line_starts
 from prime_rl_logs.core.log_file import CACHE_LINES, Appended, LogFile
-from prime_rl_logs.core.parse import decode_line, parse_line
+from prime_rl_logs.core.parse import (
+    LineInfo,
+    decode_line,
+    parse_line,
+    traceback_header,
+    traceback_starts_record,
+)
 from prime_rl_logs.core.scan.decide import (
     InterleavedLine,
     OpenRecord,
@@ -37,6 +43,8 @@ from prime_rl_logs.core.scan.timeline import FileClock, clock_above, time_runs_b
 from prime_rl_logs.layout import TRAINER
 
 __all__ = ["ViewFile"]
+
+TRACEBACK_WORD: Final = b"Traceback (most recent call last):"
 
 PRIME_BYTES: Final = 256 << 10
 """How far back the forward feed looks for its open record when the backward scan
@@ -77,6 +85,7 @@ class ViewFile:
         # forward
         self.fwd_end = file.end
         self.fwd_recs: dict[int | None, OpenRecord] | None = None
+        self.fwd_above: LineInfo | None = None  # the last line fed (bare tracebacks)
 
     # -- backwards ---------------------------------------------------------------
 
@@ -117,6 +126,7 @@ class ViewFile:
     def _decide(self, buf: bytes, cs: int) -> array[int]:
         """The kept offsets of the chunk ``buf`` (whole lines at ``cs``), the next
         chunk ending there."""
+        buf, cs = self._widen(buf, cs)
         self.pos = cs
         at_start = cs == 0
         if at_start:
@@ -142,6 +152,27 @@ class ViewFile:
         if self.fwd_recs is None and not self.by_rank and cs + len(buf) == self.fwd_end:
             self._seed(buf, cs)  # the chunk the live lines follow: no second read later
         return kept
+
+    def _widen(self, buf: bytes, cs: int) -> tuple[bytes, int]:
+        """The chunk ``buf`` at ``cs``, started earlier by whole lines while its first
+        line may be a bare traceback's: such a line is judged by the line above it
+        (`traceback_starts_record`), so that line must be in the same chunk."""
+        while cs > 0:
+            e = buf.find(b"\n")
+            if buf.find(TRACEBACK_WORD, 0, len(buf) if e < 0 else e) < 0:
+                break
+            size = 64 << 10
+            while True:
+                a = max(0, cs - size)
+                before = self.file.read(a, cs - a, self.gen)
+                if len(before) != cs - a:
+                    return buf, cs  # truncated or replaced under us: read it as it is
+                i = before.rfind(b"\n", 0, len(before) - 1)
+                if i >= 0 or a == 0:
+                    break
+                size *= 2
+            buf, cs = before[i + 1 :] + buf, a + i + 1
+        return buf, cs
 
     def _give_up(self) -> array[int]:
         """Stop the backward scan here; rows waiting for a time take the newest."""
@@ -212,9 +243,14 @@ class ViewFile:
         if emit and rules.trivial and not self.multi and not self.by_rank:
             return [(0.0, off) for off in line_starts(buf, base)]
         texts: deque[str] = deque(maxlen=CACHE_LINES)  # of rows emitted as read: `out`'s tail
+        above = self.fwd_above
         for off, raw in split_lines(buf, base):
             text = decode_line(raw)
             info = parse_line(text)
+            if traceback_starts_record(text, info, above):
+                info, above = traceback_header(info), info
+            else:
+                above = info
             key = info.rank if self.by_rank else None
             plain = strip_sgr(text) if (rules.include or rules.exclude) else ""
             inc = rules.include is not None and rules.include.pattern.search(plain) is not None
@@ -255,6 +291,7 @@ class ViewFile:
                     rec.lines = []
                 elif rank_kept and len(rec.lines) < 10_000:
                     rec.lines.append((off, info.rank))
+        self.fwd_above = above
         if texts:
             # The renderer asks for these rows next: hand it the text decoded here.
             remember, gen = self.file.remember, self.gen

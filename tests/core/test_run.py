@@ -284,8 +284,12 @@ def test_header_level_agrees_with_parse_line() -> None:
         b"14:00:00    INFO progress 1%\r\x1b[2Kprogress 2%\n",
         b"\n",
     ]
-    expected = [30, 20, 10, 30, 20, 40, 50, None, None, None, None]
+    # A bare traceback starting a file is an ERROR record (issue 16); after a
+    # WARNING-or-above header it continues that record.
+    expected = [30, 20, 10, 30, 20, 40, 50, 40, None, None, None]
     assert [header_level(x, 0, len(x)) for x in lines] == expected
+    after = lines[0] + lines[7]
+    assert header_level(after, len(lines[0]), len(after)) is None
 
 
 def test_refresh_with_unknown_path_discovers(tmp_path: Path) -> None:

@@ -12,7 +12,13 @@ from hypothesis import strategies as st
 
 from prime_rl_logs.core.ansi import strip_sgr
 from prime_rl_logs.core.index import LineIndex
-from prime_rl_logs.core.parse import decode_line, parse_line
+from prime_rl_logs.core.parse import (
+    LineInfo,
+    decode_line,
+    parse_line,
+    traceback_header,
+    traceback_starts_record,
+)
 from prime_rl_logs.core.run import ORPHAN_LEVEL, LogFile, Run
 from prime_rl_logs.core.view import Filter, View, ViewDelta
 from tests.fixtures import append, log_line, traceback_lines
@@ -36,10 +42,15 @@ def reference(data: bytes, flt: Filter, by_rank: bool = False) -> list[int]:
     records: list[Record] = []
     current: dict[int | None, Record] = {}
     pos = 0
+    above: LineInfo | None = None
     for raw in data.split(b"\n")[:-1]:
         off, pos = pos, pos + len(raw) + 1
         text = decode_line(raw + b"\n")
         info = parse_line(text)
+        if traceback_starts_record(text, info, above):
+            info, above = traceback_header(info), info
+        else:
+            above = info
         plain = strip_sgr(text)
         key = info.rank if by_rank else None
         if info.header or key not in current:
@@ -102,6 +113,31 @@ VOCAB = [
     b"\n",
     b"\xff\xfe bad bytes\n",
     b"\x1b]0;title\x07osc then text boom\n",
+    # issue 16's shapes: glog / PyTorch C++, torchrun's elastic agent, nested process
+    # prefixes, older vLLM, Python logging, Ray; and lines that only look like them.
+    b"[rank2]:[E1130 14:02:41.123456789 ProcessGroupNCCL.cpp:610] [Rank 2] timed out boom\n",
+    b"[W1130 14:02:41.123456 4242 socket.cpp:77] slow peer\n",
+    b"[F1130 14:02:41.123456 socket.cpp:78] gave up\n",
+    b"[E ProcessGroupNCCL.cpp:500] old style boom\n",
+    b"E1130 14:02:42.500000 777 torch/distributed/elastic/agent/api.py:700] worker boom\n",
+    b"W1130 14:02:42.500000 777 torch/distributed/elastic/agent/api.py:700] closing\n",
+    b"I1130 14:02:42.500000 777 torch/distributed/elastic/agent/api.py:701] restarting\n",
+    b"(Api pid=3) (EngineCore_0 pid=4) (Worker TP0 pid=5) WARNING 02-09 14:02:40 [c.py:9] nest\n",
+    b"ERROR 02-09 14:02:40 server.py:12] old vllm boom\n",
+    b"2026-02-09 14:02:40,123 - env.math - WARNING - pylog boom\n",
+    b"[ERROR|trainer.py:99] 2026-02-09 14:02:40,123 >> hf boom\n",
+    b"WARNING:root:basic boom\n",
+    b"(Actor pid=7, ip=10.1.2.3) 14:00:01   ERROR ray boom\n",
+    b"Error in [Rank 2] is not a header [E x\n",
+    b"E1130 is not glog either\n",
+    b"(no pid here) WARNING 02-09 14:02:40 [c.py:9] not a header\n",
+    b"\x1b[31m[E1130 14:02:41.123456 socket.cpp:78] coloured glog is not read\n",
+    b"\x1b[33mTraceback (most recent call last):\n",
+    b"[default1]:Traceback (most recent call last):\n",
+    b"During handling of the above exception, another exception occurred:\n",
+    b"(EngineCore_0 pid=4) ERROR 02-09 14:02:41 [core.py:7] Traceback (most recent call last):\n",
+    b'(EngineCore_0 pid=4) ERROR 02-09 14:02:41 [core.py:7]   File "x.py", line 1, in f\n',
+    b"(EngineCore_0 pid=4) ERROR 02-09 14:02:41 [core.py:7] \n",
 ]
 
 FILTERS = [
@@ -181,12 +217,13 @@ def test_live_updates_equal_the_reference(
 )
 @given(
     events=st.lists(
-        st.tuples(st.integers(0, 3), st.sampled_from(["ok", "boom", "tb"])), max_size=30
+        st.tuples(st.integers(0, 3), st.sampled_from(["ok", "boom", "tb", "nccl"])), max_size=30
     ),
     flt=st.sampled_from(
         [
             Filter(),
             Filter(min_level=40),
+            Filter(min_level=30, ranks=frozenset({2})),
             Filter(ranks=frozenset({1})),
             Filter(ranks=frozenset({0, 3}), min_level=40),
             Filter(include=re.compile("NaN")),
@@ -201,6 +238,8 @@ def test_combined_trainer_log_tracks_records_per_rank(
     for rank, kind in events:
         if kind == "tb":
             data += traceback_lines(rank=rank)
+        elif kind == "nccl":  # PyTorch C++ behind torchrun's "[rankN]:" prefix
+            data += f"[rank{rank}]:[E1130 14:00:00.000001 Sync.cpp:9] hung\n".encode()
         else:
             data += log_line(T0, "ERROR" if kind == "boom" else "INFO", kind, rank=rank)
     run = one_file_run(tmp_path_factory.mktemp("v"), data, rel="trainer.log")

@@ -20,7 +20,13 @@ from typing import TYPE_CHECKING, Final
 
 from prime_rl_logs.core.ansi import strip_sgr
 from prime_rl_logs.core.formats import LEVEL_WORDS
-from prime_rl_logs.core.parse import decode_line, parse_line
+from prime_rl_logs.core.parse import (
+    LineInfo,
+    decode_line,
+    parse_line,
+    traceback_header,
+    traceback_starts_record,
+)
 from prime_rl_logs.core.scan.lines import ChunkLines, split_lines
 from prime_rl_logs.core.scan.matcher import RegexMatcher
 from prime_rl_logs.core.scan.records import (
@@ -202,7 +208,7 @@ def decide_single_writer_chunk(
     # Which records of [h0, n) pass the level filter.
     spans: Spans
     if rules.keep_words is not None:
-        spans = level_spans(buf, h0, n, rules.keep_words, rules.min_level, keep=True)
+        spans = level_spans(buf, h0, n, rules.keep_words, rules.min_level, keep=True, shapes=True)
     elif rules.drop_words is not None:
         if rules.include is None and rules.exclude is None and buf.find(b"\r", h0) < 0:
             # Most records kept: every line but the dropped records'.
@@ -251,9 +257,14 @@ def decide_interleaved_chunk(
         for ln in members:
             ln.kept = keep and rank_ok(rules, ln.rank)
 
+    above: LineInfo | None = None
     for off, raw in split_lines(buf, base):
         text = decode_line(raw)
         info = parse_line(text)
+        if traceback_starts_record(text, info, above):
+            info, above = traceback_header(info), info
+        else:
+            above = info
         plain = strip_sgr(text) if (rules.include or rules.exclude) else ""
         ln = InterleavedLine(
             off,

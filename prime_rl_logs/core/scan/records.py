@@ -3,7 +3,9 @@
 Pure functions over ``bytes`` and offsets, with no file, view or state: the views,
 the line index and the warning counters all judge a line through `header_level`,
 so "is this a record header?" has one answer. Loguru headers are recognised by
-`HEADER_LEVEL_RE` (a fraction of a microsecond); the other shapes by `parse_line`;
+`HEADER_LEVEL_RE` (a fraction of a microsecond); the other shapes by `parse_line`,
+and a bare traceback's first line by `traceback_starts_record` (the one header judged
+with the line above it);
 a line whose first byte cannot start a header (`HEADER_FIRST_BYTES`, from the
 shape table of `core.formats`) is a continuation without asking either. The
 navigation helpers (`first_header`, `last_header`, `next_header`,
@@ -13,18 +15,31 @@ navigation helpers (`first_header`, `last_header`, `next_header`,
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Final
 
 from prime_rl_logs import levels
-from prime_rl_logs.core.formats import HEADER_FIRST_BYTES, HEADER_LEVEL_RE, PROBLEM_WORDS
-from prime_rl_logs.core.parse import LineInfo, decode_line, parse_line
+from prime_rl_logs.core.formats import (
+    HEADER_FIRST_BYTES,
+    HEADER_LEVEL_RE,
+    PROBLEM_WORDS,
+    SHAPE_LINE_AT_RE,
+    SHAPE_LINE_RE,
+)
+from prime_rl_logs.core.parse import (
+    LineInfo,
+    decode_line,
+    parse_line,
+    traceback_header,
+    traceback_starts_record,
+)
 from prime_rl_logs.core.scan.lines import line_end, line_start
 
 __all__ = [
     "HEADER_FIRST_BYTES",
     "ORPHAN_LEVEL",
     "RECORD_LOOKBACK",
+    "bare_traceback_info",
     "count_problems",
     "first_header",
     "header_info",
@@ -34,6 +49,7 @@ __all__ = [
     "next_header",
     "problem_lines",
     "record_start",
+    "token_line_starts",
 ]
 
 ORPHAN_LEVEL: Final = levels.INFO
@@ -69,44 +85,99 @@ def header_level(buf: bytes, pos: int, end: int) -> int | None:
         m = HEADER_LEVEL_RE.match(buf, pos, end)
         if m is not None:
             return level_from_bytes(m.group(1))
-    info = parse_line(decode_line(buf[pos:end]))
-    return info.level if info.header else None
+    text = decode_line(buf[pos:end])
+    info = parse_line(text)
+    if info.header:
+        return info.level
+    if traceback_starts_record(text, info, _line_above(buf, pos)):
+        return levels.ERROR
+    return None
 
 
 def header_info(buf: bytes, pos: int, end: int) -> LineInfo | None:
     """Like `header_level`, but the whole `LineInfo` of a header line."""
     if pos >= end or buf[pos] not in HEADER_FIRST_BYTES:
         return None
-    info = parse_line(decode_line(buf[pos:end]))
-    return info if info.header else None
+    text = decode_line(buf[pos:end])
+    info = parse_line(text)
+    if info.header:
+        return info
+    if traceback_starts_record(text, info, _line_above(buf, pos)):
+        return traceback_header(info)
+    return None
+
+
+def bare_traceback_info(
+    read: Callable[[int, int], bytes], offset: int, text: str, info: LineInfo
+) -> LineInfo:
+    """``info`` of the line ``text`` at file ``offset``, made a header if it is a bare
+    traceback's first line that starts a record (`traceback_starts_record`; the line
+    above read with ``read(offset, size)``)."""
+    if info.header or "Traceback (most recent call last):" not in text:
+        return info
+    above = None
+    if offset > 0:
+        a = max(0, offset - (64 << 10))
+        buf = read(a, offset - a)
+        if len(buf) == offset - a:
+            above = _line_above(buf, len(buf))
+    return traceback_header(info) if traceback_starts_record(text, info, above) else info
+
+
+def _line_above(buf: bytes, pos: int) -> LineInfo | None:
+    """`parse_line` of the line that ends at ``pos`` (a line start); None at offset 0
+    (the buffer is taken to start the file: callers that cut a file into chunks
+    never start one at a bare traceback, see `core.view_file`)."""
+    if pos <= 0:
+        return None
+    return parse_line(decode_line(buf[buf.rfind(b"\n", 0, pos - 1) + 1 : pos]))
+
+
+def token_line_starts(
+    buf: bytes, lo: int, hi: int, words: tuple[bytes, ...], shapes: bool = False
+) -> set[int]:
+    """The starts of the lines of ``buf[lo:hi]`` (``lo`` a line start) that hold one of
+    ``words`` (level words: one ``bytes.find`` pass each) or, with ``shapes``, that
+    `formats.SHAPE_LINE_RE` finds (the headers of WARNING and up that do not spell
+    their level: one regex pass)."""
+    starts: set[int] = set()
+    add, find, rfind = starts.add, buf.find, buf.rfind
+    for word in words:
+        p = find(word, lo, hi)
+        while p >= 0:
+            add(rfind(b"\n", lo, p) + 1 or lo)
+            e = find(b"\n", p, hi)
+            if e < 0:
+                break
+            p = find(word, e, hi)
+    if shapes and lo < hi:
+        if SHAPE_LINE_AT_RE.match(buf, lo, hi) is not None:
+            add(lo)
+        starts.update([m.start() + 1 for m in SHAPE_LINE_RE.finditer(buf, lo, hi)])
+    return starts
 
 
 def problem_lines(buf: bytes, lo: int = 0, hi: int | None = None) -> Iterator[tuple[int, int]]:
     """``(line_start, level)`` of the headers of level WARNING or above in
     ``buf[lo:hi]`` (whole lines), in no particular order.
 
-    Candidates are the lines holding an upper-case level word (``bytes.find``, a
-    C loop), then each is checked with `header_level`. Level names are written in
-    upper case by loguru, vLLM, uvicorn and stdlib logging; a header that spells
-    its level in lower case is not found here.
+    Candidates are the lines holding an upper-case level word of those levels
+    (``bytes.find``, a C loop) and the lines `formats.SHAPE_LINE_RE` finds (glog
+    severities, bare tracebacks: one regex pass), then each is checked with
+    `header_level`. Level names are written in upper case
+    by loguru, vLLM, uvicorn and stdlib logging; a header that spells its level in
+    lower case is not found here.
     """
     if hi is None:
         hi = len(buf)
-    seen: set[int] = set()
-    rfind, find = buf.rfind, buf.find
-    for word in PROBLEM_WORDS:
-        p = find(word, lo, hi)
-        while p >= 0:
-            start = rfind(b"\n", lo, p) + 1 or lo
-            end = find(b"\n", p, hi)
-            if end < 0:
-                end = hi
-            if start not in seen:
-                seen.add(start)
-                level = header_level(buf, start, end)
-                if level is not None and level >= levels.WARNING:
-                    yield start, level
-            p = find(word, end, hi)
+    find = buf.find
+    for start in token_line_starts(buf, lo, hi, PROBLEM_WORDS, shapes=True):
+        end = find(b"\n", start, hi)
+        if end < 0:
+            end = hi
+        level = header_level(buf, start, end)
+        if level is not None and level >= levels.WARNING:
+            yield start, level
 
 
 def count_problems(buf: bytes) -> tuple[int, int]:

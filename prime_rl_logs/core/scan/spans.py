@@ -17,7 +17,7 @@ from itertools import filterfalse
 
 from prime_rl_logs.core.formats import HEADER_FIRST_BYTES, HEADER_LEVEL_RE, LEVEL_OF_BYTES
 from prime_rl_logs.core.scan.lines import ChunkLines
-from prime_rl_logs.core.scan.records import header_level, level_from_bytes
+from prime_rl_logs.core.scan.records import header_level, level_from_bytes, token_line_starts
 from prime_rl_logs.core.scan.templates import HeaderTemplates
 
 __all__ = [
@@ -88,29 +88,30 @@ def rows_in_spans(lines: ChunkLines, spans: Spans) -> array[int]:
 
 
 def level_spans(
-    buf: bytes, lo: int, hi: int, words: tuple[bytes, ...], min_level: int, *, keep: bool
+    buf: bytes,
+    lo: int,
+    hi: int,
+    words: tuple[bytes, ...],
+    min_level: int,
+    *,
+    keep: bool,
+    shapes: bool = False,
 ) -> Spans:
     """Records of ``buf[lo:hi]`` (``lo`` a header) whose header's level is at least
     ``min_level`` (``keep``) or below it (not ``keep``), found from the lines that
-    hold one of ``words``; adjacent records are joined.
+    hold one of ``words`` (or, with ``shapes``, that `formats.SHAPE_LINE_RE` finds: the
+    headers of WARNING and up that do not spell their level); adjacent records are
+    joined.
 
     The hot loop of a level filter: one ``bytes.find`` pass per word, then per
     candidate one regex match for its header and one for the line after it (the
     loguru regex cannot run past a newline, so no line end is needed to call it).
     """
-    find, rfind = buf.find, buf.rfind
+    find = buf.find
     match = HEADER_LEVEL_RE.match
     levels = LEVEL_OF_BYTES
     cr = find(b"\r", lo, hi) >= 0  # then every line goes through `header_level`
-    cands: set[int] = set()
-    for w in words:
-        p = find(w, lo, hi)
-        while p >= 0:
-            cands.add(rfind(b"\n", lo, p) + 1 or lo)
-            e = find(b"\n", p, hi)
-            if e < 0:
-                break
-            p = find(w, e, hi)
+    cands = token_line_starts(buf, lo, hi, words, shapes)
     spans: Spans = []
     covered = -1
     for s in sorted(cands):

@@ -1,0 +1,209 @@
+"""Every line shape a run writes (issue 16): level, time, rank and source detail from
+`parse_line`, and the byte-level scans (`header_level`, `problem_lines`) agreeing
+with it. The lines are made up for these tests, following each tool's format."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from prime_rl_logs.core.parse import decode_line, parse_line, traceback_starts_record
+from prime_rl_logs.core.scan.records import count_problems, header_level, problem_lines
+
+H = 3600
+
+# (line, level name, clock, rank, tag, fmt, message)
+SHAPES = [
+    # glog / PyTorch C++: bracketed, rank prefix, month without its zero, nanoseconds
+    (
+        "[rank5]:[E317 09:41:07.250000321 ProcessGroupNCCL.cpp:1420] [Rank 5] allreduce stuck",
+        "ERROR",
+        9 * H + 41 * 60 + 7,
+        5,
+        None,
+        "glog",
+        "[Rank 5] allreduce stuck",
+    ),
+    # with a thread id and microseconds, no prefix: [Rank N] in the message gives the rank
+    (
+        "[W1203 22:10:00.000123 8812 ProcessGroupNCCL.cpp:77] [Rank 11] slow collective",
+        "WARNING",
+        22 * H + 10 * 60,
+        11,
+        None,
+        "glog",
+        "[Rank 11] slow collective",
+    ),
+    ("[I0101 00:00:01.5 x.cc:1] up", "INFO", 1, None, None, "glog", "up"),
+    ("[F0101 00:00:02.000001 7 x.cc:2] abort", "CRITICAL", 2, None, None, "glog", "abort"),
+    # the old timeless c10 form
+    ("[E Sync.cpp:563] lost a peer", "ERROR", None, None, None, "glog", "lost a peer"),
+    # torchrun's elastic agent: glog without brackets
+    (
+        "W0412 06:30:15.987000 5150 torch/distributed/elastic/agent/server/api.py:700] "
+        "got signal 15, stopping workers",
+        "WARNING",
+        6 * H + 30 * 60 + 15,
+        None,
+        None,
+        "glog",
+        "got signal 15, stopping workers",
+    ),
+    # vLLM with nested process prefixes: the outermost is the source detail
+    (
+        "(APIServer pid=10) (EngineCore_0 pid=20) (VllmWorker TP1 pid=31) "
+        "WARNING 03-17 09:41:07 [kv_transfer.py:88] slow transfer",
+        "WARNING",
+        9 * H + 41 * 60 + 7,
+        None,
+        "APIServer pid=10",
+        "vllm",
+        "slow transfer",
+    ),
+    # older vLLM: no prefix, a bare file:line]
+    (
+        "INFO 03-17 09:41:08 engine.py:300] warming up",
+        "INFO",
+        9 * H + 41 * 60 + 8,
+        None,
+        None,
+        "vllm",
+        "warming up",
+    ),
+    # Python logging: "asctime - name - level - message"
+    (
+        "2025-03-17 09:41:09,001 - reward.env - WARNING - empty completion",
+        "WARNING",
+        9 * H + 41 * 60 + 9,
+        None,
+        "reward.env",
+        "pylog",
+        "empty completion",
+    ),
+    # transformers' "[LEVEL|file:line] date >> message"
+    (
+        "[ERROR|modeling.py:512] 2025-03-17 09:41:10,002 >> weights missing",
+        "ERROR",
+        9 * H + 41 * 60 + 10,
+        None,
+        None,
+        "pylog",
+        "weights missing",
+    ),
+    # logging.basicConfig's "LEVEL:name:message"
+    ("CRITICAL:root:disk full", "CRITICAL", None, None, "root", "pylog", "disk full"),
+    # Ray's actor prefix before loguru, vLLM and uvicorn shapes
+    (
+        "(Learner pid=99, ip=10.0.0.7) 09:41:11   ERROR out of memory",
+        "ERROR",
+        9 * H + 41 * 60 + 11,
+        None,
+        "Learner pid=99, ip=10.0.0.7",
+        "loguru",
+        "out of memory",
+    ),
+    (
+        "(Rollout pid=5, ip=10.0.0.8) ERROR 03-17 09:41:12 [io.py:3] socket closed",
+        "ERROR",
+        9 * H + 41 * 60 + 12,
+        None,
+        "Rollout pid=5, ip=10.0.0.8",
+        "vllm",
+        "socket closed",
+    ),
+]
+
+NOT_HEADERS = [
+    "Error: [Rank 3] mentioned in passing",
+    "E1130 is a word, not a glog header",
+    "W0412 06:30:15.987000 no file and line here",
+    "[E but no file]",
+    "(worker) INFO 03-17 09:41:08 [a.py:1] a prefix without pid",
+    "  [E0101 00:00:01.000001 x.cc:1] indented",
+    # glog is read without colour codes or process prefixes (C++ writes neither)
+    "\x1b[31m[E0101 00:00:01.000001 x.cc:1] coloured",
+    "(Worker pid=3) [E0101 00:00:01.000001 x.cc:1] behind a process prefix",
+    "[rank1]:W0101 00:00:01.000001 7 api.py:3] bare glog behind a rank prefix",
+]
+
+
+@pytest.mark.parametrize(("line", "level", "clock", "rank", "tag", "fmt", "message"), SHAPES)
+def test_each_shape_gives_level_time_rank_and_source(
+    line: str,
+    level: str,
+    clock: int | None,
+    rank: int | None,
+    tag: str | None,
+    fmt: str,
+    message: str,
+) -> None:
+    info = parse_line(line)
+    assert info.header
+    assert (info.level_name, info.clock, info.rank, info.tag, info.fmt, info.message) == (
+        level,
+        clock,
+        rank,
+        tag,
+        fmt,
+        message,
+    )
+    raw = (line + "\n").encode()
+    assert header_level(raw, 0, len(raw)) == info.level
+
+
+@pytest.mark.parametrize("line", NOT_HEADERS)
+def test_lines_that_only_look_like_a_shape_are_continuations(line: str) -> None:
+    assert not parse_line(line).header
+    raw = (line + "\n").encode()
+    assert header_level(raw, 0, len(raw)) is None
+
+
+def test_a_torchrun_prefix_rank_wins_over_rank_in_the_message() -> None:
+    info = parse_line("[rank3]:[E0101 00:00:01.000001 x.cc:1] [Rank 0] timeout")
+    assert info.rank == 3
+
+
+LINES = (
+    [(line + "\n").encode() for line, *_ in SHAPES]
+    + [(line + "\n").encode() for line in NOT_HEADERS]
+    + [b"09:41:11 WARNING loguru\n", b"09:41:11    INFO [E in a loguru message\n", b"\n"]
+    + [b"Traceback (most recent call last):\n", b"\x1b[33mTraceback (most recent call last):\n"]
+    + [b"[rank1]: Traceback (most recent call last):\n", b"[rank1]: 09:41:11   ERROR boom\n"]
+)
+
+
+@given(st.lists(st.sampled_from(LINES), max_size=25))
+def test_problem_lines_find_exactly_the_warning_and_error_headers(lines: list[bytes]) -> None:
+    buf = b"".join(lines)
+    expected, pos, above = {}, 0, None
+    for raw in lines:
+        text = decode_line(raw)
+        info = parse_line(text)
+        level = 40 if traceback_starts_record(text, info, above) else info.level
+        if (info.header or level == 40) and level >= 30:
+            expected[pos] = level
+        pos += len(raw)
+        above = info
+    assert dict(problem_lines(buf)) == expected
+    warnings = sum(1 for lv in expected.values() if lv < 40)
+    assert count_problems(buf) == (warnings, len(expected) - warnings)
+
+
+def test_a_vllm_traceback_logged_line_by_line_is_grouped() -> None:
+    """vLLM may log a traceback one line at a time, each behind its own header: the
+    frame, code and blank lines continue the record of its first line; the final
+    exception line is a record of its own (its message is the exception)."""
+    head = "(EngineCore_0 pid=88) ERROR 03-17 09:41:20 [core.py:700] "
+    lines = [
+        head + "Traceback (most recent call last):",
+        head + '  File "/opt/vllm/engine.py", line 12, in step',
+        head + "    out = self.model(batch)",
+        head.rstrip(),
+        head + "RuntimeError: CUDA error: device-side assert triggered",
+    ]
+    infos = [parse_line(line) for line in lines]
+    assert [i.header for i in infos] == [True, False, False, False, True]
+    assert infos[0].level_name == infos[4].level_name == "ERROR"
+    buf = "".join(line + "\n" for line in lines).encode()
+    assert count_problems(buf) == (0, 2)
