@@ -107,8 +107,9 @@ def open_dashboard(
     """
     from prime_rl_logs.tui.app import PrimeLogsApp
 
+    attempt = {"logs": logs} if logs is not None else {}  # the current attempt: logs/
     app = PrimeLogsApp(
-        output_dir, pane=pane or DEFAULT_PANE, split=split, flt=flt, poll=poll, logs=logs
+        output_dir, pane=pane or DEFAULT_PANE, split=split, flt=flt, poll=poll, **attempt
     )
     app.run()
     return app.return_code or 0
