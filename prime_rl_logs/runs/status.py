@@ -12,8 +12,10 @@ words. Nothing here raises for a file that vanished or cannot be read.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
+import os
 import re
 import statistics
 from dataclasses import dataclass, field
@@ -36,8 +38,27 @@ __all__ = [
     "read_attempt",
 ]
 
-MAIN_TAIL: Final = 32 << 10
+MAIN_TAIL: Final = 16 << 10
 SIDE_TAIL: Final = 4 << 10
+HEAD: Final = 16 << 10
+CADENCE_STEPS: Final = 11  # step lines read for the cadence (the median of 10 intervals)
+FEED_STEPS: Final = 8  # orchestrator step lines fed to the metrics (reward sparkline)
+MAIN_FILES: Final = frozenset(
+    {
+        "orchestrator.log",
+        "orchestrator.stdout",
+        "trainer.log",
+        "rl.log",
+        "launcher.log",
+        "trainer/rank_0.log",
+        "trainer/node_0.log",
+    }
+)
+"""The files whose step lines are read (relative to the attempt's logs folder); a
+run with none of them uses rank 0's torchrun ``stdout.log`` (`RANK0_STDOUT`)."""
+RANK0_STDOUT: Final = "/0/stdout.log"
+ORCHESTRATOR_FILES: Final = frozenset({"orchestrator.log", "orchestrator.stdout"})
+PROBLEM_BYTES: Final = (b"ERROR", b"CRITICAL", b"Traceback", b"Error")
 STATUSES: Final = ("running", "finished", "crashed", "stalled")
 """A run's statuses; an earlier attempt may also be ``"stopped"`` (ended, no error)."""
 
@@ -83,7 +104,7 @@ def metrics_file(run: Path) -> Path | None:
     return path if path.is_file() else None
 
 
-def _tail(path: Path, size: int, nbytes: int) -> bytes:
+def _tail(path: str | Path, size: int, nbytes: int) -> bytes:
     """The last whole lines in the last ``nbytes`` of a file ('' when unreadable)."""
     try:
         with open(path, "rb") as fh:
@@ -96,12 +117,6 @@ def _tail(path: Path, size: int, nbytes: int) -> bytes:
         cut = data.find(b"\n")
         data = data[cut + 1 :] if cut >= 0 else b""
     return data
-
-
-def _is_main(source: layout.Source) -> bool:
-    if source.component in (layout.ORCHESTRATOR, layout.LAUNCHER):
-        return True
-    return source.component == layout.TRAINER and source.rank in (None, 0) and not source.stream
 
 
 def _ending_error(lines: list[str]) -> str | None:
@@ -127,24 +142,28 @@ def _ending_error(lines: list[str]) -> str | None:
     return None
 
 
-def _step_clocks(lines: list[str], store: MetricsStore, source: layout.Source) -> list[float]:
-    """Feed the store the lines' metrics; the run times at which new steps began."""
+def _steps(
+    data: bytes, store: MetricsStore, component: str, rel: str, feed: int, keep: int
+) -> list[float]:
+    """The seconds per step of the step lines in ``data`` (the end of a file); the
+    last ``feed`` of them (and any ``max_steps`` line) go to the store. Only lines
+    holding ``Step `` are decoded."""
+    picked = [line for line in data.splitlines() if b"Step " in line or b"max_steps" in line]
     clock = RunClock()
     seen: list[tuple[int, float]] = []
-    for text in lines:
-        info = parse_line(text)
+    cut = len(picked) - feed
+    for i, raw in enumerate(picked[-CADENCE_STEPS:]):
+        info = parse_line(decode_line(raw))
         run_time = clock.advance(info.clock) if info.clock is not None else None
-        store.feed(
-            source.component,
-            info.message,
-            rank=info.rank if info.rank is not None else source.rank,
-            run_time=run_time,
-            source=source.rel,
-        )
+        if i + max(0, len(picked) - CADENCE_STEPS) >= cut or "max_steps" in info.message:
+            # No run time: the cadence is measured here, not by the store.
+            store.feed(component, info.message, rank=0, source=rel)
         if info.header and run_time is not None and (m := _STEP.match(info.message)):
             step = int(m.group(1))
             if not seen or step > seen[-1][0]:
                 seen.append((step, run_time))
+            if store.last_step is None or step > store.last_step:
+                store.last_step = step
     return _per_step(seen)
 
 
@@ -156,6 +175,43 @@ def _per_step(seen: list[tuple[int, float]]) -> list[float]:
     return out
 
 
+def _walk(folder: str, depth: int = 8) -> list[tuple[str, str, os.stat_result]]:
+    """(path, path relative to ``folder``, stat) of each log file below ``folder``:
+    `layout.discover`'s walk without its `Path` objects (this runs over every file
+    of every run of a folder)."""
+    out: list[tuple[str, str, os.stat_result]] = []
+    stack = [(folder, "")]
+    while stack:
+        where, rel = stack.pop()
+        try:
+            with os.scandir(where) as it:
+                entries = list(it)
+        except OSError:
+            continue
+        for entry in entries:
+            name = entry.name
+            if name.startswith("."):
+                continue
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    if rel.count("/") < depth:
+                        stack.append((entry.path, f"{rel}{name}/"))
+                elif name.endswith(layout.LOG_SUFFIXES):
+                    out.append((entry.path, rel + name, entry.stat()))
+            except OSError:
+                continue
+    return out
+
+
+def _component(rel: str) -> str:
+    name = rel.rsplit("/", 1)[-1]
+    if name.startswith("orchestrator"):
+        return layout.ORCHESTRATOR
+    if name.startswith(("rl.", "launcher.")):
+        return layout.LAUNCHER
+    return layout.TRAINER
+
+
 def read_attempt(attempt: Attempt, run: Path, *, with_metrics_file: bool) -> AttemptTail:
     """The facts of one attempt from ``stat`` and the ends of its files.
 
@@ -165,36 +221,46 @@ def read_attempt(attempt: Attempt, run: Path, *, with_metrics_file: bool) -> Att
     tail = AttemptTail(attempt.number)
     store = MetricsStore()
     intervals: list[float] = []
-    paths = layout.discover(attempt.logs)
+    files = _walk(os.fspath(attempt.logs))
+    if attempt.current and attempt.logs == run / layout.LOGS_DIR:
+        files = [f for f in files if not f[1].startswith("attempt_")]
     if attempt.current:
-        paths += layout.discover_torchrun_trees(run)
-    for path in paths:
-        try:
-            st = path.stat()
-        except OSError:
-            continue
+        for tree_file in layout.discover_torchrun_trees(run):
+            with contextlib.suppress(OSError):
+                rel = os.fspath(tree_file.relative_to(run))
+                files.append((os.fspath(tree_file), rel, tree_file.stat()))
+    rels = {rel for _, rel, _ in files}
+    main = MAIN_FILES & rels or {r for r in rels if r.endswith(RANK0_STDOUT)}
+    for path, rel, st in files:
         tail.files += 1
         if tail.last_write is None or st.st_mtime > tail.last_write:
             tail.last_write = st.st_mtime
         if st.st_size == 0:
             continue
-        source = layout.classify_in_run(path, run, attempt.logs)
-        main = _is_main(source)
-        lines = [
-            decode_line(b)
-            for b in _tail(path, st.st_size, MAIN_TAIL if main else SIDE_TAIL).splitlines()
-        ]
-        if main:
-            found = _step_clocks(lines, store, source)
+        is_main = rel in main
+        data = _tail(path, st.st_size, MAIN_TAIL if is_main else SIDE_TAIL)
+        if is_main:
+            component = _component(rel)
+            # The orchestrator's lines give the reward and the cadence; the others
+            # (when it is there) only their last step.
+            lead = component == layout.ORCHESTRATOR or not main & ORCHESTRATOR_FILES
+            feed, keep = (FEED_STEPS, CADENCE_STEPS) if lead else (1, 2)
+            found = _steps(data, store, component, rel, feed, keep)
             if len(found) > len(intervals):
                 intervals = found
-            if any(_FINISHED.search(t) for t in lines[-20:]):
+            end = data[-4096:]
+            if b"finished" in end and any(
+                _FINISHED.search(decode_line(line)) for line in end.splitlines()[-20:]
+            ):
                 tail.finished = True
-        error = _ending_error(lines[-60:])
+        end = data[-SIDE_TAIL:]
+        if not any(word in end for word in PROBLEM_BYTES):
+            continue
+        error = _ending_error([decode_line(b) for b in end.splitlines()[-60:]])
         if error is not None and (tail.error_write is None or st.st_mtime > tail.error_write):
             tail.error, tail.error_write = error, st.st_mtime
     logged = store.steps()  # before metrics.jsonl, which spans every attempt
-    tail.first_step = logged[0] if logged else None
+    tail.first_step = _first_step(files, logged)
     jsonl = metrics_file(run) if with_metrics_file else None
     if jsonl is not None:
         times = _read_jsonl(jsonl, store, tail)
@@ -205,10 +271,28 @@ def read_attempt(attempt: Attempt, run: Path, *, with_metrics_file: bool) -> Att
         _read_trainer_step(step_file, store, tail)
     tail.step = store.last_step
     tail.max_steps = store.max_steps
-    tail.rewards = store.values("orchestrator/reward")[1][-20:]
+    tail.rewards = store.values("orchestrator/reward")[1][-FEED_STEPS:]
     if intervals:
         tail.cadence_s = statistics.median(intervals[-20:])
     return tail
+
+
+def _first_step(files: list[tuple[str, str, os.stat_result]], logged: list[int]) -> int | None:
+    """The first step an attempt logged: the first step line of its orchestrator (or
+    trainer) file, read from the head of the file (`HEAD` bytes)."""
+    for name in ("orchestrator.log", "trainer.log", "orchestrator.stdout"):
+        for path, rel, _ in files:
+            if rel != name:
+                continue
+            try:
+                with open(path, "rb") as fh:
+                    head = fh.read(HEAD)
+            except OSError:
+                continue
+            for raw in head.splitlines():
+                if b"Step " in raw and (m := _STEP.match(parse_line(decode_line(raw)).message)):
+                    return int(m.group(1))
+    return logged[0] if logged else None
 
 
 def _read_jsonl(path: Path, store: MetricsStore, tail: AttemptTail) -> list[float]:
@@ -218,20 +302,21 @@ def _read_jsonl(path: Path, store: MetricsStore, tail: AttemptTail) -> list[floa
         return []
     tail.last_write = max(tail.last_write or 0.0, st.st_mtime)
     seen: list[tuple[int, float]] = []
-    for raw in _tail(path, st.st_size, MAIN_TAIL).splitlines():
+    lines = _tail(path, st.st_size, MAIN_TAIL).splitlines()[-CADENCE_STEPS:]
+    for i, raw in enumerate(lines):
         line = raw.decode("utf-8", "replace")
-        store.feed_jsonl(line)
+        if i >= len(lines) - FEED_STEPS:
+            store.feed_jsonl(line)
         try:
             obj = json.loads(line)
         except ValueError:
             continue
         step, when = (obj.get("step"), obj.get("time")) if isinstance(obj, dict) else (None, None)
-        if (
-            isinstance(step, int)
-            and isinstance(when, int | float)
-            and (not seen or step > seen[-1][0])
-        ):
-            seen.append((step, float(when)))
+        if isinstance(step, int) and isinstance(when, int | float):
+            if not seen or step > seen[-1][0]:
+                seen.append((step, float(when)))
+            if store.last_step is None or step > store.last_step:
+                store.last_step = step
     return _per_step(seen)
 
 
