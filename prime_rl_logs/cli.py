@@ -105,6 +105,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="simulate a run and watch it")
     demo.add_argument("output_dir", nargs="?", type=output_dir_arg, metavar="OUTPUT_DIR")
     demo.add_argument("--no-ui", action="store_true", help="only write the logs")
+    demo.add_argument(
+        "--layout",
+        choices=("today", "seed"),
+        default="today",
+        help="today: a folder of two runs as prime-rl writes them now (default); "
+        "seed: one run in the library's layout",
+    )
     demo.add_argument("--speed", type=float, default=1.0, help="pace multiplier (default 1)")
     demo.add_argument("--steps", type=int, default=None, help="stop after N steps")
     demo.add_argument("--ranks", type=int, default=4, help="trainer ranks (default 4)")

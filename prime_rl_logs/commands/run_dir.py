@@ -103,12 +103,14 @@ def _say(text: str) -> None:
     print(f"prime-logs: {text}", file=sys.stderr)
 
 
-def choose_run(path: Path, *, name: str | None = None, latest: bool = False) -> Path:
+def choose_run(
+    path: Path, *, name: str | None = None, latest: bool = False, strict: bool = True
+) -> Path:
     """The run a command opens: ``path`` resolved (`resolve_run_dir`), then, for a
     folder of runs, the one ``--run NAME`` names (a prefix is enough), else the
     running one with the newest write (``--latest``), else the newest; which one is
     said in one line on stderr. A path that does not exist yet, or an empty folder,
-    is a run to wait for.
+    is a run to wait for; so is any other folder when not ``strict`` (``tmux``).
 
     Raises:
         UsageError: no such run, an ambiguous name, or a path that is neither a
@@ -124,7 +126,12 @@ def choose_run(path: Path, *, name: str | None = None, latest: bool = False) -> 
         elif name is not None:
             raise UsageError(f"{safe_name(str(run))} holds no runs to pick {name!r} from")
         return run
-    found = find_runs(run)
+    try:
+        found = find_runs(run)
+    except UsageError:
+        if strict or name is not None:
+            raise
+        return run
     if name is not None:
         return pick_run(found.runs, name)
     infos = scan_runs(found.runs)
@@ -193,7 +200,12 @@ def apply_run_options(args: argparse.Namespace, *, allow_all: bool = False) -> N
     attempt = parse_attempt(getattr(args, "attempt", None))
     if attempt == "all" and not allow_all:
         raise UsageError(f"--attempt all is for `tail`; {args.command} shows one attempt")
-    run = choose_run(path, name=getattr(args, "run", None), latest=getattr(args, "latest", False))
+    run = choose_run(
+        path,
+        name=getattr(args, "run", None),
+        latest=getattr(args, "latest", False),
+        strict=args.command != "tmux",
+    )
     args.output_dir = run
     args.logs = None
     args.attempts = None
