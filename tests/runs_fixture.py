@@ -92,12 +92,21 @@ def _config(folder: Path, *, model: str, env: str, max_steps: int, mtime: float)
 
 
 def _torchrun(
-    folder: Path, rdzv: str, ranks: int, steps: range, mtime: float, stderr: dict[int, str]
+    folder: Path,
+    rdzv: str,
+    ranks: int,
+    steps: range,
+    mtime: float,
+    stderr: dict[int, str],
+    start: int = START,
 ) -> None:
-    """Per-rank files: each rank's own lines (no prefix), ``stderr`` per rank."""
+    """Per-rank files: each rank's own lines (no prefix), ``stderr`` per rank; step
+    ``s`` at ``start + (s - steps[0] + 1) * CADENCE``."""
     for rank in range(ranks):
         base = folder / rdzv / "attempt_0" / str(rank)
-        records = [(START + s * CADENCE, "SUCCESS", _trainer_step(s)) for s in steps]
+        records = [
+            (start + (s - steps[0] + 1) * CADENCE, "SUCCESS", _trainer_step(s)) for s in steps
+        ]
         _write(base / "stdout.log", _lines(records), mtime)
         _write(base / "stderr.log", stderr.get(rank, ""), mtime)
 
@@ -149,7 +158,7 @@ def write_live(run: Path, now: float, ranks: int = 2) -> None:
     trainer2 = [(start2 + (s - 10) * CADENCE, "SUCCESS", _trainer_step(s)) for s in steps2]
     _write(a2 / "trainer.log", _lines(trainer2, "[trainer0]:"), fresh)
     warn = _lines([(start2, "WARNING", "NCCL_ASYNC_ERROR_HANDLING is deprecated")])
-    _torchrun(a2 / "trainer" / "torchrun", "rdzv2", ranks, steps2, fresh, {1: warn})
+    _torchrun(a2 / "trainer" / "torchrun", "rdzv2", ranks, steps2, fresh, {1: warn}, start2)
     _write(
         a2 / "inference.log",
         "(APIServer pid=41213) INFO 02-09 11:00:01 [api_server.py:1351] ready\n",
