@@ -72,6 +72,8 @@ def test_a_path_that_is_no_run_is_one_line_and_exit_2(
         code, _, err = run(capsys, command, str(tmp_path))
         assert code == 2
         assert err.count("\n") == 1 and "not a run" in err
+    code, _, err = run(capsys, "runs", str(tmp_path / "x.txt"))
+    assert code == 2 and err == f"prime-logs: error: {tmp_path / 'x.txt'} is not a directory\n"
 
 
 def test_tail_on_a_folder_opens_the_newest_run_and_says_so(

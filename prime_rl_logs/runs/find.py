@@ -124,9 +124,11 @@ def find_runs(path: Path, *, registry: Path | None = REGISTRY) -> Found:
     """
     if is_run_dir(path):
         return Found("run", path, (path,))
-    runs = _child_runs(path)
-    if not path.is_dir():
+    if not path.exists():
         raise UsageError(f"{safe_name(str(path))} does not exist")
+    if not path.is_dir():
+        raise UsageError(f"{safe_name(str(path))} is not a directory")
+    runs = _child_runs(path)
     if registry is not None:
         seen = {os.path.realpath(r) for r in runs}
         for folder in registry_dirs(registry):

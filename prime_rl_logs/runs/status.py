@@ -358,7 +358,10 @@ def judge(
         return "running", "no log written yet"
     silent = max(0.0, now - last)
     cadence = tail.cadence_s
-    pace = f"step cadence {format_duration(cadence)}" if cadence is not None else "no step yet"
+    if cadence is not None:
+        pace = f"step cadence {format_duration(cadence)}"
+    else:
+        pace = "no step yet" if tail.step is None else f"at step {tail.step}"
     limit = (
         max(thresholds.stall_factor * cadence, thresholds.stall_min_s)
         if cadence is not None
