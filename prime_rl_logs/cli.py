@@ -1,13 +1,15 @@
-"""prime-logs: watch | tail | demo | tmux | metrics.
+"""prime-logs: watch | tail | runs | demo | tmux | metrics.
 
 The parser (`build_parser`) and the dispatch (`main`). Each command lives in its own
 module of `prime_rl_logs.commands` (the `COMMANDS` table) and is imported only when
 it runs, so ``prime-logs tail`` never pays for Textual. A command returns its exit
 code; bad input raises `UsageError` (old name `CLIError`), which becomes one line on
 stderr and exit code 2. Without a command the help goes to stderr, exit code 2.
-For ``watch``, ``tail``, ``metrics`` and ``tmux`` (`RESOLVES_RUN`), an OUTPUT_DIR
-that is a run's ``logs/`` folder or a path inside it opens that run
-(`prime_rl_logs.commands.run_dir.resolve_run_dir`), said in one line on stderr.
+For ``watch``, ``tail``, ``metrics`` and ``tmux`` (`RESOLVES_RUN`), PATH may be a
+run, a path inside one (its ``logs/``, ``logs/latest``...) or a folder of runs;
+``--run``, ``--latest`` and ``--attempt`` pick the run and the attempt
+(`prime_rl_logs.commands.run_dir.apply_run_options`); what was opened instead of
+PATH is said in one line on stderr.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ CLIError = UsageError
 COMMANDS: Final = {
     "watch": "prime_rl_logs.commands.watch",
     "tail": "prime_rl_logs.commands.tail",
+    "runs": "prime_rl_logs.commands.runs",
     "demo": "prime_rl_logs.commands.demo",
     "tmux": "prime_rl_logs.commands.tmux",
     "metrics": "prime_rl_logs.commands.metrics",
@@ -68,14 +71,28 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--rank", metavar="RANK", help="trainer ranks to show, e.g. 0 or 0,3")
         p.add_argument("--poll", action="store_true", help="poll files (network filesystems)")
 
+    def add_run(p: argparse.ArgumentParser, *, attempts: str) -> None:
+        p.add_argument("--run", metavar="NAME", help="the run of a folder of runs (a prefix)")
+        p.add_argument("--attempt", metavar="N", help=attempts)
+
+    path_help = "a run, a path inside one, or a folder of runs"
     watch = sub.add_parser("watch", help="live dashboard of a run")
-    watch.add_argument("output_dir", type=output_dir_arg, metavar="OUTPUT_DIR")
+    watch.add_argument(
+        "output_dir",
+        nargs="?",
+        type=output_dir_arg,
+        metavar="PATH",
+        help=path_help + " (default: $PRL_OUTPUT_DIR, ./outputs, .)",
+    )
+    add_run(watch, attempts="attempt to show: a number or latest (default)")
+    watch.add_argument("--latest", action="store_true", help="open the newest running run")
     watch.add_argument("--pane", metavar="NAME", help="starting pane (trainer, orchestrator, ...)")
     watch.add_argument("--split", metavar="A,B", help="start split with two panes")
     add_filters(watch)
 
     tail = sub.add_parser("tail", help="print a run's records as plain text")
-    tail.add_argument("output_dir", type=output_dir_arg, metavar="OUTPUT_DIR")
+    tail.add_argument("output_dir", type=output_dir_arg, metavar="PATH", help=path_help)
+    add_run(tail, attempts="attempt to print: a number, latest (default) or all")
     add_filters(tail)
     tail.add_argument("--component", metavar="NAME", help="components to show, comma separated")
     tail.add_argument("--grep", metavar="REGEX", help="only records matching REGEX")
@@ -88,6 +105,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="simulate a run and watch it")
     demo.add_argument("output_dir", nargs="?", type=output_dir_arg, metavar="OUTPUT_DIR")
     demo.add_argument("--no-ui", action="store_true", help="only write the logs")
+    demo.add_argument(
+        "--layout",
+        choices=("today", "seed"),
+        default="today",
+        help="today: a folder of two runs as prime-rl writes them now (default); "
+        "seed: one run in the library's layout",
+    )
     demo.add_argument("--speed", type=float, default=1.0, help="pace multiplier (default 1)")
     demo.add_argument("--steps", type=int, default=None, help="stop after N steps")
     demo.add_argument("--ranks", type=int, default=4, help="trainer ranks (default 4)")
@@ -101,26 +125,39 @@ def build_parser() -> argparse.ArgumentParser:
     tmux.add_argument("-s", "--session", default=None, help="tmux session name")
 
     metrics = sub.add_parser("metrics", help="print the run's metric series")
-    metrics.add_argument("output_dir", type=output_dir_arg, metavar="OUTPUT_DIR")
+    metrics.add_argument("output_dir", type=output_dir_arg, metavar="PATH", help=path_help)
+    add_run(metrics, attempts="attempt to read: a number or latest (default)")
     fmt = metrics.add_mutually_exclusive_group()
     fmt.add_argument("--csv", action="store_true", help="CSV, one row per step (default)")
     fmt.add_argument("--json", action="store_true", help="JSON object of series")
+
+    runs = sub.add_parser("runs", help="list the runs of a folder with their status")
+    runs.add_argument(
+        "output_dir",
+        nargs="?",
+        type=output_dir_arg,
+        metavar="PATH",
+        help=path_help + " (default: $PRL_OUTPUT_DIR, ./outputs, .)",
+    )
+    runs.add_argument("--json", action="store_true", help="one JSON object per run")
+    runs.add_argument(
+        "--stall-factor",
+        type=float,
+        metavar="X",
+        help="stalled: silent X times the step cadence (default 10)",
+    )
+    runs.add_argument(
+        "--stall-min", type=float, metavar="MIN", help="and at least MIN minutes (default 5)"
+    )
     return parser
 
 
 def dispatch(args: argparse.Namespace) -> int:
     """Run the parsed command: its module's ``main(args)``, imported now."""
-    if args.command in RESOLVES_RUN and args.output_dir is not None:
-        from prime_rl_logs.commands.run_dir import resolve_run_dir
-        from prime_rl_logs.layout import safe_name
+    if args.command in RESOLVES_RUN:
+        from prime_rl_logs.commands.run_dir import apply_run_options
 
-        run = resolve_run_dir(args.output_dir)
-        if run != args.output_dir:
-            given, found = safe_name(str(args.output_dir)), safe_name(str(run))
-            print(
-                f"prime-logs: {given} is inside the run {found}; opening {found}", file=sys.stderr
-            )
-            args.output_dir = run
+        apply_run_options(args, allow_all=args.command == "tail")
     check_output_dir(args.output_dir)
     module = COMMANDS.get(args.command)
     if module is None:

@@ -121,6 +121,20 @@ def env_worker_log(output_dir: str | os.PathLike[str], env_name: str) -> Path:
     return logs_dir(output_dir) / "env_workers" / f"{env_name}.log"
 
 
+METRICS_FILES: Final = ("metrics.jsonl", "monitors/file/metrics.jsonl")
+"""Where prime-rl's file monitor writes one JSON object per step (older, newer)."""
+
+
+def metrics_jsonl(output_dir: str | os.PathLike[str]) -> Path:
+    """The run's ``metrics.jsonl``: the first of `METRICS_FILES` that exists, else
+    the first (a file that may appear later)."""
+    for rel in METRICS_FILES:
+        path = Path(output_dir) / rel
+        if path.is_file():
+            return path
+    return Path(output_dir) / METRICS_FILES[0]
+
+
 # ---------------------------------------------------------------------------
 # What a file is
 
@@ -145,6 +159,7 @@ class Source:
     split: str | None = None  # "train" / "eval" for envs/{split}/{name}.log
     attempt: int | None = None
     stream: str | None = None  # "stdout" / "stderr" in torchrun's tree
+    worker: int | None = None  # N of env_workers/{env}/worker_{N}.log
     tag: str = field(init=False, repr=False, compare=False)
     """Short label shown before each line in a multi-source pane: r3, orch, inf, gsm8k."""
     title: str = field(init=False, repr=False, compare=False)
@@ -172,6 +187,8 @@ class Source:
             return "inf" if self.node is None else f"inf{self.node}"
         if self.component == ENV:
             name = self.env or "env"
+            if self.worker is not None:
+                return f"{name}:w{self.worker}"
             return f"{name}:eval" if self.split == "eval" else name
         if self.component == LAUNCHER:
             return "rl"
@@ -190,10 +207,18 @@ class Source:
             return f"node {self.node}"
         if self.component == ENV:
             name = self.env or "env"
+            if self.worker is not None:
+                return f"{name} (worker {self.worker})"
             return f"{name} ({self.split})" if self.split else name
         if self.component in (ORCHESTRATOR, INFERENCE, LAUNCHER):
             return Path(self.rel).name
         return self.rel
+
+    @property
+    def console_copy(self) -> bool:
+        """``trainer.log`` of prime-rl's layout: rank 0's console copy, which repeats
+        the per-rank torchrun files when those exist (see `Run.shadowed`)."""
+        return self.component == TRAINER and self.rel.split("/")[-1] == "trainer.log"
 
     @property
     def sort_key(self) -> tuple[int, str, int, str]:
@@ -209,6 +234,7 @@ _ATTEMPT_DIR = re.compile(r"attempt_(\d+)")
 _TORCHRUN = re.compile(r"(?:^|/)attempt_(\d+)/(\d+)/(stdout|stderr)\.log$")
 _RANK = re.compile(r"rank_?(\d+)")
 _NODE = re.compile(r"node_?(\d+)")
+_WORKER = re.compile(r"worker_?(\d+)")
 
 
 def _attempt_of(path: Path, logs: Path | None) -> int | None:
@@ -284,11 +310,64 @@ def classify(path: str | os.PathLike[str], logs: str | os.PathLike[str] | None =
     if top == "orchestrator":
         return make(ORCHESTRATOR)
     if top == "env_workers":
+        if len(parts) == 3 and (m := _WORKER.fullmatch(stem)):  # env_workers/{env}/worker_{N}
+            return make(ENV, env=parts[1], worker=int(m.group(1)))
         return make(ENV, env=stem)
     if top == "envs":
         split = parts[1] if len(parts) == 3 else None
         return make(ENV, env=stem, split=split)
     return make(OTHER)
+
+
+def classify_in_run(
+    path: str | os.PathLike[str], run: str | os.PathLike[str], logs: str | os.PathLike[str]
+) -> Source:
+    """`classify` of a file of a run: under ``logs`` (``logs/`` or an attempt folder)
+    relative to it, elsewhere in the run (a torchrun ``--log-dir`` tree) relative to
+    the run folder, so its ``rel`` reads ``torchrun/{rdzv}/attempt_0/3/stdout.log``."""
+    path, logs = Path(path), Path(logs)
+    if path.is_relative_to(logs):
+        return classify(path, logs)
+    return classify(path, run)
+
+
+# Folders of a run that never hold a torchrun --log-dir tree: not looked into.
+_NOT_TORCHRUN: Final = frozenset(
+    {LOGS_DIR, "configs", "monitors", "checkpoints", "weights", "rollouts", "broadcasts", "evals"}
+)
+
+
+def discover_torchrun_trees(run: str | os.PathLike[str]) -> list[Path]:
+    """Per-rank files of a torchrun ``--log-dir`` tree outside ``logs/``, sorted.
+
+    torchrun writes ``{log_dir}/{rdzv_id}/attempt_{k}/{rank}/{stdout,stderr}.log``;
+    the seed's tmux recipe uses ``--log-dir <run>/torchrun``. Each direct child
+    folder of the run (but `_NOT_TORCHRUN`) whose grandchildren are ``attempt_{k}``
+    folders is such a tree. Reads a few folder listings; never raises.
+    """
+    found: list[Path] = []
+    try:
+        children = [e.path for e in os.scandir(run) if e.name not in _NOT_TORCHRUN and e.is_dir()]
+    except OSError:
+        return found
+    for child in children:
+        for rdzv in _subdirs(child):
+            for attempt in _subdirs(rdzv):
+                if not _ATTEMPT_DIR.fullmatch(os.path.basename(attempt)):
+                    continue
+                for rank in _subdirs(attempt):
+                    for stream in ("stdout.log", "stderr.log"):
+                        path = Path(rank) / stream
+                        if path.is_file():
+                            found.append(path)
+    return sorted(found)
+
+
+def _subdirs(folder: str) -> list[str]:
+    try:
+        return [e.path for e in os.scandir(folder) if e.is_dir() and not e.name.startswith(".")]
+    except OSError:
+        return []
 
 
 def _is_log_file(name: str) -> bool:

@@ -53,6 +53,7 @@ from prime_rl_logs import levels
 from prime_rl_logs.core.ansi import strip_sgr
 from prime_rl_logs.core.crash import bare_line, exception_line, inferred_clock
 from prime_rl_logs.core.parse import decode_line
+from prime_rl_logs.core.rows import split_prefix, tag_of
 from prime_rl_logs.core.run import LogFile, Run, RunChanges
 from prime_rl_logs.core.view import Filter, Row, View
 from prime_rl_logs.core.watch import watch_run
@@ -97,6 +98,11 @@ class Options:
     as_json: bool = False
     colour: bool = False
     poll: bool = False
+    logs: Path | None = None
+    """The folder of logs to read instead of ``logs/``: one attempt's (``--attempt N``)."""
+    attempt: int | None = None
+    """Tag every record with this attempt (``--attempt all``): ``a2`` before the
+    source tag in text, an ``attempt`` key in JSON."""
 
 
 # ---------------------------------------------------------------------------
@@ -106,15 +112,20 @@ class Options:
 class Printer:
     """Turns view rows into output lines: text with a source tag, or JSON records."""
 
-    def __init__(self, out: TextIO, *, width: int, colour: bool, as_json: bool) -> None:
+    def __init__(
+        self, out: TextIO, *, width: int, colour: bool, as_json: bool, attempt: int | None = None
+    ) -> None:
         self.out = out
         self.width = width
         self.colour = colour
         self.as_json = as_json
+        self.attempt = attempt
 
-    def tag(self, file: LogFile) -> str:
-        tag = file.source.tag
+    def tag(self, file: LogFile, text: str = "") -> str:
+        tag = tag_of(file.source, text)
         padded = f"{tag:<{self.width}}"
+        if self.attempt is not None:
+            padded = f"a{self.attempt} {padded}"
         if not self.colour:
             return padded
         colour = TAG_COLOURS.get(file.source.component)
@@ -123,12 +134,14 @@ class Printer:
     def line(self, row: Row, text: str | None = None) -> str:
         if text is None:
             text = row.text
+        tag = self.tag(row.file, text)
+        text = split_prefix(text)[1]  # its rank is in the tag
         if not self.colour:
             if "\x1b" in text:
                 text = strip_sgr(text)
         elif "\x1b" in text:
             text += RESET  # a colour left open must not spill into the next source
-        return f"{self.tag(row.file)} {text}\n"
+        return f"{tag} {text}\n"
 
     def rows(self, view: View, start: int, stop: int) -> None:
         """Print rows ``start`` to ``stop`` of the view."""
@@ -155,6 +168,8 @@ class Printer:
                 last_of[row.file]["message"] += "\n" + _plain(row)
                 continue
             record = _record(row)
+            if self.attempt is not None:
+                record["attempt"] = self.attempt
             records.append(record)
             last_of[row.file] = record
             if info.fmt == "traceback":
@@ -205,7 +220,8 @@ def _plain(row: Row) -> str:
     info = row.info
     if info.header:
         return info.message
-    return strip_sgr(row.text) if "\x1b" in row.text else row.text
+    text = row.shown
+    return strip_sgr(text) if "\x1b" in text else text
 
 
 def _record(row: Row) -> dict[str, Any]:
@@ -217,7 +233,7 @@ def _record(row: Row) -> dict[str, Any]:
         if clock is None
         else f"{clock // 3600:02d}:{clock // 60 % 60:02d}:{clock % 60:02d}",
         "level": info.level_name or _LEVEL_NAMES.get(info.level, str(info.level)),
-        "source": source.tag,
+        "source": row.tag,
         "component": source.component,
         "rank": source.rank if source.rank is not None else info.rank,
         "tag": info.tag if info.header else None,
@@ -268,14 +284,20 @@ def _print_run(options: Options, out: TextIO) -> int:
     folder = options.output_dir
     if not folder.exists():
         raise UsageError(f"{folder} does not exist (use --follow to wait for it)")
-    run = Run(folder)
+    run = Run(folder, options.logs)
     run.refresh()
     if not run.exists:
         raise UsageError(f"{folder} has no logs/ folder; is it a prime-rl output dir?")
     _warn_unreadable(run, set())
     _warn_too_deep(run, set())
     view = View(run, options.flt)
-    printer = Printer(out, width=tag_width(run), colour=options.colour, as_json=options.as_json)
+    printer = Printer(
+        out,
+        width=tag_width(run),
+        colour=options.colour,
+        as_json=options.as_json,
+        attempt=options.attempt,
+    )
     start = _build(view, options.lines, options.as_json)
     printer.rows(view, start, len(view))
     return 0
@@ -310,7 +332,7 @@ def _build(view: View, lines: int | None, as_json: bool) -> int:
 
 async def _follow(options: Options, out: TextIO) -> int:
     folder = options.output_dir
-    run = Run(folder)
+    run = Run(folder, options.logs)
     run.refresh()
     if not run.exists:
         what = folder if not folder.exists() else folder / "logs"
@@ -320,7 +342,13 @@ async def _follow(options: Options, out: TextIO) -> int:
     warned: set[str] = set()
     _warn_unreadable(run, warned)
     view = View(run, options.flt)
-    printer = Printer(out, width=tag_width(run), colour=options.colour, as_json=options.as_json)
+    printer = Printer(
+        out,
+        width=tag_width(run),
+        colour=options.colour,
+        as_json=options.as_json,
+        attempt=options.attempt,
+    )
     lines = FOLLOW_LINES if options.lines is None else options.lines
     start = _build(view, lines, options.as_json)
     printer.rows(view, start, len(view))

@@ -163,6 +163,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "prime_rl_logs",
                 "demo",
                 str(run_dir),
+                "--layout",
+                "seed",
                 "--no-ui",
                 "--steps",
                 str(args.steps),

@@ -191,8 +191,8 @@ FILES: dict[Layout, dict[str, tuple[str, str, str, int | None, str]]] = {
     "latest": {
         "orchestrator": ("latest/orchestrator.log", "orch", "orchestrator", None, ""),
         "inference": ("latest/inference.log", "inf", "inference", None, ""),
-        "rank0": ("latest/trainer/node_0.log", "n0", "trainer", 0, "[default0]:"),
-        "rank1": ("latest/trainer/node_0.log", "n0", "trainer", 1, "[default1]:"),
+        "rank0": ("latest/trainer/node_0.log", "r0", "trainer", 0, "[default0]:"),
+        "rank1": ("latest/trainer/node_0.log", "r1", "trainer", 1, "[default1]:"),
         "gsm8k": ("latest/envs/train/gsm8k.log", "gsm8k", "env", None, ""),
         "reverse_text": (
             "latest/envs/eval/reverse_text.log",

@@ -55,7 +55,9 @@ THROUGHPUT = re.compile(
 
 
 def demo_cmd(*args: str) -> list[str]:
-    return [sys.executable, "-m", "prime_rl_logs", "demo", *args]
+    """The demo in the seed's layout, the one these tests read (the default is a
+    folder of runs: `test_demo_runs.py`)."""
+    return [sys.executable, "-m", "prime_rl_logs", "demo", "--layout", "seed", *args]
 
 
 def plain_lines(path: Path) -> list[str]:
@@ -244,6 +246,7 @@ def args(out: Path | None, **kw: object) -> argparse.Namespace:
     values: dict[str, object] = {
         "output_dir": out,
         "no_ui": True,
+        "layout": "seed",
         "speed": 50.0,
         "steps": 2,
         "ranks": 1,

@@ -22,6 +22,7 @@ def args(out: Path | None, **kw: object) -> argparse.Namespace:
     values: dict[str, object] = {
         "output_dir": out,
         "no_ui": True,
+        "layout": "seed",
         "speed": 50.0,
         "steps": 2,
         "ranks": 1,
@@ -38,7 +39,7 @@ def test_a_folder_that_holds_logs_is_refused_in_one_line(
     real = tmp_path / "logs" / "orchestrator.log"
     real.parent.mkdir()
     real.write_text("12:00:00    INFO the real run\n")
-    assert cli.main(["demo", str(tmp_path), "--no-ui", "--steps", "1"]) == 2
+    assert cli.main(["demo", str(tmp_path), "--layout", "seed", "--no-ui", "--steps", "1"]) == 2
     out, err = capsys.readouterr()
     assert out == ""
     assert err.count("\n") == 1 and "already holds logs" in err and "--force" in err
@@ -50,8 +51,8 @@ def test_force_replaces_the_logs(tmp_path: Path) -> None:
     (tmp_path / "logs" / "attempt_1").mkdir(parents=True)
     (tmp_path / "logs" / "attempt_1" / "trainer.log").write_text("old\n")
     (tmp_path / "logs" / "orchestrator.log").write_text("old\n")
-    assert cli.main(["demo", str(tmp_path), "--no-ui", "--steps", "1", "--speed", "50",
-                     "--ranks", "1", "--force"]) == 0  # fmt: skip
+    argv = ["demo", str(tmp_path), "--layout", "seed", "--no-ui", "--steps", "1"]
+    assert cli.main([*argv, "--speed", "50", "--ranks", "1", "--force"]) == 0
     assert not (tmp_path / "logs" / "attempt_1").exists()
     assert "Step 1 |" in (tmp_path / "logs" / "orchestrator.log").read_text()
 

@@ -6,10 +6,16 @@ one without OUTPUT_DIR), and runs `prime_rl_logs.demo.simulate` with the dashboa
 stdout is not a terminal. A dashboard that cannot be imported is said on stderr and
 the logs are written anyway.
 
-Never silently replaces a run: an OUTPUT_DIR whose ``logs/`` already holds anything
-is refused (one line, exit 2) unless ``--force``, which removes that ``logs/``
-first. A temporary folder is removed when the demo ends unless ``--keep``; only a
-kept folder is named as where the logs are.
+``--layout today`` (the default) makes OUTPUT_DIR a folder of two runs as prime-rl
+writes them now (`prime_rl_logs.demo.runs`): a finished one, and a live one whose
+first attempt crashed, whose second attempt is the simulation; the dashboard opens
+the live run directly (the runs screen, when it exists, is the place for the folder).
+``--layout seed`` writes one run in the library's layout into OUTPUT_DIR, as before.
+
+Never silently replaces a run: an OUTPUT_DIR that already holds the demo's runs
+(``seed``: whose ``logs/`` holds anything) is refused (one line, exit 2) unless
+``--force``, which removes them first. A temporary folder is removed when the demo
+ends unless ``--keep``; only a kept folder is named as where the logs are.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import tempfile
 from pathlib import Path
 
 from prime_rl_logs import demo, layout
+from prime_rl_logs.demo.runs import FINISHED, LIVE, SIM, prepare_runs, sim_dir
 from prime_rl_logs.errors import UsageError
 
 
@@ -37,15 +44,34 @@ def main(args: argparse.Namespace) -> int:
     if not 1 <= ranks <= 64:
         raise UsageError(f"--ranks must be between 1 and 64, got {ranks}")
     keep = bool(getattr(args, "keep", False))
+    seed = getattr(args, "layout", "today") == "seed"
     if args.output_dir is None:
         out = Path(tempfile.mkdtemp(prefix="prime-logs-demo-"))
         temporary = True
     else:
         out = Path(args.output_dir).expanduser()
         temporary = False
-        _refuse_existing_logs(out, force=bool(getattr(args, "force", False)))
+        force = bool(getattr(args, "force", False))
+        if seed:
+            _refuse_existing_logs(out, force=force)
+        else:
+            _refuse_existing_runs(out, force=force)
     try:
-        demo.prepare(out)
+        shown = out  # the run the dashboard opens
+        if not seed:
+            try:
+                shown = prepare_runs(out, ranks=ranks)
+            except OSError as exc:
+                raise UsageError(
+                    f"cannot write the demo runs to {out}: {exc.strerror or exc}"
+                ) from None
+            print(
+                f"prime-logs demo: {out} holds two runs, {FINISHED} (finished) and {LIVE} "
+                "(live; its first attempt crashed); opening the live one",
+                file=sys.stderr,
+            )
+        sim = out if seed else sim_dir(out)
+        demo.prepare(sim)
         no_ui = bool(args.no_ui)
         if not no_ui and not sys.stdout.isatty():
             print(
@@ -53,17 +79,39 @@ def main(args: argparse.Namespace) -> int:
             )
             no_ui = True
         return demo.simulate(
-            out,
+            sim,
             speed=speed,
             steps=steps,
             ranks=ranks,
-            dashboard=None if no_ui else lambda: _dashboard(out),
+            dashboard=None if no_ui else lambda: _dashboard(shown),
             say_where=keep or not temporary,
+            name=None if seed else out,
         )
     finally:
         if temporary and not keep:
             shutil.rmtree(out, ignore_errors=True)
             print(f"prime-logs demo: removed {out} (--keep keeps the logs)", file=sys.stderr)
+
+
+def _refuse_existing_runs(out: Path, *, force: bool) -> None:
+    """Refuse a folder that already holds the demo's runs; ``force`` removes them.
+
+    Raises:
+        UsageError: the runs are there and ``force`` is false, or they cannot be removed.
+    """
+    there = [out / name for name in (FINISHED, LIVE, SIM) if (out / name).exists()]
+    if not there:
+        return
+    if not force:
+        raise UsageError(
+            f"{out} already holds the demo's runs; the demo would replace them "
+            "(use --force to overwrite, or give another folder)"
+        )
+    for path in there:
+        try:
+            shutil.rmtree(path)
+        except OSError as exc:
+            raise UsageError(f"cannot clear {path}: {exc.strerror or exc}") from None
 
 
 def _refuse_existing_logs(out: Path, *, force: bool) -> None:

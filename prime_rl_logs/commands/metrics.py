@@ -25,9 +25,9 @@ def main(args: argparse.Namespace) -> int:
     out = Path(args.output_dir)
     if not out.is_dir():
         raise UsageError(f"{out} does not exist")
-    if not layout.logs_dir(out).is_dir() and not (out / "metrics.jsonl").is_file():
+    if not layout.logs_dir(out).is_dir() and not layout.metrics_jsonl(out).is_file():
         raise UsageError(f"{out} has no logs/ folder and no metrics.jsonl: not a prime-rl run")
-    store = scan_run(out)
+    store = scan_run(out, getattr(args, "logs", None))
     for error in store.errors:
         print(f"prime-logs: warning: {layout.safe_name(error)}", file=sys.stderr)
     notice = layout.too_deep_notice(layout.logs_dir(out))

@@ -14,25 +14,39 @@ waited for, not taken for a file of the run ``~``.
 
 from __future__ import annotations
 
+import argparse
+import os
+import sys
 from pathlib import Path
 from typing import Final
 
-from prime_rl_logs.layout import LOGS_DIR
+from prime_rl_logs.errors import UsageError
+from prime_rl_logs.layout import LOGS_DIR, safe_name
+from prime_rl_logs.runs import (
+    RUN_MARKERS,
+    Attempt,
+    attempts_of,
+    default_output_dir,
+    find_runs,
+    is_run_dir,
+    pick_run,
+    scan_runs,
+)
 
-__all__ = ["RUN_MARKERS", "is_run_dir", "resolve_run_dir"]
+__all__ = [
+    "RUN_MARKERS",
+    "choose_run",
+    "is_run_dir",
+    "parse_attempt",
+    "resolve_run_dir",
+    "select_attempts",
+]
 
-# What a run directory holds (any one of them), as prime-rl writes it.
-RUN_MARKERS: Final = (LOGS_DIR, "configs", "monitors", "metrics.jsonl")
 # Folders of the two layouts under logs/ (attempt_<n> too).
 LOG_FOLDERS: Final = frozenset(
     {"latest", "trainer", "inference", "envs", "train", "eval", "env_workers", "torchrun"}
 )
 LOG_SUFFIXES: Final = (".log", ".stdout", ".stderr")
-
-
-def is_run_dir(path: Path) -> bool:
-    """True if ``path`` holds one of `RUN_MARKERS`."""
-    return any((path / marker).exists() for marker in RUN_MARKERS)
 
 
 def resolve_run_dir(path: Path) -> Path:
@@ -47,7 +61,8 @@ def resolve_run_dir(path: Path) -> Path:
       ancestors: that folder's parent (``run/logs/attempt_2/trainer`` -> ``run``);
     * an existing file, or a ``configs``/``monitors`` folder, whose parent is a run:
       the parent;
-    * anything else: ``path`` unchanged (a run that has not started is waited for).
+    * anything else: ``path`` unchanged (a run that has not started is waited for,
+      and a folder of runs is a folder of runs: `choose_run` picks one in it).
     """
     if (path / LOGS_DIR).is_dir():
         return path
@@ -82,3 +97,122 @@ def _in_a_logs_tree(path: Path) -> bool:
         return any(p.name.endswith(LOG_SUFFIXES) for p in path.iterdir())
     except OSError:
         return False
+
+
+def _say(text: str) -> None:
+    print(f"prime-logs: {text}", file=sys.stderr)
+
+
+def choose_run(
+    path: Path, *, name: str | None = None, latest: bool = False, strict: bool = True
+) -> Path:
+    """The run a command opens: ``path`` resolved (`resolve_run_dir`), then, for a
+    folder of runs, the one ``--run NAME`` names (a prefix is enough), else the
+    running one with the newest write (``--latest``), else the newest; which one is
+    said in one line on stderr. A path that does not exist yet, or an empty folder,
+    is a run to wait for; so is any other folder when not ``strict`` (``tmux``).
+
+    Raises:
+        UsageError: no such run, an ambiguous name, or a path that is neither a
+            run nor a folder of runs (one line naming what was looked for).
+    """
+    run = resolve_run_dir(path)
+    if run != path:
+        given, inside = safe_name(str(path)), safe_name(str(run))
+        _say(f"{given} is inside the run {inside}; opening {inside}")
+    if is_run_dir(run) or not run.is_dir() or _empty(run):
+        if name is not None and is_run_dir(run):
+            pick_run([run], name)
+        elif name is not None:
+            raise UsageError(f"{safe_name(str(run))} holds no runs to pick {name!r} from")
+        return run
+    try:
+        found = find_runs(run)
+    except UsageError:
+        if strict or name is not None:
+            raise
+        return run
+    if name is not None:
+        return pick_run(found.runs, name)
+    infos = scan_runs(found.runs)
+    where = safe_name(str(run))
+    if latest:
+        running = [i for i in infos if i.status == "running"]
+        if not running:
+            raise UsageError(f"no run in {where} is running (see `prime-logs runs {where}`)")
+        chosen = running[0]
+        _say(f"opening {safe_name(chosen.name)}, the newest running run in {where}")
+    else:
+        chosen = infos[0]
+        _say(
+            f"{where} holds {len(infos)} runs; opening the newest, {safe_name(chosen.name)}"
+            " (--run NAME picks another; `prime-logs runs` lists them)"
+        )
+    return chosen.path
+
+
+def _empty(folder: Path) -> bool:
+    try:
+        return not any(True for _ in os.scandir(folder))
+    except OSError:
+        return False
+
+
+def parse_attempt(value: str | None) -> int | str:
+    """``--attempt``: a number from 1, ``latest`` (the default) or ``all``."""
+    if value is None:
+        return "latest"
+    word = value.strip().lower()
+    if word in ("latest", "all"):
+        return word
+    if word.isdigit() and int(word) >= 1:
+        return int(word)
+    raise UsageError(f"bad --attempt {value!r} (use a number from 1, latest or all)")
+
+
+def select_attempts(run: Path, attempt: int | str) -> list[Attempt] | None:
+    """The attempts ``--attempt`` names in ``run``: None for ``latest`` (the run is
+    read through ``logs/``, following ``logs/latest`` when it moves), every attempt
+    in order for ``all``, else the one numbered.
+
+    Raises:
+        UsageError: no attempt of that number (the line lists those there are).
+    """
+    if attempt == "latest":
+        return None
+    attempts = attempts_of(run)
+    if attempt == "all":
+        return attempts
+    for a in attempts:
+        if a.number == attempt:
+            return [a]
+    numbers = ", ".join(str(a.number) for a in attempts)
+    raise UsageError(f"{safe_name(run.name)} has no attempt {attempt} (attempts: {numbers})")
+
+
+def apply_run_options(args: argparse.Namespace, *, allow_all: bool = False) -> None:
+    """Resolve ``args.output_dir`` (default: `default_output_dir`), ``--run``,
+    ``--latest`` and ``--attempt`` in place: ``output_dir`` becomes the run,
+    ``logs`` the attempt's folder (None: ``logs/``) and ``attempts`` the attempts
+    ``--attempt all`` names (None otherwise).
+    """
+    path = args.output_dir if args.output_dir is not None else default_output_dir()
+    attempt = parse_attempt(getattr(args, "attempt", None))
+    if attempt == "all" and not allow_all:
+        raise UsageError(f"--attempt all is for `tail`; {args.command} shows one attempt")
+    run = choose_run(
+        path,
+        name=getattr(args, "run", None),
+        latest=getattr(args, "latest", False),
+        strict=args.command != "tmux",
+    )
+    args.output_dir = run
+    args.logs = None
+    args.attempts = None
+    selected = select_attempts(run, attempt) if run.is_dir() else None
+    if attempt == "all":
+        args.attempts = selected
+    elif selected:
+        [one] = selected
+        # A run without attempt folders has one attempt: logs/ itself.
+        args.logs = None if one.logs == run / LOGS_DIR else one.logs

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from prime_rl_logs.core.view import Filter
@@ -31,8 +32,24 @@ def main(args: argparse.Namespace) -> int:
         as_json=args.json,
         colour=_want_colour(args.no_color),
         poll=args.poll,
+        logs=getattr(args, "logs", None),
     )
-    return tail(options)
+    attempts = getattr(args, "attempts", None)
+    if attempts is None:
+        return tail(options)
+    # --attempt all: every attempt in order, each record tagged with its attempt;
+    # only the last one is followed.
+    code = 0
+    for i, attempt in enumerate(attempts):
+        last = i == len(attempts) - 1
+        one = replace(
+            options,
+            logs=attempt.logs,
+            attempt=attempt.number,
+            follow=options.follow and last,
+        )
+        code = tail(one) or code
+    return code
 
 
 def main_as_follow(args: argparse.Namespace) -> int:
@@ -50,6 +67,7 @@ def main_as_follow(args: argparse.Namespace) -> int:
         follow=True,
         colour=_want_colour(False),
         poll=args.poll,
+        logs=getattr(args, "logs", None),
     )
     return tail(options)
 

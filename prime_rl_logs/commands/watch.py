@@ -77,7 +77,12 @@ def main(args: argparse.Namespace) -> int:
         return main_as_follow(args)
     pane, split, flt = starting_state(args)
     return open_dashboard(
-        Path(args.output_dir), pane=pane, split=split, flt=flt, poll=True if args.poll else None
+        Path(args.output_dir),
+        pane=pane,
+        split=split,
+        flt=flt,
+        poll=True if args.poll else None,
+        logs=getattr(args, "logs", None),
     )
 
 
@@ -88,6 +93,7 @@ def open_dashboard(
     split: str | None = None,
     flt: Filter | None = None,
     poll: bool | None = None,
+    logs: Path | None = None,
 ) -> int:
     """Run the dashboard on ``output_dir`` until the user quits; returns the exit code.
 
@@ -97,9 +103,13 @@ def open_dashboard(
         split: the key of a second pane shown under the first, or None.
         flt: the app-wide filter (level, ranks, include, exclude); every level if None.
         poll: poll files instead of waiting for events (None: decide by filesystem).
+        logs: one attempt's logs folder instead of ``logs/`` (``--attempt N``).
     """
     from prime_rl_logs.tui.app import PrimeLogsApp
 
-    app = PrimeLogsApp(output_dir, pane=pane or DEFAULT_PANE, split=split, flt=flt, poll=poll)
+    attempt = {"logs": logs} if logs is not None else {}  # the current attempt: logs/
+    app = PrimeLogsApp(
+        output_dir, pane=pane or DEFAULT_PANE, split=split, flt=flt, poll=poll, **attempt
+    )
     app.run()
     return app.return_code or 0

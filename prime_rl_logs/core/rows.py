@@ -5,6 +5,8 @@ A row is named by ``(file, generation, byte offset)``; a store holds the offsets
 and a slot number standing for the file and generation (`View` keeps the slot
 table). `RowStore` keeps them in two arrays, history prepended and live lines
 appended, with the slot stored once while every row has the same one.
+`Row.shown` and `Row.tag` are what printers and panes show: a torchrun prefix is
+taken off the text and shown as the rank's tag (`split_prefix`, `tag_of`).
 `IndexWindow` is the store of a view showing every line of one file: a window
 ``[lo, hi)`` on the file's `LineIndex`, holding no rows of its own. Neither reads
 a file; both change only through the calls of `View.build` and `View.update`.
@@ -17,13 +19,37 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from prime_rl_logs.core.formats import TORCHRUN_RE
 from prime_rl_logs.core.index import LineIndex
+from prime_rl_logs.layout import TRAINER, Source
 
 if TYPE_CHECKING:
     from prime_rl_logs.core.parse import LineInfo
     from prime_rl_logs.core.run import LogFile
 
-__all__ = ["IndexWindow", "Row", "RowStore", "ViewDelta"]
+__all__ = ["IndexWindow", "Row", "RowStore", "ViewDelta", "split_prefix", "tag_of"]
+
+
+def split_prefix(text: str) -> tuple[int | None, str]:
+    """A display line's torchrun prefix (``[default3]:``) taken off: (rank, the rest);
+    ``(None, text)`` when it has none. The prefix is parsed into the rank by
+    `core.parse`; this is the same prefix removed from what is shown."""
+    if not text.startswith("["):
+        return None, text
+    m = TORCHRUN_RE.match(text)
+    if m is None:
+        return None, text
+    return int(m.group(1)), text[m.end() :]
+
+
+def tag_of(source: Source, text: str) -> str:
+    """The tag shown before ``text`` (a line of ``source``): ``r{rank}`` from its
+    torchrun prefix when the file has no rank of its own, else ``source.tag``."""
+    if source.rank is None and source.component == TRAINER and text.startswith("["):
+        rank = split_prefix(text)[0]
+        if rank is not None:
+            return f"r{rank}"
+    return source.tag
 
 
 class Row:
@@ -43,6 +69,19 @@ class Row:
     @property
     def text(self) -> str:
         return self.file.text(self.offset, self.generation)
+
+    @property
+    def shown(self) -> str:
+        """`text` as printed and drawn: without a torchrun prefix (``[trainer3]:``),
+        whose rank `tag` shows instead."""
+        return split_prefix(self.text)[1]
+
+    @property
+    def tag(self) -> str:
+        """The source tag of the row: the file's (``Source.tag``), or ``r3`` for a
+        line of a file without a rank of its own (``trainer.log``) that carries
+        rank 3's torchrun prefix."""
+        return tag_of(self.file.source, self.text)
 
     def __repr__(self) -> str:
         return f"Row({self.file.source.rel!r}, {self.offset}, gen={self.generation})"

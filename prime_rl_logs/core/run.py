@@ -36,7 +36,13 @@ from prime_rl_logs.core.scan.records import (
     problem_lines,
 )
 from prime_rl_logs.core.scan.templates import HeaderTemplates
-from prime_rl_logs.layout import classify, discover, logs_dir
+from prime_rl_logs.layout import (
+    TRAINER,
+    classify_in_run,
+    discover,
+    discover_torchrun_trees,
+    logs_dir,
+)
 
 __all__ = [
     "APPENDED_BLOCK",
@@ -86,13 +92,24 @@ class Run:
     (history comes from the backward index and the views); files that appear later
     (``logs/`` included) are read from their first byte.
 
+    A torchrun ``--log-dir`` tree elsewhere in the run folder (``<run>/torchrun/``,
+    `layout.discover_torchrun_trees`) is read as the ranks' files too, when the
+    current attempt is read. Where per-rank files exist, ``trainer.log`` (rank 0's
+    console copy) is `shadowed`: views that take every file skip it, a view of that
+    file alone shows it.
+
     Args:
         output_dir: the run's output folder (the one holding ``logs/``).
+        logs: the folder of logs to read instead of ``logs/`` (through ``latest``):
+            one attempt's, ``logs/attempt_<n>`` (`prime_rl_logs.runs.Attempt.logs`).
     """
 
-    def __init__(self, output_dir: str | os.PathLike[str]) -> None:
+    def __init__(
+        self, output_dir: str | os.PathLike[str], logs: str | os.PathLike[str] | None = None
+    ) -> None:
         self.output_dir = Path(output_dir)
-        self.logs = logs_dir(self.output_dir)
+        self.logs = logs_dir(self.output_dir) if logs is None else Path(logs)
+        self._outside = logs is None  # also read torchrun trees outside logs/
         self.files: list[LogFile] = []
         self.exists = False
         self._by_path: dict[Path, LogFile] = {}
@@ -203,12 +220,23 @@ class Run:
             return True
         return False
 
+    def shadowed(self, file: LogFile) -> bool:
+        """``trainer.log`` while per-rank torchrun files of the run are followed: its
+        lines are rank 0's, shown once from rank 0's own file."""
+        return file.source.console_copy and any(
+            f.source.stream is not None and f.source.component == TRAINER for f in self.files
+        )
+
     def _discover(self, changes: RunChanges, *, first: bool) -> None:
         added = False
-        for path in discover(self.logs):
+        paths = discover(self.logs)
+        if self._outside:
+            paths += discover_torchrun_trees(self.output_dir)
+        for path in paths:
             if path in self._by_path:
                 continue
-            f = LogFile(classify(path, self.logs), from_start=not first)
+            source = classify_in_run(path, self.output_dir, self.logs)
+            f = LogFile(source, from_start=not first)
             self._by_path[path] = f
             self._by_real[os.path.realpath(path)] = f
             self.files.append(f)

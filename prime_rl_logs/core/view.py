@@ -75,7 +75,7 @@ class View:
         self._rows: RowStore | IndexWindow = RowStore()
         self._slots: list[tuple[LogFile, int]] = []
         self._members: dict[LogFile, ViewFile] = {}
-        files = [f for f in run.files if flt.selects(f.source)]
+        files = [f for f in run.files if self._selects(f)]
         self._multi = len(files) > 1
         for f in files:
             self._add(f)
@@ -85,6 +85,13 @@ class View:
             if self._rules.trivial and not (m.by_rank and self._rules.ranks is not None):
                 # Every line of one file: the rows are the file's own line index.
                 self._rows = IndexWindow(m.file.index, m.file.end, m.slot)
+
+    def _selects(self, f: LogFile) -> bool:
+        """The filter's choice, less ``trainer.log`` where the ranks' own files are
+        read (`Run.shadowed`) unless the view names its files."""
+        if not self.filter.selects(f.source):
+            return False
+        return self.filter.rels is not None or not self.run.shadowed(f)
 
     # -- the rows ----------------------------------------------------------------
 
@@ -229,15 +236,13 @@ class View:
         follows)."""
         if isinstance(self._rows, IndexWindow):
             [own] = self._members
-            joining = any(
-                f not in self._members and self.filter.selects(f.source) for f in changes.new_files
-            )
+            joining = any(f not in self._members and self._selects(f) for f in changes.new_files)
             if not joining and own not in changes.reset:
                 return ViewDelta(appended=self._rows.grow_forward())
             self._copy_index_rows()
         reset = False
         for f in changes.new_files:
-            if f not in self._members and self.filter.selects(f.source):
+            if f not in self._members and self._selects(f):
                 if self._members:
                     self._multi = True
                     for m in self._members.values():

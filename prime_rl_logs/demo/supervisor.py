@@ -132,6 +132,7 @@ def simulate(
     ranks: int = 4,
     dashboard: Callable[[], int | None] | None = None,
     say_where: bool = True,
+    name: Path | None = None,
 ) -> int:
     """Write a simulated run into ``out`` (already `prepare`d) until it ends or is stopped.
 
@@ -143,6 +144,8 @@ def simulate(
         dashboard: shows the run while it is written and returns its exit code when
             closed, or None when it could not open (then the writers run on). The
             children's stdio is silenced when it is given.
+        name: the folder named in the messages (``out`` if None): the folder of runs
+            when ``out`` is the hidden folder writing the live attempt.
         say_where: end by saying where the logs are (False when the caller removes
             the folder on exit).
 
@@ -151,7 +154,8 @@ def simulate(
         failed, the dashboard's code otherwise, ``128 + signal`` when stopped by one.
     """
     no_ui = dashboard is None
-    print(f"prime-logs demo: writing a simulated prime-rl run to {out}", flush=True)
+    shown = out if name is None else name
+    print(f"prime-logs demo: writing a simulated prime-rl run to {shown}", flush=True)
     if no_ui:
         bound = f"{steps} steps" if steps else "until Ctrl+C"
         print(f"prime-logs demo: one step every {BASE_PERIOD / speed:g}s, {bound}", flush=True)
@@ -177,10 +181,10 @@ def simulate(
         code = demo.wait() if result is None else result
         if code == 0:
             done = "finished" if result is None else "dashboard closed, writers stopped"
-            print(f"prime-logs demo: {done}" + (f"; the logs are in {out}" if say_where else ""))
+            print(f"prime-logs demo: {done}" + (f"; the logs are in {shown}" if say_where else ""))
     except (_Stop, KeyboardInterrupt) as exc:
         code = 128 + (exc.signum if isinstance(exc, _Stop) else signal.SIGINT)
-        where = f"; the logs are in {out}" if say_where else ""
+        where = f"; the logs are in {shown}" if say_where else ""
         print(f"\nprime-logs demo: stopped{where}", file=sys.stderr)
     finally:
         for stop_signal in STOP_SIGNALS:  # a second Ctrl+C must not interrupt the clean-up

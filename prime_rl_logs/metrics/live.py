@@ -38,19 +38,22 @@ class LiveMetrics:
     ``metrics.jsonl`` is followed with its own `FileFollower`.
     """
 
-    def __init__(self, output_dir: str | os.PathLike[str]) -> None:
+    def __init__(
+        self, output_dir: str | os.PathLike[str], logs: str | os.PathLike[str] | None = None
+    ) -> None:
         from prime_rl_logs.core.follow import FileFollower
 
         self.output_dir = Path(output_dir)
+        self.logs = logs  # one attempt's folder instead of logs/ (see `scan_run`)
         self.store = MetricsStore()
         self.ready = False
         self._pending: list[tuple[LogFile, Appended]] = []
         self._clocks: dict[str, RunClock] = {}
-        self._jsonl = FileFollower(self.output_dir / "metrics.jsonl", start=None)
+        self._jsonl = FileFollower(layout.metrics_jsonl(self.output_dir), start=None)
 
     def load_history(self) -> MetricsStore:
         """Scan the run as it is on disk; safe to call from a worker thread."""
-        return scan_run(self.output_dir)
+        return scan_run(self.output_dir, self.logs)
 
     def adopt_history(self, history: MetricsStore) -> None:
         """Make the scanned history the store and replay what arrived meanwhile."""

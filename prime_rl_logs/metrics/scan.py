@@ -88,18 +88,26 @@ def scan_file(store: MetricsStore, path: Path, source: layout.Source) -> None:
         feed_block(store, bytes(carry), source, clock)
 
 
-def scan_run(output_dir: str | os.PathLike[str]) -> MetricsStore:
-    """The metrics of a run on disk: every log file under ``logs/``, then ``metrics.jsonl``.
+def scan_run(
+    output_dir: str | os.PathLike[str], logs: str | os.PathLike[str] | None = None
+) -> MetricsStore:
+    """The metrics of a run on disk: every log file under ``logs/`` (and a torchrun
+    ``--log-dir`` tree elsewhere in the run), then ``metrics.jsonl`` (or
+    ``monitors/file/metrics.jsonl``, `layout.metrics_jsonl`).
 
+    ``logs``: one attempt's folder to read instead of ``logs/`` (``--attempt N``).
     Inference files are read last, so their vLLM lines land on the step the
     orchestrator was on at that time. A file that cannot be read is skipped and
     named in the returned store's ``errors``.
     """
     out = Path(output_dir)
-    logs = layout.logs_dir(out)
+    paths = layout.discover(layout.logs_dir(out) if logs is None else logs)
+    if logs is None:
+        paths += layout.discover_torchrun_trees(out)
+    logs = layout.logs_dir(out) if logs is None else Path(logs)
     store = MetricsStore()
     errors: list[str] = []
-    sources = [layout.classify(path, logs) for path in layout.discover(logs)]
+    sources = [layout.classify_in_run(path, out, logs) for path in paths]
     sources = [s for s in sources if s.path.name != "metrics.jsonl"]
     sources.sort(key=lambda s: (s.component == INFERENCE, s.sort_key))
     for source in sources:
@@ -107,7 +115,7 @@ def scan_run(output_dir: str | os.PathLike[str]) -> MetricsStore:
             scan_file(store, source.path, source)
         except OSError as exc:
             errors.append(f"cannot read {source.path}: {exc.strerror or exc}")
-    jsonl = out / "metrics.jsonl"
+    jsonl = layout.metrics_jsonl(out)
     if jsonl.is_file():
         try:
             with open(jsonl, encoding="utf-8", errors="replace") as fh:

@@ -75,6 +75,7 @@ class PrimeLogsApp(App[int]):
             components and rels are ignored, each pane sets its own); every level
             if None.
         poll: poll files instead of waiting for events (None: decide by filesystem).
+        logs: one attempt's logs folder to show instead of ``logs/`` (``--attempt N``).
     """
 
     TITLE = "prime-logs"
@@ -127,10 +128,11 @@ class PrimeLogsApp(App[int]):
         split: str | None = None,
         flt: Filter | None = None,
         poll: bool | None = None,
+        logs: Path | None = None,
     ) -> None:
         super().__init__()
         self.output_dir = output_dir
-        self.run_model = Run(output_dir)
+        self.run_model = Run(output_dir, logs)
         self.filter = flt or Filter()
         """The app-wide filter; each pane narrows it (`PaneSpec.filter`)."""
         self.poll = poll
@@ -147,7 +149,7 @@ class PrimeLogsApp(App[int]):
         self.prompt_mode = ""
         self.status = TextLine(id="status")
         self._build_wanted = asyncio.Event()
-        self.metrics = LiveMetrics(output_dir)
+        self.metrics = LiveMetrics(output_dir, logs)
         self.metrics_view = MetricsView(id="metrics")
         self._metrics_version = -1
         self._sidebar_dirty = True

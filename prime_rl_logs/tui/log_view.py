@@ -314,7 +314,7 @@ class LogView(ScrollView, can_focus=True):
         """The rich Text of a row: source tag, then the line with its own colours."""
         assert self.view is not None
         r = self.view.row(row)
-        line = Text.from_ansi(r.text, no_wrap=True, end="")
+        line = Text.from_ansi(r.shown, no_wrap=True, end="")
         if "\t" in line.plain:
             # A tab left in a strip moves the terminal's cursor over stale cells.
             line.expand_tabs(8)
@@ -322,7 +322,7 @@ class LogView(ScrollView, can_focus=True):
             line.highlight_regex(self.search, style=Style(reverse=True, bold=True))
         if not self.tag_width:
             return line
-        tag = r.file.source.tag
+        tag = r.tag
         out = Text(end="", no_wrap=True)
         out.append(f"{tag[: self.tag_width]:<{self.tag_width}} ", style=tag_style(tag))
         out.append_text(line)
@@ -332,4 +332,4 @@ class LogView(ScrollView, can_focus=True):
         """The plain text of the record holding `row`: its first line and continuations."""
         view = self.view
         assert view is not None
-        return "\n".join(Text.from_ansi(view.row(i).text).plain for i in view.record_span(row))
+        return "\n".join(Text.from_ansi(view.row(i).shown).plain for i in view.record_span(row))

@@ -90,6 +90,13 @@ def silent_sources(files: Sequence[LogFile], now: float) -> set[str]:
     return silent
 
 
+def shown_sources(files: Sequence[LogFile]) -> list[LogFile]:
+    """The files that get a row: a rank's torchrun ``stderr.log`` only once it holds
+    something (that row is the mark that the rank wrote to stderr); empty ones would
+    be a row per rank saying nothing."""
+    return [f for f in files if f.source.stream != "stderr" or f.size > 0]
+
+
 def source_row(f: LogFile, silent: bool, now: float, *, compact: bool = False) -> Text:
     """One sidebar row: name, lines, warnings, errors, age (``compact``: no lines)."""
     title = f.source.title  # safe to draw: `Source` escapes names once, when it is made
@@ -150,6 +157,7 @@ class Sidebar(OptionList):
         idle dashboard therefore neither builds rows nor repaints.
         """
         self._files = files
+        files = shown_sources(files)
         compact = self.compact
         now = time.time()
         silent = silent_sources(files, now)

@@ -9,7 +9,7 @@ from typing import Any, cast
 import pytest
 
 from prime_rl_logs.layout import classify
-from prime_rl_logs.tui.sidebar import human_age, silent_sources
+from prime_rl_logs.tui.sidebar import human_age, shown_sources, silent_sources
 
 
 @dataclass
@@ -52,3 +52,18 @@ def test_a_short_pause_is_not_flagged() -> None:
 )
 def test_age_labels(seconds: float, label: str) -> None:
     assert human_age(seconds) == label
+
+
+def test_empty_stderr_files_get_no_row() -> None:
+    @dataclass
+    class Sized(FakeFile):
+        size: int = 0
+
+    rank = "latest/trainer/torchrun/r/attempt_0/{}/{}.log"
+    files = [
+        Sized(rank.format(r, s), 0.0, size=10 if (r, s) == (1, "stderr") else 0)
+        for r in range(2)
+        for s in ("stdout", "stderr")
+    ]
+    shown = [f.rel for f in shown_sources(cast(Any, files))]
+    assert shown == [rank.format(0, "stdout"), rank.format(1, "stdout"), rank.format(1, "stderr")]

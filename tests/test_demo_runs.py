@@ -1,0 +1,36 @@
+"""`prime-logs demo` by default: a folder of two runs as prime-rl writes them today,
+one finished and one live whose first attempt crashed (`prime_rl_logs.demo.runs`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from prime_rl_logs import cli
+from prime_rl_logs.demo.runs import FINISHED, LIVE
+
+
+def test_demo_writes_a_folder_of_two_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    out = tmp_path / "outputs"
+    argv = ["demo", str(out), "--no-ui", "--steps", "2", "--speed", "50", "--ranks", "2"]
+    assert cli.main(argv) == 0
+    err = capsys.readouterr().err
+    assert f"{FINISHED} (finished) and {LIVE} (live; its first attempt crashed)" in err
+    live = out / LIVE
+    assert (live / "logs" / "latest").readlink() == Path("attempt_2")
+    assert "Step 2 |" in (live / "logs" / "attempt_2" / "orchestrator.log").read_text()
+    assert cli.main(["runs", str(out), "--json"]) == 0
+    runs = {o["name"]: o for o in map(json.loads, capsys.readouterr().out.splitlines())}
+    assert set(runs) == {FINISHED, LIVE}
+    assert runs[FINISHED]["status"] == "finished"
+    assert runs[LIVE]["reason"].startswith("attempt 1 crashed at step 6, attempt 2")
+    assert (runs[LIVE]["attempts"], runs[LIVE]["model"]) == (2, "Qwen/Qwen3-0.6B")
+    # A second demo into the same folder is refused, --force replaces the runs.
+    assert cli.main(argv) == 2
+    assert "already holds the demo's runs" in capsys.readouterr().err
+    assert cli.main([*argv, "--force"]) == 0
