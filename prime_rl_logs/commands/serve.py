@@ -82,7 +82,7 @@ def main(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise UsageError(f"cannot listen on {host}:{args.port}: {exc.strerror or exc}") from None
     port = sock.getsockname()[1]
-    if port != args.port:
+    if port != args.port and args.port != 0:
         print(f"prime-logs: port {args.port} is in use; serving on {port}", file=sys.stderr)
     if not web.is_loopback(host):
         print(
