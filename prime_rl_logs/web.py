@@ -25,7 +25,6 @@ import signal
 import socket
 import time
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -174,12 +173,12 @@ class DashboardServer(Server):
         for ws in list(self.sockets):
             await ws.close()
 
-    async def handle_index(self, request: web.Request) -> dict[str, Any]:
+    async def handle_index(self, request: web.Request) -> web.StreamResponse:
+        """The page, its websocket address taken from the request's host when no public
+        URL was given: the page works through a tunnel on any local port."""
         if self.fixed_public_url is None:
-            # The page's websocket goes back where the page came from (a tunnel's port).
             self.public_url = f"{request.scheme}://{request.host}"
-        context: dict[str, Any] = await super().handle_index(request)  # type: ignore[misc]
-        return context
+        return await super().handle_index(request)
 
     def allowed_origin(self, request: web.Request) -> bool:
         """A browser's websocket must come from a page of this server (or none at all:
@@ -208,7 +207,7 @@ class DashboardServer(Server):
                 self.command,
                 write_bytes=websocket.send_bytes,
                 write_str=websocket.send_str,
-                close=websocket.close,
+                close=websocket.close,  # type: ignore[arg-type]
                 download_manager=self.download_manager,
                 debug=self.debug,
             )

@@ -5,9 +5,10 @@ read from the terminal the page holds: an init script catches the page's xterm
 `Terminal` when the page creates it, and `screen_text` reads its visible rows, the
 cells the canvas draws. The test starts ``prime-logs serve`` on a live fixture run,
 opens the page (which starts the app), waits for the orchestrator's lines, presses
-``1`` for the trainer, appends a line to a file and finds it, copies a record with
-``c`` to the browser's clipboard, opens a second tab that works too, takes the
-README's screenshot, then stops the server with SIGINT and finds no app process left.
+``1`` for the trainer, appends a line to a file and finds it, copies that record
+with ``c`` to the browser's clipboard and saves it with ``S`` as a download, opens a
+second tab that works too, takes the README's screenshot, then stops the server with
+SIGINT and finds no app process left.
 
 Skipped only when Chromium or Playwright is missing (``.ci/run`` installs both).
 Set ``PRIME_LOGS_SCREENSHOTS=1`` to write the screenshot to ``screenshots/serve.png``.
@@ -126,9 +127,7 @@ def open_tab(browser: Any, url: str) -> Any:
     return page
 
 
-def test_the_dashboard_in_a_browser(
-    library_run: FixtureRun, browser: Any, tmp_path: Path
-) -> None:
+def test_the_dashboard_in_a_browser(library_run: FixtureRun, browser: Any, tmp_path: Path) -> None:
     run = str(library_run.output_dir)
     served = start_serve(library_run.output_dir)
     try:
@@ -148,6 +147,21 @@ def test_the_dashboard_in_a_browser(
         wait_until(
             lambda: fresh in page.evaluate("navigator.clipboard.readText()"), what="the clipboard"
         )
+
+        # `S` saves it: textual-serve opens the file's download URL in a new tab, and
+        # Playwright reports the download on the page that opened it.
+        downloads: list[Any] = []
+        page.on("download", lambda download: downloads.append(download))
+        page.keyboard.press("S")
+
+        def downloaded() -> bool:
+            page.wait_for_timeout(50)  # Playwright hands events over during its calls
+            return bool(downloads)
+
+        wait_until(downloaded, what="the download")
+        saved = Path(downloads[0].path()).read_text(encoding="utf-8")
+        assert saved.endswith(fresh + "\n")
+        assert downloads[0].suggested_filename.startswith("prime-logs-record-")
 
         second = open_tab(browser, served.url)
         wait_for_text(second, "Inference server slow to respond")
