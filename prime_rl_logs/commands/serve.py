@@ -91,18 +91,21 @@ def main(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     name = safe_name(str(args.output_dir)) if args.output_dir is not None else "runs"
-    url = args.public_url or f"http://{_url_host(host)}:{port}"
+    public_url = args.public_url.rstrip("/") if args.public_url else None
     target = "localhost" if host in ("0.0.0.0", "::", "") or web.is_loopback(host) else host
-    print(f"prime-logs: serving the dashboard of {name} at {url}", flush=True)
+    print(
+        f"prime-logs: serving the dashboard of {name} at http://{_url_host(host)}:{port}",
+        flush=True,
+    )
+    if public_url:
+        print(f"prime-logs: the page is reached at {public_url}", flush=True)
     print(
         f"prime-logs: from a laptop: ssh -N -L {port}:{target}:{port} HOST "
         f"(HOST: this machine, {socket.gethostname()}), then open http://localhost:{port}",
         flush=True,
     )
     print("prime-logs: Ctrl+C stops the server and every tab's app", flush=True)
-    server = web.DashboardServer(
-        command, sock, title=f"prime-logs {name}", public_url=args.public_url
-    )
+    server = web.DashboardServer(command, sock, title=f"prime-logs {name}", public_url=public_url)
     server.serve()
     return 0
 

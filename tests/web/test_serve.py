@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -192,3 +193,37 @@ def test_watch_on_a_real_pipe_prints_as_tail(library_run: FixtureRun) -> None:
     first, err = run_watch(library_run, {})
     assert "stdout is not a terminal" in err
     assert first.split()[0] in {r.tag for r in library_run.records}  # tail's text, tagged
+
+
+def page_websocket(url: str, host: str) -> str:
+    """The websocket address in the page served at ``url`` to a browser that asked
+    for ``host`` (a tunnel's local port)."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    where = urlsplit(url)
+    connection = http.client.HTTPConnection(where.hostname or "", where.port)
+    connection.request("GET", "/", headers={"Host": host})
+    body = connection.getresponse().read().decode()
+    connection.close()
+    found = re.search(r'data-session-websocket-url="([^"]+)"', body)
+    assert found is not None
+    return found.group(1)
+
+
+def test_the_page_s_websocket_goes_back_where_the_page_came_from(
+    library_run: FixtureRun,
+) -> None:
+    served = start_serve(library_run.output_dir)
+    try:
+        # ssh -L 9000:localhost:PORT: the browser asks for localhost:9000.
+        assert page_websocket(served.url, "localhost:9000") == "ws://localhost:9000/ws"
+    finally:
+        assert stop(served.process) == 0
+    served = start_serve(library_run.output_dir, "--public-url", "https://logs.example/")
+    try:
+        public = "prime-logs: the page is reached at https://logs.example\n"
+        wait_until(lambda: public in served.out, what="the public URL line")
+        assert page_websocket(served.url, "x:1") == "wss://logs.example/ws"
+    finally:
+        assert stop(served.process) == 0
