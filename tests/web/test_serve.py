@@ -227,3 +227,20 @@ def test_the_page_s_websocket_goes_back_where_the_page_came_from(
         assert page_websocket(served.url, "x:1") == "wss://logs.example/ws"
     finally:
         assert stop(served.process) == 0
+
+
+def test_closing_a_tab_stops_its_app(library_run: FixtureRun) -> None:
+    run = str(library_run.output_dir)
+    served = start_serve(library_run.output_dir)
+    loop = asyncio.new_event_loop()
+    try:
+        assert loop.run_until_complete(open_tabs(served.url, 1)) == []
+        wait_until(lambda: len(processes_naming(APP, run)) == 1, what="the app process")
+        for session, _ in open_sessions:
+            loop.run_until_complete(session.close())  # the tab goes away
+        open_sessions.clear()
+        wait_until(lambda: processes_naming(APP, run) == [], what="the app to stop")
+        assert served.process.poll() is None  # the server goes on
+    finally:
+        assert stop(served.process) == 0
+        loop.close()
