@@ -1,11 +1,11 @@
-"""prime-logs: watch | tail | runs | demo | tmux | metrics.
+"""prime-logs: watch | serve | tail | runs | demo | tmux | metrics.
 
 The parser (`build_parser`) and the dispatch (`main`). Each command lives in its own
 module of `prime_rl_logs.commands` (the `COMMANDS` table) and is imported only when
 it runs, so ``prime-logs tail`` never pays for Textual. A command returns its exit
 code; bad input raises `UsageError` (old name `CLIError`), which becomes one line on
 stderr and exit code 2. Without a command the help goes to stderr, exit code 2.
-For ``watch``, ``tail``, ``metrics`` and ``tmux`` (`RESOLVES_RUN`), PATH may be a
+For ``watch``, ``serve``, ``tail``, ``metrics`` and ``tmux`` (`RESOLVES_RUN`), PATH may be a
 run, a path inside one (its ``logs/``, ``logs/latest``...) or a folder of runs;
 ``--run``, ``--latest`` and ``--attempt`` pick the run and the attempt
 (`prime_rl_logs.commands.run_dir.apply_run_options`); what was opened instead of
@@ -34,10 +34,11 @@ COMMANDS: Final = {
     "demo": "prime_rl_logs.commands.demo",
     "tmux": "prime_rl_logs.commands.tmux",
     "metrics": "prime_rl_logs.commands.metrics",
+    "serve": "prime_rl_logs.commands.serve",
 }
 """Each command's module, imported when it runs; each has ``main(args) -> int``."""
 
-RESOLVES_RUN: Final = frozenset({"watch", "tail", "metrics", "tmux"})
+RESOLVES_RUN: Final = frozenset({"watch", "serve", "tail", "metrics", "tmux"})
 """Commands whose OUTPUT_DIR may name a run's ``logs/`` or a path inside it
 (`prime_rl_logs.commands.run_dir.resolve_run_dir`)."""
 
@@ -89,6 +90,15 @@ def build_parser() -> argparse.ArgumentParser:
     watch.add_argument("--pane", metavar="NAME", help="starting pane (trainer, orchestrator, ...)")
     watch.add_argument("--split", metavar="A,B", help="start split with two panes")
     add_filters(watch)
+
+    # serve takes every option of watch (it serves `prime-logs watch` with them).
+    serve = sub.add_parser(
+        "serve", parents=[watch], add_help=False, help="the live dashboard in a browser"
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    serve.add_argument("--port", type=int, default=7788, help="port (7788, or the next free)")
+    serve.add_argument("--public-url", metavar="URL", help="the URL the page is reached at")
+    serve.set_defaults(watch_parser=watch)
 
     tail = sub.add_parser("tail", help="print a run's records as plain text")
     tail.add_argument("output_dir", type=output_dir_arg, metavar="PATH", help=path_help)

@@ -1,4 +1,4 @@
-"""Benchmarks (not tests): ``python scripts/bench.py {logger,core,metrics,tui,runs} [options]``.
+"""Benchmarks (not tests): ``python scripts/bench.py NAME [options]``.
 
 Each subcommand lives in ``scripts/bench_<name>.py`` with a ``main(argv) -> int``;
 this file only dispatches, loading the module by path so ``scripts/`` needs no
@@ -12,7 +12,7 @@ import importlib.util
 import sys
 from pathlib import Path
 
-BENCHMARKS = ("logger", "core", "metrics", "tui", "runs")
+BENCHMARKS = ("logger", "core", "metrics", "tui", "runs", "serve")
 HERE = Path(__file__).resolve().parent
 
 

@@ -9,7 +9,8 @@ them in that order for tests to compare against.
 
 The pytest fixtures `library_run` and `latest_run` in ``tests/conftest.py`` wrap it.
 The helpers of the reading-engine tests (`log_line`, `traceback_lines`, `append`,
-`replace_symlink`) are here too: this is the one module of test helpers;
+`replace_symlink`), and those of ``prime-logs serve`` (`start_serve`,
+`processes_naming`, `wait_until`) are here too: this is the one module of test helpers;
 conftest files hold only fixtures and hooks.
 """
 
@@ -17,6 +18,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -321,3 +328,78 @@ async def settle(pilot: Pilot[Any], app: PrimeLogsApp) -> None:
             break
         await asyncio.sleep(0.01)
     await pilot.pause()
+
+
+# ---------------------------------------------------------------------------
+# `prime-logs serve` in a subprocess (tests/web)
+
+
+@dataclass
+class Served:
+    """A running ``prime-logs serve``: its process (leader of its own process group,
+    as a shell's job is), the URL it printed and what it printed before."""
+
+    process: subprocess.Popen[str]
+    url: str
+    out: list[str]
+    err: list[str]
+
+
+def start_serve(output_dir: Path, *options: str, timeout_s: float = 60) -> Served:
+    """Start ``prime-logs serve OUTPUT_DIR --port 0 OPTIONS`` and wait for its URL line."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "prime_rl_logs", "serve", str(output_dir), "--port", "0", *options],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    err: list[str] = []
+    threading.Thread(target=lambda: err.extend(process.stderr or ()), daemon=True).start()
+    out: list[str] = []
+    found: list[str] = []
+
+    def read() -> None:
+        for line in process.stdout or ():
+            out.append(line)
+            match = re.search(r" at (http://\S+)$", line.rstrip())
+            if match and not found:
+                found.append(match.group(1))
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    deadline = time.monotonic() + timeout_s
+    while not found and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if not found:
+        process.kill()
+        raise AssertionError(f"serve printed no URL: {out} {err}")
+    return Served(process, found[0], out, err)
+
+
+def processes_naming(*texts: str) -> list[int]:
+    """The live processes whose command line holds every one of ``texts`` (zombies and
+    this process not counted)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if all(t in cmdline for t in texts) and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def wait_until(predicate: Callable[[], object], timeout_s: float = 30, what: str = "") -> None:
+    """Poll ``predicate`` until true; fail naming ``what`` after ``timeout_s`` (a guard
+    against a hang, not a measure)."""
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or predicate}")
+        time.sleep(0.1)

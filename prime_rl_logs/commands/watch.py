@@ -2,7 +2,9 @@
 
 `main` is the command: it checks ``--pane``, ``--split``, ``--level`` and
 ``--rank`` (one-line `UsageError`), falls back to ``tail --follow`` when stdout is
-not a terminal, and otherwise opens the dashboard. `open_dashboard` is the same
+not a terminal (a pipe or a file, but not the pipe of Textual's web driver, which
+``prime-logs serve`` runs it under: `under_web_driver`), and otherwise opens the
+dashboard. `open_dashboard` is the same
 dashboard for callers that hold values, not an argparse namespace (``prime-logs
 demo``). Textual is imported only when the dashboard opens.
 """
@@ -10,6 +12,7 @@ demo``). Textual is imported only when the dashboard opens.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -19,7 +22,14 @@ from prime_rl_logs.errors import UsageError
 from prime_rl_logs.layout import DEFAULT_PANE, pane_key
 from prime_rl_logs.levels import LEVELS, name_at_or_below
 
-__all__ = ["check_options", "main", "open_dashboard", "starting_state"]
+__all__ = ["check_options", "main", "open_dashboard", "starting_state", "under_web_driver"]
+
+
+def under_web_driver() -> bool:
+    """True when Textual's web driver draws the app (``textual-serve`` and Textual Web
+    name it in ``TEXTUAL_DRIVER`` for each app process): stdout is then the driver's
+    pipe to the browser, not a pipe for text."""
+    return "web_driver" in os.environ.get("TEXTUAL_DRIVER", "")
 
 
 def check_options(args: argparse.Namespace) -> None:
@@ -67,7 +77,7 @@ def main(args: argparse.Namespace) -> int:
         UsageError: a bad pane, split, level or rank.
     """
     check_options(args)
-    if not sys.stdout.isatty():
+    if not sys.stdout.isatty() and not under_web_driver():
         print(
             "prime-logs: stdout is not a terminal; printing as `prime-logs tail --follow`",
             file=sys.stderr,

@@ -14,14 +14,17 @@ app writes only the header, the filter status line and the sidebar. The command
 from __future__ import annotations
 
 import asyncio
+import io
 import re
+import time
 from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 from typing import ClassVar
 
+from platformdirs import user_downloads_path
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -114,6 +117,7 @@ class PrimeLogsApp(App[int]):
         Binding("s", "split", "Split"),
         Binding("m", "metrics", "Metrics"),
         Binding("c", "copy", "Copy", show=False),
+        Binding("S", "save", "Save record", show=False),
         Binding("o", "sources", "Sources", show=False),
         Binding("b", "toggle_sidebar", "Hide/show sidebar", show=False),
         Binding("question_mark", "help", "Help", key_display="?"),
@@ -480,13 +484,41 @@ class PrimeLogsApp(App[int]):
             self.panes[0].log_view.focus()
         self.on_descendant_focus()
 
-    def action_copy(self) -> None:
+    def _selected_record(self) -> str | None:
         lv = self.active_pane.log_view
         if lv.view is None or not len(lv.view):
-            return
-        text = lv.record_text(lv.anchor_row())
-        self.copy_to_clipboard(text)
-        self.notify(f"copied {len(text.splitlines())} line(s)", timeout=2)
+            return None
+        return lv.record_text(lv.anchor_row())
+
+    def action_copy(self) -> None:
+        """Copy the selected record (OSC 52: the terminal's clipboard, or the browser's)."""
+        text = self._selected_record()
+        if text is not None:
+            self.copy_to_clipboard(text)
+            self.notify(f"copied {len(text.splitlines())} line(s)", timeout=2)
+
+    def action_save(self) -> None:
+        """Save the selected record to a file (`App.deliver_text`): a download in the
+        browser; in a terminal, the downloads folder or, without one, the current one."""
+        text = self._selected_record()
+        if text is not None:
+            name = time.strftime("prime-logs-record-%Y%m%d-%H%M%S.log")
+            folder = user_downloads_path()
+            folder = folder if self.is_web or folder.is_dir() else Path.cwd()
+            self.deliver_text(
+                io.StringIO(text + "\n"), save_directory=folder, save_filename=name, name="record"
+            )
+
+    @on(events.DeliveryComplete)
+    def _record_saved(self, event: events.DeliveryComplete) -> None:
+        if event.name == "record":
+            where = f"to {safe_name(str(event.path))}" if event.path else "as a download"
+            self.notify(f"record saved {where}", timeout=4)
+
+    @on(events.DeliveryFailed)
+    def _record_not_saved(self, event: events.DeliveryFailed) -> None:
+        if event.name == "record":
+            self.notify(f"record not saved: {event.exception}", severity="error", timeout=6)
 
     def action_sources(self) -> None:
         self.sidebar.display = True
