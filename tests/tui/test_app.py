@@ -514,3 +514,26 @@ async def test_q_quits_and_the_palette_offers_every_action(library_run: FixtureR
         await pilot.press("q")
         await pilot.pause()
         assert not app.is_running
+
+
+async def test_jump_after_end_starts_from_the_screen(tmp_path: Path) -> None:
+    """Issue 15 item 12: ``G`` then ``[`` finds the newest warning on screen, not the
+    one before an old selection that scrolled away."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    lines = [loguru_line("10:00:00", "WARNING", "old warning")]
+    lines += [loguru_line(f"10:01:{i % 60:02d}", "INFO", f"filler {i}") for i in range(200)]
+    lines += [loguru_line("10:05:00", "WARNING", "newest warning")]
+    lines += [loguru_line("10:05:01", "INFO", "last line")]
+    (logs / "orchestrator.log").write_text("\n".join(lines) + "\n")
+    app = PrimeLogsApp(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        lv = active(app)
+        await pilot.press("g")
+        await pilot.press("right_square_bracket")
+        await pilot.press("left_square_bracket")
+        assert lv.cursor is not None and "old warning" in lv.row_text(lv.cursor).plain
+        await pilot.press("G")
+        await pilot.press("left_square_bracket")
+        assert lv.cursor is not None and "newest warning" in lv.row_text(lv.cursor).plain
