@@ -199,7 +199,11 @@ def test_lines_prints_the_last_n(
 ) -> None:
     out = str(fixture_run.output_dir)
     everything = tail(capsys, out)
-    assert tail(capsys, out, "-n", "3") == everything[-3:]
+    # From the header of the record the third line from the end is in (in the library
+    # layout that line continues a step record, so its header comes too).
+    last = tail(capsys, out, "-n", "3")
+    assert last == everything[-len(last) :] and 3 <= len(last) <= 4
+    assert re.search(r"\d\d:\d\d:\d\d", last[0])
     assert tail(capsys, out, "--lines", "1000") == everything
     assert tail(capsys, out, "-n", "0") == []
     assert main(["tail", out, "-n", "-1"]) == 2
@@ -298,10 +302,11 @@ def test_follow_prints_the_last_lines_then_new_ones(
         ),
     )
     lines = tail(capsys, str(library_run.output_dir), "--follow")
-    assert lines[:10] == everything[-10:]
-    assert lines[10].startswith("orch ") and lines[10].endswith("14:05:00    INFO later")
-    assert lines[11].startswith("r9 ") and lines[11].endswith("new rank")
-    assert len(lines) == 12
+    # The last 10 lines start inside a traceback: they are printed from its header.
+    assert lines[:11] == everything[-11:]
+    assert lines[11].startswith("orch ") and lines[11].endswith("14:05:00    INFO later")
+    assert lines[12].startswith("r9 ") and lines[12].endswith("new rank")
+    assert len(lines) == 13
 
 
 def test_follow_with_filters_and_json(
@@ -356,7 +361,7 @@ def test_watch_without_a_terminal_follows_like_tail(
     assert code == 0, captured.err
     assert "not a terminal" in captured.err
     lines = captured.out.splitlines()
-    assert 0 < len(lines) <= 10
+    assert 0 < len(lines) <= 10 + 4  # from the header of the record line 10 is in
     tags = {line.split(" ", 1)[0] for line in lines}
     if expected_tags is None:
         assert "r1" not in tags
@@ -521,3 +526,20 @@ def test_follow_reads_a_truncated_file_from_its_start(
     captured = capsys.readouterr()
     assert captured.out.splitlines() == [f"r0{' ' * (WIDTH - 2)} 14:06:00    INFO rank 0 restarted"]
     assert "trainer/rank_0.log was truncated or replaced" in captured.err
+
+
+def test_lines_starts_at_the_header_of_a_record(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Issue 15 item 14: ``-n N`` landing inside a traceback starts at its header: it
+    prints N lines and, before them, the rest of that record."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    record = loguru_line("10:00:01", "ERROR", "boom\nTraceback (most recent call last):")
+    record += "\n" + "\n".join(f'  File "x.py", line {i}, in f' for i in range(6))
+    lines = [loguru_line("10:00:00", "INFO", "before"), record]
+    (logs / "orchestrator.log").write_text("\n".join(lines) + "\n")
+    out = tail(capsys, str(tmp_path), "-n", "3")
+    assert "boom" in out[0]
+    assert len(out) == 8
+    assert out[-1].endswith("line 5, in f")
