@@ -1,10 +1,12 @@
 """One log file of a run: followed live, its lines read on demand by byte offset.
 
-A `LogFile` owns a `FileFollower` (appended bytes), a `LineIndex` (line offsets,
-built from the end backwards by `LogFile.build_index`) and a read-only descriptor
-for the text of any line, so a multi-gigabyte file costs its index and a few cached
-lines. `LogFile.refresh` returns a `FileChange`; the appended lines travel in it as
-an `Appended` (their range and, up to a cap, their bytes), so consumers never read
+A `LogFile` owns a `FileFollower` (appended bytes, and the one descriptor of the
+file, pooled: see `core.fdpool`) and a `LineIndex` (line offsets, built from the
+end backwards by `LogFile.build_index`), and reads the text of any line through the
+follower's descriptor, reopened when the pool closed it, so a multi-gigabyte file
+costs its index and a few cached lines, and an idle file no descriptor.
+`LogFile.refresh` returns a `FileChange`; the appended lines travel in it as an
+`Appended` (their range and, up to a cap, their bytes), so consumers never read
 back what was just read. Line text is addressed by ``(generation, offset)``: when
 the file is truncated or replaced its ``generation`` goes up, the old content is
 handed to `Generations` (rows on screen keep their text) and the new content starts
@@ -14,6 +16,7 @@ at 0. Nothing here raises for file trouble: a failed read or poll sets ``status 
 
 from __future__ import annotations
 
+import errno
 import os
 import time
 from array import array
@@ -130,7 +133,7 @@ class LogFile:
         self.generation = 0
         """Goes up by one each time the file is truncated or replaced."""
         self._follower = FileFollower(self.path, start=0 if from_start else None)
-        self._fd: int | None = None  # our own descriptor of the current content
+        self._current = False  # a current content is adopted (and not retired)
         self._ident: tuple[int, int] | None = None
         self.index = LineIndex(0)
         self._old = Generations()
@@ -162,7 +165,7 @@ class LogFile:
     @property
     def indexed(self) -> bool:
         """Every line is indexed (or nothing more can be: the file is unreadable)."""
-        return self.index.complete or self.index.stale or self._fd is None
+        return self.index.complete or self.index.stale or not self._current
 
     @property
     def behind(self) -> bool:
@@ -171,10 +174,20 @@ class LogFile:
 
     def close(self) -> None:
         self._follower.close()
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+        self._current = False
         self._old.close()
+
+    def _fd_now(self) -> int:
+        """The current content's descriptor, for one read now (the pool may close it
+        when another file is opened, so it is never kept).
+
+        Raises:
+            OSError: it cannot be reopened, or the path names another file now.
+        """
+        fd = self._follower.content_fd()
+        if fd is None:
+            raise OSError(errno.ESTALE, "the file was replaced")
+        return fd
 
     # -- refresh -----------------------------------------------------------------
 
@@ -191,7 +204,7 @@ class LogFile:
             r = self._follower.poll()
             if r.reset:
                 self._adopt(r, first=False)
-            elif not self._adopted and self._follower.fd is not None:
+            elif not self._adopted and self._follower.identity is not None:
                 self._adopt(r, first=True)
             return self._take(r)
         except OSError as exc:
@@ -207,11 +220,7 @@ class LogFile:
 
     def _adopt(self, r: FollowResult, *, first: bool) -> None:
         """Start reading a new content: the first file opened, or a replacement."""
-        fd = self._follower.fd
-        assert fd is not None
-        new_fd = os.dup(fd)
-        st = os.fstat(new_fd)
-        ident = (st.st_dev, st.st_ino)
+        ident = self._follower.identity
         self._adopted = True
         if not first:
             self._retire(same_file=ident == self._ident)
@@ -223,17 +232,20 @@ class LogFile:
             if self.source.attempt is not None:
                 # logs/latest now points to another attempt.
                 self.source = classify(self.path, _logs_of(self.source))
-        self._fd = new_fd
+        self._current = True
         self._ident = ident
         self.index = LineIndex(r.offset)
-        self.last_write = st.st_mtime
+        self.last_write = self._follower.mtime
         self._built_once = False
 
     def _retire(self, *, same_file: bool) -> None:
         """Keep what can be kept of the current content before it is replaced."""
-        fd, self._fd = self._fd, None
-        if fd is not None:  # else already retired (the file went away and came back)
+        fd = self._follower.take_retired()
+        if self._current:  # else already retired (the file went away and came back)
+            self._current = False
             self._old.retire(fd, self.generation, self.index.end, same_file=same_file)
+        elif fd is not None:
+            os.close(fd)
 
     def _take(self, r: FollowResult) -> FileChange:
         went_gone = r.gone and self.status != "gone"
@@ -242,16 +254,13 @@ class LogFile:
         elif self.status != "live" and not self._read_failed:
             self.status, self.error = "live", None
         appended = None
-        if r.data and self._fd is not None:
+        if r.data and self._current:
             self.index.extend(r.data, r.offset)
             w, e = count_problems(r.data)
             self.warnings += w
             self.errors += e
             appended = Appended(r.offset, r.offset + len(r.data), self.generation, r.data)
-            try:
-                self.last_write = os.fstat(self._fd).st_mtime
-            except OSError:
-                self.last_write = time.time()
+            self.last_write = self._follower.mtime or time.time()
         if went_gone:
             # Keep its lines readable without holding a deleted file's disk space.
             self._retire(same_file=False)
@@ -268,12 +277,11 @@ class LogFile:
         Returns:
             True once the index is complete (or nothing more can be indexed).
         """
-        if self._fd is None or self.index.complete or self.index.stale:
-            return self._fd is None or self.index.complete
-        fd = self._fd
+        if not self._current or self.index.complete or self.index.stale:
+            return not self._current or self.index.complete
 
         def read(offset: int, size: int) -> bytes:
-            return os.pread(fd, size, offset)
+            return os.pread(self._fd_now(), size, offset)
 
         deadline = time.perf_counter() + budget_s
         try:
@@ -342,7 +350,7 @@ class LogFile:
             The offsets of the lines starting in ``[lo, hi)``; None unless the index
             of that generation covers the range.
         """
-        if generation != self.generation or self._fd is None:
+        if generation != self.generation or not self._current:
             return None
         return self.index.starts_between(lo, hi)
 
@@ -358,10 +366,10 @@ class LogFile:
             The bytes (fewer at the end of the file); b"" for another generation or
             after an I/O error, which sets ``status = "error"``.
         """
-        if self._fd is None or (generation is not None and generation != self.generation):
+        if not self._current or (generation is not None and generation != self.generation):
             return b""
         try:
-            return os.pread(self._fd, size, offset)
+            return os.pread(self._fd_now(), size, offset)
         except OSError as exc:
             self._fail(exc, offset)
             return b""
@@ -378,11 +386,11 @@ class LogFile:
             (an I/O error on the current content also sets ``status``).
         """
         gen = self.generation if generation is None else generation
-        if gen != self.generation or self._fd is None:
+        if gen != self.generation or not self._current:
             return self._old.raw_line(gen, offset)
-        fd = self._fd
         end = self.index.line_end(offset)
         try:
+            fd = self._fd_now()
             if end is not None:
                 return os.pread(fd, end - offset, offset)
             return read_line_at(fd, offset)
@@ -482,10 +490,9 @@ class LogFile:
             return None
 
     def _reader(self, gen: int) -> ReadAt | None:
-        if gen != self.generation or self._fd is None:
+        if gen != self.generation or not self._current:
             return self._old.reader(gen)
-        fd = self._fd
-        return lambda offset, size: os.pread(fd, size, offset)
+        return lambda offset, size: os.pread(self._fd_now(), size, offset)
 
 
 def _header_above(read: ReadAt, offset: int, rank: int | None) -> LineInfo | None:
