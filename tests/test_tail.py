@@ -543,3 +543,30 @@ def test_lines_starts_at_the_header_of_a_record(
     assert "boom" in out[0]
     assert len(out) == 8
     assert out[-1].endswith("line 5, in f")
+
+
+def test_a_record_glued_to_a_half_written_one_keeps_its_level(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Issue 15 item 8 (the reader): a record cut short without its newline (a full
+    disk) has the next record glued onto its line; that line is judged by every
+    header it holds, so an ERROR glued after an INFO is not hidden by --level error,
+    and an ERROR whose line an INFO was glued onto is not hidden either."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    cut = loguru_line("10:00:01", "INFO", "half-writ")[:-8]  # no resets, no newline
+    lines = [
+        loguru_line("10:00:00", "INFO", "before"),
+        cut + loguru_line("10:00:02", "ERROR", "glued error"),
+        "Traceback (most recent call last):",
+        loguru_line("10:00:03", "INFO", "after"),
+        loguru_line("10:00:04", "ERROR", "cut error")[:-8] + loguru_line("10:00:05", "INFO", "x"),
+    ]
+    (logs / "orchestrator.log").write_text("\n".join(lines) + "\n")
+    out = tail(capsys, str(tmp_path), "--level", "error")
+    assert any("glued error" in line for line in out), out
+    assert any("Traceback" in line for line in out), out
+    assert any("cut error" in line for line in out), out
+    assert not any("before" in line or "after" in line for line in out), out
+    counted = tail(capsys, str(tmp_path), "--level", "warning")
+    assert counted == out
