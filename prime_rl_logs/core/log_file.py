@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Final, Literal, NamedTuple
 
 from prime_rl_logs.core.follow import FileFollower, FollowResult
-from prime_rl_logs.core.generations import Generations, ReadAt, read_line_at
+from prime_rl_logs.core.generations import Generations, ReadAt, read_line_head
 from prime_rl_logs.core.index import CHUNK, FIRST_CHUNK, LineIndex
 from prime_rl_logs.core.lru import LRU
 from prime_rl_logs.core.parse import LineInfo, decode_line, parse_line
@@ -54,6 +54,10 @@ Status = Literal["live", "gone", "error"]
 
 CACHE_LINES: Final = 4096
 """Decoded lines (text and info) kept per file."""
+
+LINE_READ_MAX: Final = 64 << 10
+"""The most bytes of one line read for its text (more than `parse.DISPLAY_LIMIT`
+characters of UTF-8); a longer line is shown cut, with its real size."""
 
 APPENDED_BLOCK: Final = 8 << 20
 """`LogFile.appended` reads appended lines whose bytes did not travel in blocks of this size."""
@@ -382,18 +386,39 @@ class LogFile:
             generation: the content meant (default: the current one).
 
         Returns:
-            The line with its newline; None if that content can no longer be read
-            (an I/O error on the current content also sets ``status``).
+            The line with its newline (a line longer than `LINE_READ_MAX`: its first
+            `LINE_READ_MAX` bytes, see `line_head`); None if that content can no
+            longer be read (an I/O error on the current content also sets ``status``).
+        """
+        got = self.line_head(offset, generation)
+        return None if got is None else got[0]
+
+    def line_head(self, offset: int, generation: int | None = None) -> tuple[bytes, int] | None:
+        """The bytes of one line, at most `LINE_READ_MAX` of them, and its length.
+
+        A line of any length costs `LINE_READ_MAX` bytes of memory: past them it is
+        read in blocks that are dropped, to find its end.
+
+        Args:
+            offset: where the line starts.
+            generation: the content meant (default: the current one).
+
+        Returns:
+            ``(head, size)``: the line with its newline when it fits, and its length;
+            None as `raw_line`.
         """
         gen = self.generation if generation is None else generation
         if gen != self.generation or not self._current:
-            return self._old.raw_line(gen, offset)
+            raw = self._old.raw_line(gen, offset)
+            return None if raw is None else (raw, len(raw))
         end = self.index.line_end(offset)
         try:
-            fd = self._fd_now()
-            if end is not None:
-                return os.pread(fd, end - offset, offset)
-            return read_line_at(fd, offset)
+            if end is not None and end - offset <= LINE_READ_MAX:
+                return os.pread(self._fd_now(), end - offset, offset), end - offset
+            head, size = read_line_head(
+                lambda o, n: os.pread(self._fd_now(), n, o), offset, LINE_READ_MAX
+            )
+            return head, size if end is None else end - offset
         except OSError as exc:
             self._fail(exc, offset)
             return None
@@ -435,10 +460,11 @@ class LogFile:
         key = (gen, offset)
         text = self._text.get(key)
         if text is None:
-            raw = self.raw_line(offset, gen)
-            if raw is None:
+            got = self.line_head(offset, gen)
+            if got is None:
                 return None
-            text = decode_line(raw)
+            raw, size = got
+            text = decode_line(raw, size if size > len(raw) else None)
             self._text.put(key, text)
         return text
 
