@@ -315,7 +315,7 @@ def _build(view: View, lines: int | None, as_json: bool) -> int:
     if not as_json:
         while len(view) < lines and not view.complete:
             view.build(budget_s=BUILD_BUDGET_S)
-        return max(0, len(view) - lines)
+        return _record_start(view, max(0, len(view) - lines))
     # JSON: the last `lines` records start at the `lines`-th header from the end.
     start = len(view)
     headers = 0
@@ -328,6 +328,22 @@ def _build(view: View, lines: int | None, as_json: bool) -> int:
             return start
         added = view.build(budget_s=BUILD_BUDGET_S)
         start += added  # rows were prepended before the ones already counted
+
+
+def _record_start(view: View, start: int) -> int:
+    """The first row of the record holding row ``start`` (its header), building more
+    history when the record began before the rows built so far. ``-n N`` therefore
+    never starts in the middle of a record: it prints the last N lines and, before
+    them, the rest of the record the first of them belongs to."""
+    while start < len(view):
+        lo = view.record_span(start).start
+        if lo > 0 or view.complete or view.row(lo).info.header:
+            return lo
+        added = view.build(budget_s=BUILD_BUDGET_S)
+        start = lo + added
+        if not added:
+            return lo
+    return start
 
 
 async def _follow(options: Options, out: TextIO) -> int:

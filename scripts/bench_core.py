@@ -524,6 +524,59 @@ def case_watch_idle(run_dir: Path) -> dict[str, float]:
     return result
 
 
+# ---------------------------------------------------------------------------
+# Many files: the same lines in 2,000 trainer files and in 8 (issue 15 item 11)
+
+MANY_FILES_LINES = 400_000
+
+
+def _files_run(files: int) -> Path:
+    """A run of ``files`` trainer rank files holding `MANY_FILES_LINES` lines in all
+    (a third INFO, the rest DEBUG), every file over the same minutes (cached)."""
+    out = CACHE / f"files-v{GEN_VERSION}-{files}"
+    trainer = out / "logs" / "trainer"
+    done = out / ".done"
+    if done.exists():
+        return out
+    trainer.mkdir(parents=True, exist_ok=True)
+    per = MANY_FILES_LINES // files
+    for r in range(files):
+        lines = [
+            _line(9 * 3600 + i * 200 // per, "DEBUG" if i % 3 else "INFO", f"rank {r} step {i}")
+            for i in range(per)
+        ]
+        (trainer / f"rank_{r}.log").write_text("".join(lines))
+    done.touch()
+    return out
+
+
+def _files_case(files: int) -> dict[str, float]:
+    from prime_rl_logs.core.run import Run
+    from prime_rl_logs.core.view import Filter, View
+
+    run = Run(_files_run(files))
+    run.refresh()
+    t0 = time.perf_counter()
+    view = View(run, Filter(components=frozenset({"trainer"})))
+    view.build(0.0)
+    first = time.perf_counter() - t0
+    while not view.complete:
+        view.build(1.0)
+    dt = time.perf_counter() - t0
+    size = sum(f.end for f in run.files)
+    return {"seconds": dt, "first": first, "rows": len(view), "mb": size / 1e6}
+
+
+def case_many_files(run_dir: Path) -> dict[str, float]:
+    """The Trainer pane's whole history over 2,000 files."""
+    return _files_case(2000)
+
+
+def case_few_files(run_dir: Path) -> dict[str, float]:
+    """The same lines in 8 files."""
+    return _files_case(8)
+
+
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
 
 
@@ -706,6 +759,13 @@ def main(argv: list[str]) -> int:
         print(
             f"  first update of a merged view just built: {upd['seconds'] * 1000:.2f} ms"
             f" (the next: {upd['next_s'] * 1000:.2f} ms)"
+        )
+    many, few = results.get("many_files"), results.get("few_files")
+    if many and few:
+        print(
+            f"\nTrainer history, {MANY_FILES_LINES:,} lines: 2,000 files {many['seconds']:.1f} s,"
+            f" 8 files {few['seconds']:.1f} s (first screen {many['first'] * 1000:.0f} ms"
+            f" / {few['first'] * 1000:.0f} ms)"
         )
     print("\nper case:", file=sys.stderr)
     for name, res in results.items():

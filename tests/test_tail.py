@@ -202,7 +202,11 @@ def test_lines_prints_the_last_n(
 ) -> None:
     out = str(fixture_run.output_dir)
     everything = tail(capsys, out)
-    assert tail(capsys, out, "-n", "3") == everything[-3:]
+    # From the header of the record the third line from the end is in (in the library
+    # layout that line continues a step record, so its header comes too).
+    last = tail(capsys, out, "-n", "3")
+    assert last == everything[-len(last) :] and 3 <= len(last) <= 4
+    assert re.search(r"\d\d:\d\d:\d\d", last[0])
     assert tail(capsys, out, "--lines", "1000") == everything
     assert tail(capsys, out, "-n", "0") == []
     assert main(["tail", out, "-n", "-1"]) == 2
@@ -301,10 +305,11 @@ def test_follow_prints_the_last_lines_then_new_ones(
         ),
     )
     lines = tail(capsys, str(library_run.output_dir), "--follow")
-    assert lines[:10] == everything[-10:]
-    assert lines[10].startswith("orch ") and lines[10].endswith("14:05:00    INFO later")
-    assert lines[11].startswith("r9 ") and lines[11].endswith("new rank")
-    assert len(lines) == 12
+    # The last 10 lines start inside a traceback: they are printed from its header.
+    assert lines[:11] == everything[-11:]
+    assert lines[11].startswith("orch ") and lines[11].endswith("14:05:00    INFO later")
+    assert lines[12].startswith("r9 ") and lines[12].endswith("new rank")
+    assert len(lines) == 13
 
 
 def test_follow_with_filters_and_json(
@@ -359,7 +364,7 @@ def test_watch_without_a_terminal_follows_like_tail(
     assert code == 0, captured.err
     assert "not a terminal" in captured.err
     lines = captured.out.splitlines()
-    assert 0 < len(lines) <= 10
+    assert 0 < len(lines) <= 10 + 4  # from the header of the record line 10 is in
     tags = {line.split(" ", 1)[0] for line in lines}
     if expected_tags is None:
         assert "r1" not in tags
@@ -524,3 +529,80 @@ def test_follow_reads_a_truncated_file_from_its_start(
     captured = capsys.readouterr()
     assert captured.out.splitlines() == [f"r0{' ' * (WIDTH - 2)} 14:06:00    INFO rank 0 restarted"]
     assert "trainer/rank_0.log was truncated or replaced" in captured.err
+
+
+def test_lines_starts_at_the_header_of_a_record(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Issue 15 item 14: ``-n N`` landing inside a traceback starts at its header: it
+    prints N lines and, before them, the rest of that record."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    record = loguru_line("10:00:01", "ERROR", "boom\nTraceback (most recent call last):")
+    record += "\n" + "\n".join(f'  File "x.py", line {i}, in f' for i in range(6))
+    lines = [loguru_line("10:00:00", "INFO", "before"), record]
+    (logs / "orchestrator.log").write_text("\n".join(lines) + "\n")
+    out = tail(capsys, str(tmp_path), "-n", "3")
+    assert "boom" in out[0]
+    assert len(out) == 8
+    assert out[-1].endswith("line 5, in f")
+
+
+def test_a_record_glued_to_a_half_written_one_keeps_its_level(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Issue 15 item 8 (the reader): a record cut short without its newline (a full
+    disk) has the next record glued onto its line; that line is judged by every
+    header it holds, so an ERROR glued after an INFO is not hidden by --level error,
+    and an ERROR whose line an INFO was glued onto is not hidden either."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    cut = loguru_line("10:00:01", "INFO", "half-writ")[:-8]  # no resets, no newline
+    lines = [
+        loguru_line("10:00:00", "INFO", "before"),
+        cut + loguru_line("10:00:02", "ERROR", "glued error"),
+        "Traceback (most recent call last):",
+        loguru_line("10:00:03", "INFO", "after"),
+        loguru_line("10:00:04", "ERROR", "cut error")[:-8] + loguru_line("10:00:05", "INFO", "x"),
+    ]
+    (logs / "orchestrator.log").write_text("\n".join(lines) + "\n")
+    out = tail(capsys, str(tmp_path), "--level", "error")
+    assert any("glued error" in line for line in out), out
+    assert any("Traceback" in line for line in out), out
+    assert any("cut error" in line for line in out), out
+    assert not any("before" in line or "after" in line for line in out), out
+    counted = tail(capsys, str(tmp_path), "--level", "warning")
+    assert counted == out
+
+
+def test_a_huge_line_is_cut_for_display_and_never_held_whole(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 15 item 7: a line of 64 MiB (standing for the 2 GiB of the issue, with
+    the backward scan's whole-line limit patched down from 16 MiB to 1 MiB) is shown
+    cut with its size, the lines around it stay, and the reader's memory stays far
+    below the line's size. The 2 GiB case (sparse file) was checked by hand: 4 of 4
+    lines, 53 MB peak RSS."""
+    import tracemalloc
+
+    from prime_rl_logs.core import index
+
+    monkeypatch.setattr(index, "LONG_LINE", 1 << 20, raising=False)
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    with (logs / "orchestrator.log").open("wb") as f:
+        f.write((loguru_line("10:00:00", "INFO", "before") + "\n").encode())
+        f.write(loguru_line("10:00:01", "ERROR", "huge ").encode())
+        f.seek(64 << 20, os.SEEK_CUR)  # 64 MiB of NULs (a sparse hole)
+        f.write(b"tail\n" + (loguru_line("10:00:02", "INFO", "after") + "\n").encode())
+    tracemalloc.start()
+    try:
+        out = tail(capsys, str(tmp_path))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(out) == 3, out
+    assert out[0].endswith("before") and out[2].endswith("after")
+    assert "huge" in out[1] and "[cut: 67.1 MB line]" in out[1]
+    assert peak < 16 << 20
+    assert tail(capsys, str(tmp_path), "--level", "error") == [out[1]]

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
+from prime_rl_logs.core.user_regex import compile_user_regex
 from prime_rl_logs.layout import (
     COMPONENTS,
     ENV,
@@ -86,7 +87,7 @@ def _compile(pattern: str | None, option: str) -> re.Pattern[str] | None:
     if pattern is None or pattern == "":
         return None
     try:
-        return re.compile(pattern)
+        return compile_user_regex(pattern)
     except re.error as exc:
         raise ValueError(f"invalid regex for {option} {pattern!r}: {exc}") from None
 

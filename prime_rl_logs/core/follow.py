@@ -18,6 +18,16 @@ log file while we watch it, and what `poll` reports:
 Size and inode decide what happened; nothing here trusts a change notification.
 The inode of an open descriptor cannot be reused while we hold it, so comparing
 ``(st_dev, st_ino)`` of the path with ``fstat`` of our descriptor is reliable.
+
+Descriptors are pooled (`core.fdpool.POOL`): a run of thousands of files keeps at
+most the pool's limit open, the least recently used closed ("parked") first. A
+parked follower checks its path with ``stat`` only: same inode, size and mtime
+means nothing happened, and the file is reopened only to read. What a parked
+follower cannot do, because it holds nothing of the old file: a file rotated or
+recreated while parked is switched to at once (``reset=True``), without draining
+lines the old file got after our last read, and a file deleted while parked goes
+``gone`` without that drain either (its rows on screen then read as gone). A
+follower whose file is open behaves exactly as before.
 """
 
 from __future__ import annotations
@@ -29,6 +39,8 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
+
+from prime_rl_logs.core.fdpool import POOL
 
 __all__ = ["FileFollower", "FollowResult"]
 
@@ -87,6 +99,9 @@ class FileFollower:
         self._ever_opened = False
         self._switch_pending = False  # the path names another file; old one drained
         self._gone = False
+        self._parked = False  # the pool closed our descriptor; the file is reopened to read
+        self._mtime_ns = 0  # mtime seen by the last poll (a parked file's quiet check)
+        self._retired: int | None = None  # the descriptor of content we switched away from
         self.behind = False
         """True after a poll that left something to read: it stopped at `MAX_POLL_BYTES`,
         or it drained a file the path no longer names and switches on the next poll.
@@ -106,8 +121,61 @@ class FileFollower:
 
     @property
     def fd(self) -> int | None:
-        """The open descriptor (for ``os.pread`` by readers of the same file), or None."""
+        """The open descriptor, or None (also while parked). Readers use `content_fd`,
+        which reopens a parked file; a number kept across other files' reads may have
+        been closed by the pool."""
         return self._fd
+
+    def content_fd(self) -> int | None:
+        """A descriptor of the content being followed, reopened if the pool parked it.
+
+        Returns:
+            The descriptor (use it at once: the pool may close it when another file
+            is opened), or None when there is no content or the path names another
+            file now (the next `poll` switches to it).
+
+        Raises:
+            OSError: reopening failed for another reason than the file vanishing.
+        """
+        if self._fd is not None:
+            POOL.touch(self)
+            return self._fd
+        if not self._parked:
+            return None
+        try:
+            fd = POOL.open(self.path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+        except OSError as exc:
+            if exc.errno in _VANISHED:
+                return None
+            raise
+        st = os.fstat(fd)
+        if (st.st_dev, st.st_ino) != self._ident:
+            os.close(fd)
+            return None
+        self._fd = fd
+        self._parked = False
+        POOL.touch(self)
+        return fd
+
+    def park(self) -> None:
+        """Close the descriptor (the pool is short of room); reopened to read."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+            self._parked = True
+
+    def take_retired(self) -> int | None:
+        """The descriptor of the content the last poll switched away from (replaced,
+        or deleted), handed to the caller (who closes it); None if there is none."""
+        fd, self._retired = self._retired, None
+        return fd
+
+    def _retire_fd(self) -> None:
+        """Keep our descriptor for `take_retired` instead of closing it."""
+        if self._retired is not None:
+            os.close(self._retired)
+        self._retired, self._fd = self._fd, None
+        POOL.forget(self)
 
     @property
     def identity(self) -> tuple[int, int] | None:
@@ -115,13 +183,23 @@ class FileFollower:
         return self._ident
 
     @property
+    def mtime(self) -> float:
+        """The file's mtime (epoch seconds) as the last poll saw it; 0 before."""
+        return self._mtime_ns / 1e9
+
+    @property
     def gone(self) -> bool:
         return self._gone
 
     def close(self) -> None:
+        POOL.forget(self)
+        self._parked = False
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+        if self._retired is not None:
+            os.close(self._retired)
+            self._retired = None
 
     def __enter__(self) -> FileFollower:
         return self
@@ -149,7 +227,10 @@ class FileFollower:
                 A vanished file is ``gone=True``, not an exception.
         """
         self.behind = False
-        if self._fd is None:
+        if self._retired is not None:  # not taken by the caller
+            os.close(self._retired)
+            self._retired = None
+        if self._fd is None and not self._parked:
             return self._poll_closed()
         try:
             st = os.stat(self.path)
@@ -158,6 +239,17 @@ class FileFollower:
                 raise
             return self._vanished()
         self._gone = False
+        if self._fd is None:  # parked: stat says whether there is anything to read
+            if (st.st_dev, st.st_ino) != self._ident:
+                self._parked = False  # replaced while parked: the old file is out of reach
+                return self._poll_closed()
+            end = self._offset + len(self._pending)
+            if st.st_size == end and st.st_mtime_ns == self._mtime_ns:
+                return FollowResult(b"", self._offset, reset=False, gone=False)
+            if self.content_fd() is None:  # replaced between the stat and the open
+                self._parked = False
+                return self._poll_closed()
+        POOL.touch(self)
         if (st.st_dev, st.st_ino) != self._ident:
             # The path names another file now. Drain the old one first; switch on the
             # poll after that (so the two contents never share one result).
@@ -168,10 +260,13 @@ class FileFollower:
                     self.behind = True
                     return FollowResult(data, offset, reset=False, gone=False)
             self._switch_pending = False
-            self.close()
+            self._retire_fd()
             return self._poll_closed()
         self._switch_pending = False
-        size = os.fstat(self._fd).st_size
+        assert self._fd is not None
+        fst = os.fstat(self._fd)
+        size = fst.st_size
+        self._mtime_ns = fst.st_mtime_ns
         end = self._offset + len(self._pending)
         if size < end or (size > end and not self._same_tail(end)):
             # Truncated in place: the old content is gone, read the new from 0. (Also
@@ -197,15 +292,19 @@ class FileFollower:
             return FollowResult(b"", self._offset, reset=False, gone=True)
 
     def _vanished(self) -> FollowResult:
-        """The path is gone: drain the old file, close it, report gone."""
-        data, offset = self._read_complete()
-        self.close()
+        """The path is gone: drain the old file (unless parked), hand it on, report gone."""
+        if self._fd is not None:
+            data, offset = self._read_complete()
+        else:
+            data, offset = b"", self._offset
+        self._retire_fd()
+        self._parked = False
         self._gone = True
         self._pending = b""
         return FollowResult(data, offset, reset=False, gone=True)
 
     def _open_new(self, *, reset: bool) -> FollowResult:
-        fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+        fd = POOL.open(self.path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
         try:
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode):
@@ -215,6 +314,9 @@ class FileFollower:
             raise
         first = not self._ever_opened
         self._fd = fd
+        self._parked = False
+        self._mtime_ns = st.st_mtime_ns
+        POOL.touch(self)
         self._ident = (st.st_dev, st.st_ino)
         self._ever_opened = True
         self._gone = False

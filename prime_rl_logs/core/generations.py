@@ -4,7 +4,8 @@ When a file is truncated or replaced, its `LogFile` starts a new ``generation`` 
 hands the descriptor of the old content to `Generations.retire`, which keeps what
 it can, by policy: nothing of a file truncated in place (its bytes are gone); the
 descriptor itself of a file still on disk elsewhere (renamed away, a swapped
-``logs/latest``), at most `KEEP_OLD_FDS` of them; else the last `SNAPSHOT_BYTES`
+``logs/latest``), at most `KEEP_OLD_FDS` of them per file and `KEEP_OLD_FDS_TOTAL`
+in the process (descriptors are bounded: see `core.fdpool`); else the last `SNAPSHOT_BYTES`
 of a deleted file (so its disk space is not held). At most `KEEP_GENERATIONS` are
 kept, the oldest dropped first. `raw_line` and `reader` then serve those bytes;
 they return None, never raise, when nothing is left. Not thread-safe.
@@ -17,13 +18,26 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
-__all__ = ["KEEP_OLD_FDS", "SNAPSHOT_BYTES", "Generations", "RetiredContent", "read_line_at"]
+__all__ = [
+    "KEEP_OLD_FDS",
+    "KEEP_OLD_FDS_TOTAL",
+    "SNAPSHOT_BYTES",
+    "Generations",
+    "RetiredContent",
+    "read_line_at",
+    "read_line_head",
+]
 
 SNAPSHOT_BYTES: Final = 1 << 20
 """What is kept of a replaced file whose descriptor we let go."""
 
 KEEP_OLD_FDS: Final = 2
 """Replaced files (still on disk elsewhere) kept open per `LogFile` for their text."""
+
+KEEP_OLD_FDS_TOTAL: Final = 32
+"""Replaced files kept open for all `LogFile`s of the process together."""
+
+_kept_total = 0  # descriptors held by every `RetiredContent`
 
 KEEP_GENERATIONS: Final = 8
 """Retired generations kept per `LogFile`."""
@@ -41,9 +55,11 @@ class RetiredContent:
     snap: bytes = b""
 
     def close(self) -> None:
+        global _kept_total
         if self.fd is not None:
             os.close(self.fd)
             self.fd = None
+            _kept_total -= 1
 
 
 class Generations:
@@ -55,22 +71,29 @@ class Generations:
     def __contains__(self, generation: object) -> bool:
         return generation in self._old
 
-    def retire(self, fd: int, generation: int, end: int, *, same_file: bool) -> None:
+    def retire(self, fd: int | None, generation: int, end: int, *, same_file: bool) -> None:
         """Keep what can be kept of a content that is being replaced; takes ``fd``.
 
         Args:
-            fd: our descriptor of that content; closed here unless it is kept.
+            fd: our descriptor of that content; closed here unless it is kept. None
+                when none is left (the descriptor pool had closed it): nothing kept.
             generation: the content's generation number.
             end: where its last complete line ends (the snapshot ends there).
             same_file: it was truncated in place, so nothing of it is left to read.
         """
+        global _kept_total
         old = RetiredContent()
         keep: int | None = fd
         try:
-            if same_file:
+            if same_file or fd is None:
                 pass
-            elif os.fstat(fd).st_nlink > 0 and self._fds_kept() < KEEP_OLD_FDS:
+            elif (
+                os.fstat(fd).st_nlink > 0
+                and self._fds_kept() < KEEP_OLD_FDS
+                and _kept_total < KEEP_OLD_FDS_TOTAL
+            ):
                 old.fd, keep = fd, None  # renamed away or a swapped symlink: on disk still
+                _kept_total += 1
             else:  # deleted: do not hold its disk space, keep its last lines
                 a = max(0, end - SNAPSHOT_BYTES)
                 buf = os.pread(fd, end - a, a)
@@ -131,6 +154,37 @@ class Generations:
 
     def _fds_kept(self) -> int:
         return sum(1 for o in self._old.values() if o.fd is not None)
+
+
+def read_line_head(read: ReadAt, offset: int, cap: int) -> tuple[bytes, int]:
+    """The first ``cap`` bytes of the line at ``offset`` and the line's length.
+
+    Args:
+        read: ``read(offset, size)`` of the content.
+        offset: where the line starts.
+        cap: the most bytes kept; the rest is read in blocks and dropped (only its
+            newline is looked for), so a line of any length costs ``cap`` bytes.
+
+    Returns:
+        ``(head, size)``: the line with its newline if it fits in ``cap``, else its
+        first ``cap`` bytes; ``size`` is the line's length with its newline.
+
+    Raises:
+        OSError: a read failed.
+    """
+    head = read(offset, cap + 1)
+    i = head.find(b"\n")
+    if i >= 0 or len(head) <= cap:
+        return (head[: i + 1], i + 1) if i >= 0 else (head, len(head))
+    pos = offset + len(head)
+    while True:
+        block = read(pos, 1 << 20)
+        if not block:
+            return head[:cap], pos - offset
+        j = block.find(b"\n")
+        if j >= 0:
+            return head[:cap], pos + j + 1 - offset
+        pos += len(block)
 
 
 def read_line_at(fd: int, offset: int) -> bytes:

@@ -24,12 +24,30 @@ from collections.abc import Callable, Iterator
 from itertools import accumulate
 from typing import Final
 
-__all__ = ["CHUNK", "FIRST_CHUNK", "LineIndex", "line_start_list", "line_starts"]
+__all__ = [
+    "CHUNK",
+    "FIRST_CHUNK",
+    "LONG_LINE",
+    "LONG_LINE_HEAD",
+    "LineIndex",
+    "chunk_before",
+    "line_start_list",
+    "line_starts",
+]
 
 FIRST_CHUNK: Final = 256 << 10
 """Bytes of the first backward step: the last screen, in about a millisecond."""
 
 CHUNK: Final = 4 << 20
+
+LONG_LINE: Final = 16 << 20
+"""A line longer than this is never read whole by a backward scan: it stands as its
+first `LONG_LINE_HEAD` bytes (enough for its header and the display cut of
+`parse.DISPLAY_LIMIT` characters)."""
+
+LONG_LINE_HEAD: Final = 64 << 10
+
+_SCAN_BLOCK: Final = 1 << 20
 """Bytes of each later backward step."""
 
 _NL: Final = re.compile(b"\n")
@@ -194,28 +212,67 @@ class LineIndex:
 
         Returns ``(start, chunk)``: the whole lines just indexed and their offset, for
         callers that want to look at them too (counting warnings, say). A line longer
-        than ``size`` is read whole.
+        than ``size`` is read whole up to `LONG_LINE`; a longer one is its head (see
+        `chunk_before`).
         """
         back = self._back
         if back == 0 or self.stale:
             return None
-        while True:
-            a = max(0, back - size)
-            buf = read(a, back - a)
-            if len(buf) != back - a:
-                self.stale = True
-                return None
-            if a == 0:
-                cs, chunk = 0, buf
-                break
-            # Skip the tail of a line that starts before `a`; it is read next time.
-            i = buf.find(b"\n")
-            if 0 <= i < len(buf) - 1:
-                cs, chunk = a + i + 1, buf[i + 1 :]
-                break
-            size *= 2  # one line longer than the chunk: read it whole
+        got = chunk_before(read, back, size)
+        if got is None:
+            self.stale = True
+            return None
+        cs, chunk = got
         starts = line_starts(chunk, cs)
         starts.reverse()
         self._old.extend(starts)
         self._back = cs
         return cs, chunk
+
+
+def chunk_before(read: ReadAt, back: int, size: int) -> tuple[int, bytes] | None:
+    """The whole lines of about ``size`` bytes ending at ``back`` (a line end).
+
+    Args:
+        read: ``read(offset, size)`` of the content.
+        back: where the chunk ends (0 or just after a newline).
+        size: about how many bytes to read.
+
+    Returns:
+        ``(start, chunk)``. A last line longer than ``size`` is read whole up to
+        `LONG_LINE`; a longer one is found by its start (blocks read and dropped,
+        never held) and stands as its first `LONG_LINE_HEAD` bytes plus ``\\n``: the
+        chunk is then shorter than ``back - start``, and memory stays bounded
+        whatever the line's length. None if a read came back short (the content was
+        truncated or replaced under us).
+    """
+    while True:
+        a = max(0, back - size)
+        buf = read(a, back - a)
+        if len(buf) != back - a:
+            return None
+        if a == 0:
+            return 0, buf
+        # Skip the tail of a line that starts before `a`; it is read next time.
+        i = buf.find(b"\n")
+        if 0 <= i < len(buf) - 1:
+            return a + i + 1, buf[i + 1 :]
+        if back - a >= LONG_LINE:
+            break
+        size = min(size * 2, LONG_LINE)  # one line longer than the chunk: read it whole
+    del buf
+    start = a
+    while start > 0:
+        b = max(0, start - _SCAN_BLOCK)
+        block = read(b, start - b)
+        if len(block) != start - b:
+            return None
+        j = block.rfind(b"\n")
+        if j >= 0:
+            start = b + j + 1
+            break
+        start = b
+    head = read(start, LONG_LINE_HEAD)
+    if len(head) != LONG_LINE_HEAD:
+        return None
+    return start, head + b"\n"

@@ -1,10 +1,12 @@
 """One log file of a run: followed live, its lines read on demand by byte offset.
 
-A `LogFile` owns a `FileFollower` (appended bytes), a `LineIndex` (line offsets,
-built from the end backwards by `LogFile.build_index`) and a read-only descriptor
-for the text of any line, so a multi-gigabyte file costs its index and a few cached
-lines. `LogFile.refresh` returns a `FileChange`; the appended lines travel in it as
-an `Appended` (their range and, up to a cap, their bytes), so consumers never read
+A `LogFile` owns a `FileFollower` (appended bytes, and the one descriptor of the
+file, pooled: see `core.fdpool`) and a `LineIndex` (line offsets, built from the
+end backwards by `LogFile.build_index`), and reads the text of any line through the
+follower's descriptor, reopened when the pool closed it, so a multi-gigabyte file
+costs its index and a few cached lines, and an idle file no descriptor.
+`LogFile.refresh` returns a `FileChange`; the appended lines travel in it as an
+`Appended` (their range and, up to a cap, their bytes), so consumers never read
 back what was just read. Line text is addressed by ``(generation, offset)``: when
 the file is truncated or replaced its ``generation`` goes up, the old content is
 handed to `Generations` (rows on screen keep their text) and the new content starts
@@ -14,6 +16,7 @@ at 0. Nothing here raises for file trouble: a failed read or poll sets ``status 
 
 from __future__ import annotations
 
+import errno
 import os
 import time
 from array import array
@@ -23,7 +26,7 @@ from pathlib import Path
 from typing import Final, Literal, NamedTuple
 
 from prime_rl_logs.core.follow import FileFollower, FollowResult
-from prime_rl_logs.core.generations import Generations, ReadAt, read_line_at
+from prime_rl_logs.core.generations import Generations, ReadAt, read_line_head
 from prime_rl_logs.core.index import CHUNK, FIRST_CHUNK, LineIndex
 from prime_rl_logs.core.lru import LRU
 from prime_rl_logs.core.parse import LineInfo, decode_line, parse_line
@@ -52,6 +55,10 @@ Status = Literal["live", "gone", "error"]
 
 CACHE_LINES: Final = 4096
 """Decoded lines (text and info) kept per file."""
+
+LINE_READ_MAX: Final = 64 << 10
+"""The most bytes of one line read for its text (more than `parse.DISPLAY_LIMIT`
+characters of UTF-8); a longer line is shown cut, with its real size."""
 
 APPENDED_BLOCK: Final = 8 << 20
 """`LogFile.appended` reads appended lines whose bytes did not travel in blocks of this size."""
@@ -131,7 +138,7 @@ class LogFile:
         self.generation = 0
         """Goes up by one each time the file is truncated or replaced."""
         self._follower = FileFollower(self.path, start=0 if from_start else None)
-        self._fd: int | None = None  # our own descriptor of the current content
+        self._current = False  # a current content is adopted (and not retired)
         self._ident: tuple[int, int] | None = None
         self.index = LineIndex(0)
         self._old = Generations()
@@ -163,7 +170,7 @@ class LogFile:
     @property
     def indexed(self) -> bool:
         """Every line is indexed (or nothing more can be: the file is unreadable)."""
-        return self.index.complete or self.index.stale or self._fd is None
+        return self.index.complete or self.index.stale or not self._current
 
     @property
     def behind(self) -> bool:
@@ -172,10 +179,20 @@ class LogFile:
 
     def close(self) -> None:
         self._follower.close()
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+        self._current = False
         self._old.close()
+
+    def _fd_now(self) -> int:
+        """The current content's descriptor, for one read now (the pool may close it
+        when another file is opened, so it is never kept).
+
+        Raises:
+            OSError: it cannot be reopened, or the path names another file now.
+        """
+        fd = self._follower.content_fd()
+        if fd is None:
+            raise OSError(errno.ESTALE, "the file was replaced")
+        return fd
 
     # -- refresh -----------------------------------------------------------------
 
@@ -192,7 +209,7 @@ class LogFile:
             r = self._follower.poll()
             if r.reset:
                 self._adopt(r, first=False)
-            elif not self._adopted and self._follower.fd is not None:
+            elif not self._adopted and self._follower.identity is not None:
                 self._adopt(r, first=True)
             return self._take(r)
         except OSError as exc:
@@ -208,11 +225,7 @@ class LogFile:
 
     def _adopt(self, r: FollowResult, *, first: bool) -> None:
         """Start reading a new content: the first file opened, or a replacement."""
-        fd = self._follower.fd
-        assert fd is not None
-        new_fd = os.dup(fd)
-        st = os.fstat(new_fd)
-        ident = (st.st_dev, st.st_ino)
+        ident = self._follower.identity
         self._adopted = True
         if not first:
             self._retire(same_file=ident == self._ident)
@@ -224,17 +237,20 @@ class LogFile:
             if self.source.attempt is not None:
                 # logs/latest now points to another attempt.
                 self.source = classify(self.path, _logs_of(self.source))
-        self._fd = new_fd
+        self._current = True
         self._ident = ident
         self.index = LineIndex(r.offset)
-        self.last_write = st.st_mtime
+        self.last_write = self._follower.mtime
         self._built_once = False
 
     def _retire(self, *, same_file: bool) -> None:
         """Keep what can be kept of the current content before it is replaced."""
-        fd, self._fd = self._fd, None
-        if fd is not None:  # else already retired (the file went away and came back)
+        fd = self._follower.take_retired()
+        if self._current:  # else already retired (the file went away and came back)
+            self._current = False
             self._old.retire(fd, self.generation, self.index.end, same_file=same_file)
+        elif fd is not None:
+            os.close(fd)
 
     def _take(self, r: FollowResult) -> FileChange:
         went_gone = r.gone and self.status != "gone"
@@ -243,16 +259,13 @@ class LogFile:
         elif self.status != "live" and not self._read_failed:
             self.status, self.error = "live", None
         appended = None
-        if r.data and self._fd is not None:
+        if r.data and self._current:
             self.index.extend(r.data, r.offset)
             w, e = count_problems(r.data)
             self.warnings += w
             self.errors += e
             appended = Appended(r.offset, r.offset + len(r.data), self.generation, r.data)
-            try:
-                self.last_write = os.fstat(self._fd).st_mtime
-            except OSError:
-                self.last_write = time.time()
+            self.last_write = self._follower.mtime or time.time()
         if went_gone:
             # Keep its lines readable without holding a deleted file's disk space.
             self._retire(same_file=False)
@@ -269,12 +282,11 @@ class LogFile:
         Returns:
             True once the index is complete (or nothing more can be indexed).
         """
-        if self._fd is None or self.index.complete or self.index.stale:
-            return self._fd is None or self.index.complete
-        fd = self._fd
+        if not self._current or self.index.complete or self.index.stale:
+            return not self._current or self.index.complete
 
         def read(offset: int, size: int) -> bytes:
-            return os.pread(fd, size, offset)
+            return os.pread(self._fd_now(), size, offset)
 
         deadline = time.perf_counter() + budget_s
         try:
@@ -343,7 +355,7 @@ class LogFile:
             The offsets of the lines starting in ``[lo, hi)``; None unless the index
             of that generation covers the range.
         """
-        if generation != self.generation or self._fd is None:
+        if generation != self.generation or not self._current:
             return None
         return self.index.starts_between(lo, hi)
 
@@ -359,10 +371,10 @@ class LogFile:
             The bytes (fewer at the end of the file); b"" for another generation or
             after an I/O error, which sets ``status = "error"``.
         """
-        if self._fd is None or (generation is not None and generation != self.generation):
+        if not self._current or (generation is not None and generation != self.generation):
             return b""
         try:
-            return os.pread(self._fd, size, offset)
+            return os.pread(self._fd_now(), size, offset)
         except OSError as exc:
             self._fail(exc, offset)
             return b""
@@ -375,18 +387,39 @@ class LogFile:
             generation: the content meant (default: the current one).
 
         Returns:
-            The line with its newline; None if that content can no longer be read
-            (an I/O error on the current content also sets ``status``).
+            The line with its newline (a line longer than `LINE_READ_MAX`: its first
+            `LINE_READ_MAX` bytes, see `line_head`); None if that content can no
+            longer be read (an I/O error on the current content also sets ``status``).
+        """
+        got = self.line_head(offset, generation)
+        return None if got is None else got[0]
+
+    def line_head(self, offset: int, generation: int | None = None) -> tuple[bytes, int] | None:
+        """The bytes of one line, at most `LINE_READ_MAX` of them, and its length.
+
+        A line of any length costs `LINE_READ_MAX` bytes of memory: past them it is
+        read in blocks that are dropped, to find its end.
+
+        Args:
+            offset: where the line starts.
+            generation: the content meant (default: the current one).
+
+        Returns:
+            ``(head, size)``: the line with its newline when it fits, and its length;
+            None as `raw_line`.
         """
         gen = self.generation if generation is None else generation
-        if gen != self.generation or self._fd is None:
-            return self._old.raw_line(gen, offset)
-        fd = self._fd
+        if gen != self.generation or not self._current:
+            raw = self._old.raw_line(gen, offset)
+            return None if raw is None else (raw, len(raw))
         end = self.index.line_end(offset)
         try:
-            if end is not None:
-                return os.pread(fd, end - offset, offset)
-            return read_line_at(fd, offset)
+            if end is not None and end - offset <= LINE_READ_MAX:
+                return os.pread(self._fd_now(), end - offset, offset), end - offset
+            head, size = read_line_head(
+                lambda o, n: os.pread(self._fd_now(), n, o), offset, LINE_READ_MAX
+            )
+            return head, size if end is None else end - offset
         except OSError as exc:
             self._fail(exc, offset)
             return None
@@ -428,10 +461,11 @@ class LogFile:
         key = (gen, offset)
         text = self._text.get(key)
         if text is None:
-            raw = self.raw_line(offset, gen)
-            if raw is None:
+            got = self.line_head(offset, gen)
+            if got is None:
                 return None
-            text = decode_line(raw)
+            raw, size = got
+            text = decode_line(raw, size if size > len(raw) else None)
             self._text.put(key, text)
         return text
 
@@ -487,10 +521,9 @@ class LogFile:
             return None
 
     def _reader(self, gen: int) -> ReadAt | None:
-        if gen != self.generation or self._fd is None:
+        if gen != self.generation or not self._current:
             return self._old.reader(gen)
-        fd = self._fd
-        return lambda offset, size: os.pread(fd, size, offset)
+        return lambda offset, size: os.pread(self._fd_now(), size, offset)
 
 
 def _header_above(read: ReadAt, offset: int, rank: int | None) -> LineInfo | None:

@@ -442,8 +442,9 @@ def _human_size(n: int) -> str:
     return f"{n} B"
 
 
-def decode_line(raw: bytes) -> str:
-    """Display text of one raw line.
+def decode_line(raw: bytes, size: int | None = None) -> str:
+    """Display text of one raw line (``size``: the line's length when ``raw`` is
+    only its head, for the cut marker).
 
     UTF-8 with replacement characters for invalid bytes; the trailing newline (and
     a CR before it) dropped; tqdm ``\\r`` redraws resolved to the last non-empty
@@ -453,7 +454,8 @@ def decode_line(raw: bytes) -> str:
     """
     if raw.endswith(b"\n"):
         raw = raw[:-1]
-    size = len(raw)
+    head_only = size is not None and size > len(raw) + 1  # more than the newline
+    size = len(raw) if size is None else size
     if b"\r" in raw:
         raw = _last_redraw(raw)
     limit_bytes = DISPLAY_LIMIT * 4  # UTF-8 is at most 4 bytes per character
@@ -462,7 +464,7 @@ def decode_line(raw: bytes) -> str:
         cut = True
     else:
         text = raw.decode("utf-8", "replace")
-        cut = len(text) > DISPLAY_LIMIT
+        cut = len(text) > DISPLAY_LIMIT or head_only
     if cut:
         text = text[:DISPLAY_LIMIT]
         reset = "\x1b[0m" if "\x1b" in text else ""

@@ -38,6 +38,7 @@ read as orphan lines.
 
 from __future__ import annotations
 
+import heapq
 import re
 import time
 from typing import Any, Final
@@ -80,6 +81,8 @@ class View:
         for f in files:
             self._add(f)
         self._built = False
+        self._heap: list[_Newest] | None = None  # `_step_multi`'s merge, between calls
+        self._refill: ViewFile | None = None  # the file whose runs ran out last call
         if len(files) == 1:
             [m] = self._members.values()
             if self._rules.trivial and not (m.by_rank and self._rules.ranks is not None):
@@ -137,6 +140,7 @@ class View:
         return self._rows.nbytes
 
     def _add(self, f: LogFile) -> ViewFile:
+        self._heap = None
         slot = len(self._slots)
         self._slots.append((f, f.generation))
         # Ties in time go by the run's file order; the count keeps keys unique.
@@ -204,26 +208,42 @@ class View:
         newest run among files (ties: the later file in the run's order first, so
         that forwards the earlier one reads first), refilling a file's runs before
         it could hold something newer."""
-        members = list(self._members.values())
-        for m in members:
+        # A heap kept between calls, not a `max` over every file per run taken: with
+        # thousands of files the scans over them cost more than reading their bytes
+        # (issue 15 item 11).
+        heap = self._heap
+        if heap is None:
+            heap = []
+            for m in self._members.values():
+                while not m.runs and not m.done:
+                    m.step()
+                if m.runs:
+                    heap.append(_Newest(m))
+            heapq.heapify(heap)
+            self._heap = heap
+        elif self._refill is not None:
+            m, self._refill = self._refill, None
             while not m.runs and not m.done:
                 m.step()
-        ready = [m for m in members if m.runs]
-        if not ready:
+            if m.runs:
+                heapq.heappush(heap, _Newest(m))
+        if not heap:
             return 0
         added = 0
         deadline = time.perf_counter() + 0.005
-        while True:
-            best = max(ready, key=lambda m: (m.runs[-1][0], m.order))
+        while heap:
+            best = heap[0].member
             _, offsets = best.runs.pop()
             self._copied.prepend(offsets, best.slot)
             added += len(offsets)
-            if not best.runs:
-                if not best.done:
-                    break  # refill it before going on
-                ready.remove(best)
-                if not ready:
-                    break
+            if best.runs:
+                heapq.heapreplace(heap, _Newest(best))
+            elif not best.done:
+                heapq.heappop(heap)
+                self._refill = best  # refill it before going on
+                break
+            else:
+                heapq.heappop(heap)
             if time.perf_counter() >= deadline:
                 break
         return added
@@ -234,6 +254,7 @@ class View:
         """Rows for what `Run.refresh` found: appended lines (a batch from several
         files merged by time), new files, and resets (old rows stay; the new content
         follows)."""
+        self._heap = self._refill = None  # files may join or restart: merge afresh
         if isinstance(self._rows, IndexWindow):
             [own] = self._members
             joining = any(f not in self._members and self._selects(f) for f in changes.new_files)
@@ -344,3 +365,17 @@ class View:
         """The first row at or after ``start`` (at or before, ``backwards``) that
         starts a record of level WARNING or above; None if there is none."""
         return next_problem_row(self._rows, self._slots, start, backwards)
+
+
+class _Newest:
+    """A file in `View._step_multi`'s heap, ordered newest run first (ties: the later
+    file in the run's order first), so the heap's top is what ``max`` picked."""
+
+    __slots__ = ("key", "member")
+
+    def __init__(self, member: ViewFile) -> None:
+        self.member = member
+        self.key = (member.runs[-1][0], member.order)
+
+    def __lt__(self, other: _Newest) -> bool:
+        return other.key < self.key

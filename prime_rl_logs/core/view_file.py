@@ -18,7 +18,7 @@ from collections import deque
 from typing import Any, Final
 
 from prime_rl_logs.core.ansi import strip_sgr
-from prime_rl_logs.core.index import CHUNK, FIRST_CHUNK, line_starts
+from prime_rl_logs.core.index import CHUNK, FIRST_CHUNK, chunk_before, line_starts
 from prime_rl_logs.core.log_file import CACHE_LINES, Appended, LogFile
 from prime_rl_logs.core.parse import (
     LineInfo,
@@ -108,19 +108,11 @@ class ViewFile:
                 if len(buf) == back - cs:
                     return self._decide(buf, cs)
                 return self._give_up()  # truncated or replaced under us: stop here
-        while True:
-            a = max(0, back - size)
-            buf = self.file.read(a, back - a, self.gen)
-            if len(buf) != back - a:  # truncated or replaced under us: stop here
-                return self._give_up()
-            if a == 0:
-                cs = 0
-                break
-            i = buf.find(b"\n")
-            if 0 <= i < len(buf) - 1:
-                cs, buf = a + i + 1, buf[i + 1 :]
-                break
-            size *= 2
+        gen = self.gen
+        got = chunk_before(lambda o, n: self.file.read(o, n, gen), back, size)
+        if got is None:  # truncated or replaced under us: stop here
+            return self._give_up()
+        cs, buf = got  # a line past `index.LONG_LINE` stands as its head
         return self._decide(buf, cs)
 
     def _decide(self, buf: bytes, cs: int) -> array[int]:

@@ -32,6 +32,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, OptionList
 
 from prime_rl_logs.core.run import Run, RunChanges
+from prime_rl_logs.core.user_regex import compile_user_regex
 from prime_rl_logs.core.view import Filter, View
 from prime_rl_logs.core.watch import watch_run
 from prime_rl_logs.layout import (
@@ -377,7 +378,7 @@ class PrimeLogsApp(App[int]):
     def _prompt_submitted(self, event: Input.Submitted) -> None:
         text = event.value
         try:
-            pattern = re.compile(text) if text else None
+            pattern = compile_user_regex(text) if text else None
         except re.error as exc:
             self.prompt.border_title = f"invalid regex: {exc}"
             self.prompt.add_class("-error")

@@ -255,11 +255,15 @@ class LogView(ScrollView, can_focus=True):
             self.scroll_to(None, target, animate=False, immediate=True)
 
     def anchor_row(self) -> int:
-        """Where a search or jump starts: the cursor, else the bottom row on screen."""
-        if self.cursor is not None:
-            return self.cursor
+        """Where a search or jump starts: the cursor while it is on screen, else the
+        bottom row on screen (after ``G`` or scrolling away, an old selection off
+        screen is not where the user is looking)."""
         rows = len(self.view) if self.view is not None else 0
-        return min(rows - 1, round(self.scroll_y) + self.scrollable_content_region.height - 1)
+        top = round(self.scroll_y)
+        bottom = min(rows - 1, top + self.scrollable_content_region.height - 1)
+        if self.cursor is not None and top <= self.cursor <= bottom:
+            return self.cursor
+        return bottom
 
     # -- rendering --------------------------------------------------------
 

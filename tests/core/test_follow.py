@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from prime_rl_logs.core.fdpool import POOL, DescriptorPool
 from prime_rl_logs.core.follow import FileFollower, FollowResult
 
 
@@ -260,3 +261,58 @@ def test_random_writes_match_ground_truth(tmp_path_factory: pytest.TempPathFacto
         consume(f)
     expected.append(complete_lines(content))
     assert seen == expected
+
+
+# ---------------------------------------------------------------------------
+# Pooled descriptors (issue 15 item 6)
+
+
+@pytest.fixture
+def pool_of_one(monkeypatch: pytest.MonkeyPatch) -> DescriptorPool:
+    """The process's pool, holding one descriptor at most for the test."""
+    monkeypatch.setattr(POOL, "_limit", 1)
+    return POOL
+
+
+def test_a_parked_follower_holds_no_descriptor_and_reads_by_reopening(
+    tmp_path: Path, pool_of_one: DescriptorPool
+) -> None:
+    a, b = tmp_path / "a.log", tmp_path / "b.log"
+    a.write_bytes(b"a1\n")
+    b.write_bytes(b"b1\n")
+    with FileFollower(a) as fa, FileFollower(b) as fb:
+        assert fa.poll().data == b"a1\n"
+        assert fb.poll().data == b"b1\n"
+        assert fa.fd is None and fb.fd is not None and len(pool_of_one) == 1
+        assert fa.poll().data == b""  # quiet: a stat, no open
+        assert fa.fd is None
+        with a.open("ab") as w:
+            w.write(b"a2\n")
+        assert fa.poll().data == b"a2\n"  # grown: reopened to read
+        assert fa.fd is not None and fb.fd is None
+        fd = fb.content_fd()  # a reader reopens the same file
+        assert fd is not None and os.pread(fd, 3, 0) == b"b1\n"
+
+
+def test_a_parked_follower_notices_truncation_and_replacement(
+    tmp_path: Path, pool_of_one: DescriptorPool
+) -> None:
+    a, other = tmp_path / "a.log", tmp_path / "other.log"
+    a.write_bytes(b"one\ntwo\n")
+    other.write_bytes(b"x\n")
+    with FileFollower(a) as fa, FileFollower(other) as fo:
+        fa.poll()
+        fo.poll()  # parks fa
+        a.write_bytes(b"new\n")  # truncated in place and rewritten, shorter
+        r = fa.poll()
+        assert (r.data, r.reset) == (b"new\n", True)
+        fo.poll()
+        a.rename(tmp_path / "a.log.1")  # rotated while parked
+        a.write_bytes(b"fresh\n")
+        fo.content_fd()  # parks fa again
+        r = fa.poll()
+        assert (r.data, r.offset, r.reset) == (b"fresh\n", 0, True)
+        fo.content_fd()
+        a.unlink()  # deleted while parked
+        r = fa.poll()
+        assert r.gone and r.data == b""

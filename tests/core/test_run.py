@@ -431,7 +431,7 @@ def test_a_failed_read_is_the_files_state_until_its_content_is_replaced(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     log, run, f = followed(tmp_path, b"".join(log_line(T0 + i, "INFO", f"n{i}") for i in range(3)))
-    switch = failing_pread(monkeypatch, lambda fd, offset: fd == f._fd)
+    switch = failing_pread(monkeypatch, lambda fd, offset: fd == f._follower.fd)
     assert f.read(0, 10) == b""
     assert f.status == "error"
     assert f.error == "cannot read orchestrator.log at byte 0: Input/output error"
@@ -470,7 +470,7 @@ def test_a_view_whose_history_cannot_be_read_says_so(
     for m in view._members.values():
         m.first_chunk = m.chunk = 4096
     view.build(0.0)
-    failing_pread(monkeypatch, lambda fd, offset: fd == f._fd)
+    failing_pread(monkeypatch, lambda fd, offset: fd == f._follower.fd)
     build_all(view)
     assert 0 < len(view) < 2000
     assert f.status == "error" and f.error is not None and "Input/output error" in f.error

@@ -514,3 +514,77 @@ async def test_q_quits_and_the_palette_offers_every_action(library_run: FixtureR
         await pilot.press("q")
         await pilot.pause()
         assert not app.is_running
+
+
+async def test_jump_after_end_starts_from_the_screen(tmp_path: Path) -> None:
+    """Issue 15 item 12: ``G`` then ``[`` finds the newest warning on screen, not the
+    one before an old selection that scrolled away."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    lines = [loguru_line("10:00:00", "WARNING", "old warning")]
+    lines += [loguru_line(f"10:01:{i % 60:02d}", "INFO", f"filler {i}") for i in range(200)]
+    lines += [loguru_line("10:05:00", "WARNING", "newest warning")]
+    lines += [loguru_line("10:05:01", "INFO", "last line")]
+    (logs / "orchestrator.log").write_text("\n".join(lines) + "\n")
+    app = PrimeLogsApp(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        lv = active(app)
+        await pilot.press("g")
+        await pilot.press("right_square_bracket")
+        await pilot.press("left_square_bracket")
+        assert lv.cursor is not None and "old warning" in lv.row_text(lv.cursor).plain
+        await pilot.press("G")
+        await pilot.press("left_square_bracket")
+        assert lv.cursor is not None and "newest warning" in lv.row_text(lv.cursor).plain
+
+
+def test_a_catastrophic_filter_never_freezes_the_keys(tmp_path: Path) -> None:
+    """Issue 15 item 5: ``f`` then ``(a+)+$`` over lines of ``aaa...b``: the pattern
+    is refused with a message, and ``q`` quits. Run in a subprocess: on the old code
+    the match holds the GIL for minutes, so only a process timeout can end it."""
+    import os
+    import subprocess
+    import sys
+    import textwrap
+
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    lines = [loguru_line("10:00:00", "INFO", "a" * 40 + "b") for _ in range(50)]
+    (logs / "orchestrator.log").write_text("\n".join(lines) + "\n")
+    body = textwrap.dedent(
+        """
+        import asyncio, sys
+        from pathlib import Path
+        from prime_rl_logs.tui.app import PrimeLogsApp
+
+        async def main() -> None:
+            app = PrimeLogsApp(Path(sys.argv[1]))
+            async with app.run_test(size=(120, 30)) as pilot:
+                await pilot.pause(0.2)
+                await pilot.press("f")
+                await pilot.press(*"(a+)+$")
+                await pilot.press("enter")
+                await pilot.pause(0.1)
+                print("title", app.prompt.border_title)
+                await pilot.press("escape")
+                await pilot.press("q")
+            print("quit", app.return_code)
+
+        asyncio.run(main())
+        """
+    )
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": f"{root}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-c", body, str(tmp_path)],
+            capture_output=True,
+            text=True,
+            timeout=120,  # a hang guard, not a timing assertion
+            env=env,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("the dashboard froze on a catastrophic regex")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "exponential" in proc.stdout and "quit 0" in proc.stdout, proc.stdout

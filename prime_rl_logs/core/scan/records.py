@@ -10,11 +10,19 @@ a line whose first byte cannot start a header (`HEADER_FIRST_BYTES`, from the
 shape table of `core.formats`) is a continuation without asking either. The
 navigation helpers (`first_header`, `last_header`, `next_header`,
 `record_start`) walk line by line from there.
+
+A record half-written without its newline (a full disk) gets the next record glued
+onto its line. Rows stay physical lines, but such a line is judged by every loguru
+header it holds (`embedded_level`: a dim-coloured clock and a known level after
+other text): its level is the highest of them, so a glued ERROR is never hidden by
+a level filter or missing from the counts. The line's own text (`parse_line`) is
+unchanged.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Iterator
 from typing import Final
 
@@ -22,6 +30,7 @@ from prime_rl_logs import levels
 from prime_rl_logs.core.formats import (
     HEADER_FIRST_BYTES,
     HEADER_LEVEL_RE,
+    LEVEL_OF_BYTES,
     PROBLEM_WORDS,
     SHAPE_LINE_AT_RE,
     SHAPE_LINE_RE,
@@ -41,6 +50,7 @@ __all__ = [
     "RECORD_LOOKBACK",
     "bare_traceback_info",
     "count_problems",
+    "embedded_level",
     "first_header",
     "header_info",
     "header_level",
@@ -61,6 +71,38 @@ RECORD_LOOKBACK: Final = 4 << 20
 its top part read as orphan lines."""
 
 
+_DIM: Final = b"\x1b[2m"
+_EMBEDDED_RE: Final = re.compile(
+    rb"\x1b\[2m\d\d:\d\d:\d\d(?:[.,]\d{1,6})?\x1b\[0m (?:\x1b\[[0-9;:]*m| )*"
+    rb"([A-Z][A-Z0-9_]*)(?:\x1b\[[0-9;:]*m)*(?: |$)"
+)
+"""A loguru header as prime-rl's coloured sink writes it, anywhere in a line."""
+
+
+def embedded_level(buf: bytes, pos: int, end: int) -> int | None:
+    """The highest level of the loguru headers glued into ``buf[pos:end]`` (a part
+    of one line after its own header, if any): a dim clock and a known level name
+    (SGR-coloured, as loguru writes them). None if there is none (the usual case:
+    one ``bytes.find`` that finds nothing)."""
+    i = buf.find(_DIM, pos, end)
+    best: int | None = None
+    while i >= 0:
+        m = _EMBEDDED_RE.match(buf, i, end)
+        if m is not None:
+            level = LEVEL_OF_BYTES.get(m.group(1))
+            if level is not None and (best is None or level > best):
+                best = level
+        i = buf.find(_DIM, i + 1, end)
+    return best
+
+
+def _with_embedded(level: int | None, buf: bytes, pos: int, end: int) -> int | None:
+    glued = embedded_level(buf, pos, end)
+    if glued is None:
+        return level
+    return glued if level is None or glued > level else level
+
+
 @functools.lru_cache(maxsize=256)
 def level_from_bytes(name: bytes) -> int:
     """`levels.number_lenient` of a level name as bytes (memoised: a pure function of
@@ -75,23 +117,25 @@ def header_level(buf: bytes, pos: int, end: int) -> int | None:
 
     Agrees with ``parse_line(decode_line(line))``: loguru headers are recognised
     by `HEADER_LEVEL_RE` (a fraction of a microsecond), other shapes by
-    `parse_line`, and lines whose first byte cannot start a header by that byte.
+    `parse_line`, and lines whose first byte cannot start a header by that byte;
+    except that a line holding glued loguru headers (`embedded_level`) is a header
+    at the highest level among them and its own.
     """
     if pos >= end:
         return None
     if buf[pos] not in HEADER_FIRST_BYTES:
-        return None
+        return embedded_level(buf, pos, end)
     if buf.find(b"\r", pos, end) < 0:
         m = HEADER_LEVEL_RE.match(buf, pos, end)
         if m is not None:
-            return level_from_bytes(m.group(1))
+            return _with_embedded(level_from_bytes(m.group(1)), buf, m.end(), end)
     text = decode_line(buf[pos:end])
     info = parse_line(text)
     if info.header:
-        return info.level
+        return _with_embedded(info.level, buf, pos + 1, end)
     if traceback_starts_record(text, info, _line_above(buf, pos)):
         return levels.ERROR
-    return None
+    return _with_embedded(None, buf, pos + 1, end)
 
 
 def header_info(buf: bytes, pos: int, end: int) -> LineInfo | None:

@@ -124,6 +124,8 @@ def level_spans(
             if level is None:
                 level = level_from_bytes(name)
             q = find(b"\n", m.end(), hi)
+            if find(b"\x1b[2m", m.end(), hi if q < 0 else q) >= 0:  # a record glued on
+                level = header_level(buf, s, hi if q < 0 else q + 1)
         else:
             q = find(b"\n", s, hi)
             level = header_level(buf, s, hi if q < 0 else q + 1)
