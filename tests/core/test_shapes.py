@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from prime_rl_logs.core.parse import decode_line, parse_line, traceback_starts_record
+from prime_rl_logs.core.record_edges import in_record
 from prime_rl_logs.core.scan.records import count_problems, header_level, problem_lines
 
 H = 3600
@@ -192,8 +193,8 @@ def test_problem_lines_find_exactly_the_warning_and_error_headers(lines: list[by
 
 def test_a_vllm_traceback_logged_line_by_line_is_grouped() -> None:
     """vLLM may log a traceback one line at a time, each behind its own header: the
-    frame, code and blank lines continue the record of its first line; the final
-    exception line is a record of its own (its message is the exception)."""
+    frame, code and blank lines continue the record of its first line, and so does
+    the final exception line (its header is that of the line above): one error."""
     head = "(EngineCore_0 pid=88) ERROR 03-17 09:41:20 [core.py:700] "
     lines = [
         head + "Traceback (most recent call last):",
@@ -201,9 +202,24 @@ def test_a_vllm_traceback_logged_line_by_line_is_grouped() -> None:
         head + "    out = self.model(batch)",
         head.rstrip(),
         head + "RuntimeError: CUDA error: device-side assert triggered",
+        "(EngineCore_0 pid=88) ERROR 03-17 09:41:21 [core.py:700] next error",
     ]
     infos = [parse_line(line) for line in lines]
-    assert [i.header for i in infos] == [True, False, False, False, True]
-    assert infos[0].level_name == infos[4].level_name == "ERROR"
+    assert [i.header for i in infos] == [True, False, False, False, True, True]
+    judged, above = [], None
+    for line, info in zip(lines, infos, strict=True):
+        judged.append(in_record(line, info, above).header)
+        above = info
+    assert judged == [True, False, False, False, False, True]
     buf = "".join(line + "\n" for line in lines).encode()
     assert count_problems(buf) == (0, 2)
+    assert [header_level(buf, s, e) for s, e in _spans(buf)] == [40, None, None, None, None, 40]
+
+
+def _spans(buf: bytes) -> list[tuple[int, int]]:
+    out, pos = [], 0
+    while pos < len(buf):
+        end = buf.index(b"\n", pos) + 1
+        out.append((pos, end))
+        pos = end
+    return out
