@@ -223,3 +223,52 @@ def _spans(buf: bytes) -> list[tuple[int, int]]:
         out.append((pos, end))
         pos = end
     return out
+
+
+def test_a_tqdm_bar_glued_to_a_header_starts_its_record() -> None:
+    """A progress bar that ran straight into a loguru header (no newline after the
+    bar): the line is that record's header, with its level, clock and message; the
+    whole line is shown as written. The byte scans and `LogFile.info` agree."""
+    bar = "Gen: 100%|##########| 64/64 [00:01<00:00, 350.17it/s]"
+    line = bar + "16:43:42   ERROR Orchestrator paused"
+    info = parse_line(line)
+    assert (info.header, info.level_name, info.level, info.clock, info.message) == (
+        True,
+        "ERROR",
+        40,
+        16 * H + 43 * 60 + 42,
+        "Orchestrator paused",
+    )
+    buf = b"15:00:00    INFO before\n" + line.encode() + b"\n  more of it\n"
+    assert [header_level(buf, s, e) for s, e in _spans(buf)] == [20, 40, None]
+    assert count_problems(buf) == (0, 1)
+    # In raw bytes, the bar redrawn with carriage returns before the header.
+    raw = b"\r  0%|    | 0/64 [00:00<?, ?it/s]\r" + line.encode() + b"\n"
+    assert header_level(raw, 0, len(raw)) == 40 == parse_line(decode_line(raw)).level
+    # A word that is not a level, or a header at the line's start, is read as before.
+    assert not parse_line(bar + "16:43:42 PAUSED x").header
+    assert parse_line("16:43:42    INFO [00:01<00:00]16:43:43   ERROR y").level_name == "INFO"
+
+
+def test_log_file_info_reads_glued_and_vllm_lines_as_the_scans_do(tmp_path) -> None:
+    from prime_rl_logs.core.run import Run
+    from tests.fixtures import append
+
+    head = "(EngineCore_0 pid=88) ERROR 03-17 09:41:20 [core.py:700] "
+    lines = [
+        "09:41:19    INFO start",
+        head + "Traceback (most recent call last):",
+        head + "    out = self.model(batch)",
+        head + "RuntimeError: CUDA error",
+        "Gen: 100%|##| 2/2 [00:01<00:00]09:41:21 WARNING glued",
+        "  tail of it",
+    ]
+    append(tmp_path / "logs" / "orchestrator.log", "".join(ln + "\n" for ln in lines).encode())
+    run = Run(tmp_path)
+    run.refresh()
+    [f] = run.files
+    f.build_index(1.0)
+    infos = [f.info(f.index[i]) for i in range(len(lines))]
+    assert [i.header for i in infos] == [True, True, False, False, True, False]
+    assert [i.level for i in infos] == [20, 40, 40, 40, 30, 30]
+    assert f.warnings == 1 and f.errors == 1
