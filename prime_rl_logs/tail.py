@@ -235,7 +235,7 @@ def _record(row: Row) -> dict[str, Any]:
     info = row.info
     source = row.file.source
     clock = info.clock if info.header else None
-    return {
+    record = {
         "time": None
         if clock is None
         else f"{clock // 3600:02d}:{clock // 60 % 60:02d}:{clock % 60:02d}",
@@ -247,6 +247,9 @@ def _record(row: Row) -> dict[str, Any]:
         "message": _plain(row),
         "file": source.label,
     }
+    if source.node is not None:  # a multi-node run's node_<k>.log
+        record["node"] = source.node
+    return record
 
 
 def _bare_traceback(record: dict[str, Any], row: Row) -> None:

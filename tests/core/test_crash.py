@@ -239,3 +239,20 @@ def test_tail_json_prints_the_box_fields(
     assert by_file["rl.log"]["message"] == "ChildFailedError: rl_train.py FAILED"
     assert by_file["rl.log"]["time"] == "09:00:00" and by_file["rl.log"]["time_inferred"]
     assert by_file["orchestrator.log"]["message"].endswith("ChildFailedError: rl_train.py FAILED")
+
+
+def test_tail_json_gives_the_node_of_a_multi_node_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    logs = tmp_path / "logs"
+    append(logs / "trainer" / "node_1.log", log_line(T0, "ERROR", "node one fails", rank=8))
+    append(logs / "inference" / "node_2.log", log_line(T0 + 1, "ERROR", "node two fails"))
+    append(logs / "orchestrator.log", log_line(T0 + 2, "ERROR", "orchestrator fails"))
+    assert main(["tail", str(tmp_path), "--level", "error", "--json"]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(r["message"], r.get("node")) for r in records] == [
+        ("node one fails", 1),
+        ("node two fails", 2),
+        ("orchestrator fails", None),
+    ]
+    assert records[0]["rank"] == 8 and "node" not in records[2]
