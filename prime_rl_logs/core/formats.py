@@ -29,6 +29,8 @@ from prime_rl_logs import levels
 __all__ = [
     "BASIC_LOG",
     "BOX",
+    "CONTINUATION_FIRST_CHARS",
+    "CONTINUATION_LINE_RE",
     "GLOG",
     "GLOG_BARE",
     "GLOG_LEVELS",
@@ -259,13 +261,38 @@ SHAPES: Final = (
     JSON,
 )
 
-HEADER_FIRST_BYTES: Final = frozenset(
-    b"".join(c.encode() for shape in SHAPES for c in shape.first_chars)
-    + b"["  # a torchrun prefix
-    + b"("  # a process prefix (vLLM, Ray)
-    + b"\x1b"  # a colour code (removed before the shape is matched)
+CONTINUATION_FIRST_CHARS: Final = frozenset(" \t!\"#$%&')*+,-./:;<>?@\\]^_`|}~")
+"""First characters of a line that fits no header shape and continues the record
+above: whitespace (frames, code, loguru's ``│ └`` lines, JSON bodies) and ASCII
+punctuation (loguru's ``> File`` frame, a closing ``}``), but not the ``[`` ``(``
+``{`` ``=`` that start shapes. The box-drawing block (``╰─``, ``│``) also
+continues, and so do the lines `CONTINUATION_LINE_RE` matches; any other line of
+no shape is a record of its own (`core.parse`)."""
+
+CONTINUATION_LINE_RE: Final = re.compile(
+    r"Traceback \(most recent call last\):"
+    r"|During handling of the above exception"
+    r"|The above exception was the direct cause"
+    r"|Exception in thread "
+    r"|Root Cause \(first observed failure\):"
+    r"|Failures:\s*$"
+    r"|\S+ FAILED\s*$"  # torchrun's box title
+    r"|(?:[A-Za-z_]\w*\.)+[A-Za-z_]\w*(?::(?: |$)|\s*$)"  # a dotted exception name
+    r"|[A-Za-z_]\w*(?:Error|Exception|Interrupt|Exit|Warning|Failure|Iteration|Group)"
+    r"(?::(?: |$)|\s*$)"
 )
-"""First bytes a header line can start with; any other starts a continuation line."""
+"""Lines starting with a letter that still continue the record above: the parts of
+a Python traceback (its exception line, the chained-traceback sentences) and of
+torchrun's box (its title, ``Failures:``, ``Root Cause ...:``)."""
+
+HEADER_FIRST_BYTES: Final = frozenset(range(256)) - frozenset(
+    b"\n" + "".join(sorted(CONTINUATION_FIRST_CHARS)).encode()
+)
+"""First bytes a record can start with: any but whitespace and the punctuation of
+`CONTINUATION_FIRST_CHARS` (so letters, digits, ``[ ( { =``, colour codes, ``\\r``
+redraws, control bytes and non-ASCII bytes). A line starting with another byte,
+without ``\\r`` in it, is a continuation without asking `parse_line`, unless a
+loguru header is glued into it (`GLUED_BARE_RE`, `GLUED_DIM_RE`)."""
 
 # ---------------------------------------------------------------------------
 # Loguru headers in raw bytes

@@ -63,6 +63,7 @@ __all__ = [
     "DISPLAY_LIMIT",
     "HEADER_LEVEL_RE",
     "LEVELS",
+    "ORPHAN_LEVEL",
     "LineInfo",
     "RunClock",
     "decode_line",
@@ -78,6 +79,11 @@ __all__ = [
 # The table lives in `prime_rl_logs.levels`; re-exported here for the reader.
 LEVELS: Final = levels.LEVELS
 level_no: Final = levels.number_lenient
+
+ORPHAN_LEVEL: Final = levels.INFO
+"""Level of a record no header starts: the lines above a file's first header, and a
+line of no shape that does not look like a continuation (`_continuation`). INFO, so
+they show wherever INFO does."""
 
 
 def _pattern(shape: formats.HeaderShape) -> re.Pattern[str]:
@@ -175,6 +181,9 @@ _GLOG_BARE: Final = _pattern(formats.GLOG_BARE)
 _VLLM: Final = _pattern(formats.VLLM)
 _GLUED_DIM: Final = formats.GLUED_DIM_RE
 _GLUED_BARE: Final = formats.GLUED_BARE_RE
+# After the shapes: every ASCII punctuation, "[({=" included, starts a continuation.
+_CONT_FIRST: Final = formats.CONTINUATION_FIRST_CHARS | frozenset("[({=")
+_CONT_LINE: Final = formats.CONTINUATION_LINE_RE
 _UVICORN: Final = _pattern(formats.UVICORN)
 _PROCESS: Final = formats.PROCESS_PREFIX_RE
 _RANK_IN_MESSAGE: Final = formats.RANK_IN_MESSAGE_RE
@@ -254,10 +263,15 @@ def _glued_level(raw: str, pos: int) -> int:
 
 def _continuation(raw: str, text: str, rank: int | None, coloured: bool) -> LineInfo:
     """A line that does not start with a header (``raw`` as decoded, ``text`` without
-    colour codes and torchrun prefix): a continuation, unless loguru headers of a
-    known level are glued into it, dim-coloured anywhere or uncoloured straight
-    after a ``]`` (a tqdm bar's end): then a header at the highest of their levels,
-    with the first one's clock, tag and message."""
+    colour codes and torchrun prefix). If loguru headers of a known level are glued
+    into it, dim-coloured anywhere or uncoloured straight after a ``]`` (a tqdm bar's
+    end), a header at the highest of their levels, with the first one's clock, tag
+    and message. Else a continuation when it looks like one: blank, starting with
+    whitespace, ASCII punctuation or a box-drawing character
+    (`formats.CONTINUATION_FIRST_CHARS`, and ``[ ( { =`` once no shape matched),
+    or a traceback's or torchrun box's line (`formats.CONTINUATION_LINE_RE`); any
+    other line is an untimed header of `ORPHAN_LEVEL` (fmt ``"plain"``, no level
+    name written)."""
     found: re.Match[str] | None = None
     best = 0
     for regex in (_GLUED_DIM, _GLUED_BARE) if coloured and "\x1b[2m" in raw else (_GLUED_BARE,):
@@ -270,7 +284,13 @@ def _continuation(raw: str, text: str, rank: int | None, coloured: bool) -> Line
                     found = m
                 best = max(best, level)
     if found is None:
-        return _info(False, None, 0, "", None, text, rank, "plain")
+        first = text[:1]
+        if not first or first in _CONT_FIRST or "\u2500" <= first <= "\u257f":
+            return _info(False, None, 0, "", None, text, rank, "plain")
+        if _CONT_LINE.match(text) is not None:
+            return _info(False, None, 0, "", None, text, rank, "plain")
+        # Anything else is a record of its own, untimed, of the stream's default level.
+        return _info(True, None, ORPHAN_LEVEL, "", None, text, rank, "plain")
     rest = raw[found.start(1) if found.re is _GLUED_BARE else found.start() :]
     lm = _LOGURU.match(SGR_RE.sub("", rest) if coloured else rest)
     if lm is None:  # pragma: no cover - the glued regexes are stricter than LOGURU's

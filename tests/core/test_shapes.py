@@ -154,10 +154,13 @@ def test_each_shape_gives_level_time_rank_and_source(
 
 
 @pytest.mark.parametrize("line", NOT_HEADERS)
-def test_lines_that_only_look_like_a_shape_are_continuations(line: str) -> None:
-    assert not parse_line(line).header
+def test_lines_that_only_look_like_a_shape_are_not_read_as_it(line: str) -> None:
+    """Not read as the shape they resemble: a continuation, or (issue 16: a line of no
+    shape that does not look like a continuation) an untimed INFO record."""
+    info = parse_line(line)
+    assert info.fmt == "plain" and info.clock is None and info.level in (0, 20)
     raw = (line + "\n").encode()
-    assert header_level(raw, 0, len(raw)) is None
+    assert header_level(raw, 0, len(raw)) == (info.level if info.header else None)
 
 
 def test_a_torchrun_prefix_rank_wins_over_rank_in_the_message() -> None:
@@ -246,7 +249,7 @@ def test_a_tqdm_bar_glued_to_a_header_starts_its_record() -> None:
     raw = b"\r  0%|    | 0/64 [00:00<?, ?it/s]\r" + line.encode() + b"\n"
     assert header_level(raw, 0, len(raw)) == 40 == parse_line(decode_line(raw)).level
     # A word that is not a level, or a header at the line's start, is read as before.
-    assert not parse_line(bar + "16:43:42 PAUSED x").header
+    assert parse_line(bar + "16:43:42 PAUSED x").fmt == "plain"
     assert parse_line("16:43:42    INFO [00:01<00:00]16:43:43   ERROR y").level_name == "INFO"
 
 

@@ -146,6 +146,17 @@ VOCAB = [
     b"torch.distributed.elastic.multiprocessing.errors.ChildFailedError:\n",
     b"  rank      : 2 (local_rank: 0)\n",
     b"train.py FAILED\n",
+    # lines of no shape: continuations only when they look like one (issue 16)
+    b"user@gpu-node-3:~/prime-rl$ ls\n",
+    b"}\n",
+    b'> File "x.py", line 3, in main\n',
+    "    │    └ <function main>\n".encode(),
+    "│ └ 3\n".encode(),
+    b"KeyboardInterrupt\n",
+    b"torch.OutOfMemoryError: CUDA out of memory.\n",
+    b"-- spinner\rLoading model\n",
+    b"[default1]:plain text behind a rank prefix\n",
+    "✓ checked\n".encode(),
 ]
 
 FILTERS = [

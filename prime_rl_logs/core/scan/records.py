@@ -36,7 +36,7 @@ from prime_rl_logs.core.formats import (
     SHAPE_LINE_AT_RE,
     SHAPE_LINE_RE,
 )
-from prime_rl_logs.core.parse import LineInfo, decode_line, parse_line
+from prime_rl_logs.core.parse import ORPHAN_LEVEL, LineInfo, decode_line, parse_line
 from prime_rl_logs.core.record_edges import in_record, needs_line_above
 from prime_rl_logs.core.scan.lines import line_end, line_start
 
@@ -59,9 +59,6 @@ __all__ = [
     "token_line_starts",
 ]
 
-ORPHAN_LEVEL: Final = levels.INFO
-"""Level of lines no record header precedes (the top of a plain-text file): INFO, so
-they show wherever INFO does."""
 
 RECORD_LOOKBACK: Final = 4 << 20
 """How far back a continuation line's header is looked for; a longer record is cut,
@@ -130,9 +127,10 @@ def header_level(buf: bytes, pos: int, end: int) -> int | None:
     """
     if pos >= end:
         return None
-    if buf[pos] not in HEADER_FIRST_BYTES:
+    cr = buf.find(b"\r", pos, end) >= 0
+    if buf[pos] not in HEADER_FIRST_BYTES and not cr:
         return embedded_level(buf, pos, end, bare=True)
-    if buf.find(b"\r", pos, end) < 0:
+    if not cr:
         m = HEADER_LEVEL_RE.match(buf, pos, end)
         if m is not None:
             return _with_embedded(level_from_bytes(m.group(1)), buf, m.end(), end)
@@ -165,7 +163,11 @@ def header_info(buf: bytes, pos: int, end: int) -> LineInfo | None:
     """Like `header_level`, but the whole `LineInfo` of a header line."""
     if pos >= end:
         return None
-    if buf[pos] not in HEADER_FIRST_BYTES and embedded_level(buf, pos, end, bare=True) is None:
+    if (
+        buf[pos] not in HEADER_FIRST_BYTES
+        and buf.find(b"\r", pos, end) < 0
+        and embedded_level(buf, pos, end, bare=True) is None
+    ):
         return None
     text = decode_line(buf[pos:end])
     info = in_record(text, parse_line(text), _line_above(buf, pos))
