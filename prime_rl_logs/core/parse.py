@@ -31,9 +31,13 @@ prime-rl's processes write several shapes into the same files (see DESIGN.md):
 
 any of them behind a torchrun prefix (``[default0]:``, ``[trainer3]:``, ``[rank3]:``)
 which gives the rank, and (but for glog) behind Ray's or vLLM's process prefixes
-(``(Actor pid=N, ip=...)``). A bare traceback's first line is the one header judged
-with the line above it (`core.record_edges`, re-exported here). Every other line (tracebacks, ``╰─``
-lines, wrapped output, blank lines) continues the record above it.
+(``(Actor pid=N, ip=...)``). A line that does not start with a header but holds a
+loguru header glued into it (after a tqdm bar or a half-written record) is that
+record's header. A line of no shape continues the record above it when it looks
+like a continuation (blank, indented, punctuation or box drawing first, a
+traceback's exception line...: `_continuation`); any other is an untimed record of
+`ORPHAN_LEVEL`. Bare tracebacks, torchrun's box and vLLM's line-by-line messages
+are also judged with the line above them (`core.record_edges.in_record`).
 
 `parse_line` runs for every line of multi-gigabyte files, so it dispatches on the
 first character and tries at most one or two compiled regexes; lines that cannot

@@ -4,10 +4,11 @@ Pure functions over ``bytes`` and offsets, with no file, view or state: the view
 the line index and the warning counters all judge a line through `header_level`,
 so "is this a record header?" has one answer. Loguru headers are recognised by
 `HEADER_LEVEL_RE` (a fraction of a microsecond); the other shapes by `parse_line`,
-and a bare traceback's first line by `traceback_starts_record` (the one header judged
-with the line above it);
-a line whose first byte cannot start a header (`HEADER_FIRST_BYTES`, from the
-shape table of `core.formats`) is a continuation without asking either. The
+and the lines judged with the line above them (bare tracebacks, torchrun's box,
+vLLM's line-by-line messages) by `core.record_edges.in_record`; a line whose first
+byte cannot start a record (`HEADER_FIRST_BYTES`, from `core.formats`: whitespace
+and most punctuation), without ``\r`` redraws, is a continuation without asking
+either. The
 navigation helpers (`first_header`, `last_header`, `next_header`,
 `record_start`) walk line by line from there.
 
@@ -15,8 +16,9 @@ A record half-written without its newline (a full disk) gets the next record glu
 onto its line. Rows stay physical lines, but such a line is judged by every loguru
 header it holds (`embedded_level`: a dim-coloured clock and a known level after
 other text): its level is the highest of them, so a glued ERROR is never hidden by
-a level filter or missing from the counts. The line's own text (`parse_line`) is
-unchanged.
+a level filter or missing from the counts; `parse_line` reads it the same way. An
+uncoloured loguru header straight after a ``]`` (a tqdm bar's end) on a line that
+does not start with a header counts too.
 """
 
 from __future__ import annotations
