@@ -188,11 +188,16 @@ def judged_info(
     elif not needs_line_above(text):
         return info
     above = None
-    if offset > 0:
-        a = max(0, offset - (64 << 10))
+    for size in (4 << 10, 64 << 10):  # the line above, usually short: 4 KiB first
+        if offset <= 0:
+            break
+        a = max(0, offset - size)
         buf = read(a, offset - a)
-        if len(buf) == offset - a:
+        if len(buf) != offset - a:
+            break
+        if a == 0 or buf.rfind(b"\n", 0, len(buf) - 1) >= 0:
             above = _line_above(buf, len(buf))
+            break
     return in_record(text, info, above)
 
 
