@@ -71,6 +71,7 @@ __all__ = [
     "LineInfo",
     "RunClock",
     "decode_line",
+    "glued_level",
     "level_no",
     "parse_line",
     "traceback_header",
@@ -217,9 +218,12 @@ def parse_line(text: str) -> LineInfo:
     """Parse one decoded, ``\\r``-resolved line (see `decode_line`).
 
     Colour codes are ignored. Never raises: a line of no known shape is a
-    continuation of the record above. A line holding loguru headers glued after
-    other text (a half-written record, a tqdm bar: `_glued`) is judged by the
-    highest level among them, as `core.scan.records.header_level` judges it.
+    continuation of the record above, or an untimed record (`_continuation`). A
+    line that does not start with a header but holds loguru headers glued into it (a
+    tqdm bar, a half-written record: `_glued`) is their record's header, at the
+    highest level among them. A header line with headers glued after it keeps its
+    own level here; `core.record_edges.in_record` (which every reader applies)
+    raises it to theirs (`glued_level`), so the common line pays no scan for it.
     """
     coloured = "\x1b" in text
     raw = text
@@ -238,25 +242,27 @@ def parse_line(text: str) -> LineInfo:
         m = _LOGURU.match(text)
         if m is not None:
             hms, name, tag, message = m.groups()
-            level = level_no(name)
-            if coloured and raw.find("\x1b[2m", raw.find("\x1b[2m") + 1) >= 0:
-                level = max(level, _glued_level(raw, 1))
-            return _info(True, _clock_of(hms), level, name, tag, message or "", rank, "loguru")
+            return _info(
+                True,
+                _clock_of(hms),
+                level_no(name),
+                name,
+                tag,
+                message or "",
+                rank,
+                "loguru",
+            )
     elif first not in _FIRST:
+        if first in _CONT_FIRST and not coloured and "]" not in text:
+            return _info(False, None, 0, "", None, text, rank, "plain")  # most continuations
         return _continuation(raw, text, rank, coloured)
     info = _other_shapes(text, first, rank, None, coloured)
     if info is not None:
-        if coloured and "\x1b[2m" in raw:
-            glued = _glued_level(raw, 1)
-            if glued > info.level:
-                return _info(
-                    True, info.clock, glued, info.level_name, info.tag, info.message, rank, info.fmt
-                )
         return info
     return _continuation(raw, text, rank, coloured)
 
 
-def _glued_level(raw: str, pos: int) -> int:
+def glued_level(raw: str, pos: int) -> int:
     """The highest known level of the dim-coloured loguru headers in ``raw[pos:]``;
     0 if none."""
     best = 0
@@ -276,18 +282,8 @@ def _continuation(raw: str, text: str, rank: int | None, coloured: bool) -> Line
     or a traceback's or torchrun box's line (`formats.CONTINUATION_LINE_RE`); any
     other line is an untimed header of `ORPHAN_LEVEL` (fmt ``"plain"``, no level
     name written)."""
-    found: re.Match[str] | None = None
-    best = 0
-    for regex in (_GLUED_DIM, _GLUED_BARE) if coloured and "\x1b[2m" in raw else (_GLUED_BARE,):
-        if regex is _GLUED_BARE and "]" not in raw:
-            break
-        for m in regex.finditer(raw):
-            level = LEVELS.get(m.group(2), 0)
-            if level:
-                if found is None or m.start() < found.start():
-                    found = m
-                best = max(best, level)
-    if found is None:
+    glued = _glued(raw, coloured) if "]" in raw or (coloured and "\x1b[2m" in raw) else None
+    if glued is None:
         first = text[:1]
         if not first or first in _CONT_FIRST or "\u2500" <= first <= "\u257f":
             return _info(False, None, 0, "", None, text, rank, "plain")
@@ -295,12 +291,28 @@ def _continuation(raw: str, text: str, rank: int | None, coloured: bool) -> Line
             return _info(False, None, 0, "", None, text, rank, "plain")
         # Anything else is a record of its own, untimed, of the stream's default level.
         return _info(True, None, ORPHAN_LEVEL, "", None, text, rank, "plain")
+    found, best = glued
     rest = raw[found.start(1) if found.re is _GLUED_BARE else found.start() :]
     lm = _LOGURU.match(SGR_RE.sub("", rest) if coloured else rest)
     if lm is None:  # pragma: no cover - the glued regexes are stricter than LOGURU's
         return _info(False, None, 0, "", None, text, rank, "plain")
     hms, name, tag, message = lm.groups()
     return _info(True, _clock_of(hms), best, name, tag, message or "", rank, "loguru")
+
+
+def _glued(raw: str, coloured: bool) -> tuple[re.Match[str], int] | None:
+    """The first loguru header of a known level glued into ``raw`` and the highest
+    level among them (`_continuation`); None if none."""
+    found: re.Match[str] | None = None
+    best = 0
+    for regex in (_GLUED_DIM, _GLUED_BARE) if coloured else (_GLUED_BARE,):
+        for m in regex.finditer(raw):
+            level = LEVELS.get(m.group(2), 0)
+            if level:
+                if found is None or m.start() < found.start():
+                    found = m
+                best = max(best, level)
+    return None if found is None else (found, best)
 
 
 def _other_shapes(

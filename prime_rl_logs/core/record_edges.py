@@ -21,7 +21,7 @@ from typing import Final
 from prime_rl_logs import levels
 from prime_rl_logs.core import formats
 from prime_rl_logs.core.ansi import SGR_RE
-from prime_rl_logs.core.parse import LineInfo, _info
+from prime_rl_logs.core.parse import LineInfo, _info, glued_level
 
 __all__ = [
     "box_starts_record",
@@ -138,12 +138,28 @@ def in_record(text: str, info: LineInfo, above: LineInfo | None) -> LineInfo:
     (`traceback_starts_record`) and the top rule of torchrun's box
     (`box_starts_record`) become ERROR headers; a vLLM header line that continues a
     message logged line by line (`_vllm_continues`) becomes a continuation line.
+    And a header line with loguru headers glued after its own (a record half-written
+    without its newline, then the next) takes the highest level among them
+    (`core.parse.glued_level`), as `core.scan.records.header_level` reads it.
     Every other line is ``info`` itself. Callers keep ``above`` as `parse_line` read
     it (not as this returns it), the way `core.scan.records` reads the line above.
     """
     if info.header:
         if info.fmt == "vllm" and above is not None and _vllm_continues(text, info, above):
             return _info(False, None, 0, "", info.tag, text, info.rank, "vllm")
+        if "\x1b[2m" in text and text.find("\x1b[2m", 1) >= 0:
+            glued = glued_level(text, 1)  # records glued after this one's header
+            if glued > info.level:
+                return _info(
+                    True,
+                    info.clock,
+                    glued,
+                    info.level_name,
+                    info.tag,
+                    info.message,
+                    info.rank,
+                    info.fmt,
+                )
         return info
     if traceback_starts_record(text, info, above):
         return traceback_header(info)

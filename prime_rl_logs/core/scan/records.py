@@ -95,8 +95,9 @@ def embedded_level(buf: bytes, pos: int, end: int, bare: bool = False) -> int | 
             if level is not None and (best is None or level > best):
                 best = level
     if best is not None and buf.find(b"\r", pos, end) >= 0:
-        start = buf.rfind(b"\n", 0, pos) + 1 if bare else pos
-        info = parse_line(decode_line(buf[start:end]))
+        start = buf.rfind(b"\n", 0, pos) + 1  # the line's start
+        text = decode_line(buf[start:end])
+        info = in_record(text, parse_line(text), None)
         return info.level if info.header else None
     return best
 
@@ -140,7 +141,7 @@ def header_level(buf: bytes, pos: int, end: int) -> int | None:
     info = parse_line(text)
     if info.header:
         if info.fmt != "vllm" or not _same_head_above(buf, pos, end, info.message):
-            return info.level
+            return _with_embedded(info.level, buf, pos + 1, end)
     elif not needs_line_above(text):
         return None
     info = in_record(text, info, _line_above(buf, pos))
@@ -184,7 +185,7 @@ def judged_info(
     of a shape that needs it)."""
     if info.header:
         if info.fmt != "vllm":
-            return info
+            return in_record(text, info, None)  # glued headers only: no line above
     elif not needs_line_above(text):
         return info
     above = None
