@@ -281,14 +281,7 @@ def _box_fields(box: ChildFailedBox) -> dict[str, Any]:
     local rank, exit code and pid; ``other_failures``, the same for the others."""
 
     def fields(f: ChildFailure) -> dict[str, Any]:
-        return {
-            "time": f.time,
-            "host": f.host,
-            "rank": f.rank,
-            "local_rank": f.local_rank,
-            "exitcode": f.exitcode,
-            "pid": f.pid,
-        }
+        return {k: getattr(f, k) for k in ("time", "host", "rank", "local_rank", "exitcode", "pid")}
 
     out: dict[str, Any] = {"failed": box.title}
     if box.root_cause is not None:
