@@ -51,7 +51,14 @@ from typing import Any, TextIO
 
 from prime_rl_logs import levels
 from prime_rl_logs.core.ansi import strip_sgr
-from prime_rl_logs.core.crash import bare_line, exception_line, inferred_clock
+from prime_rl_logs.core.crash import (
+    ChildFailedBox,
+    ChildFailure,
+    bare_line,
+    child_failure_box,
+    exception_line,
+    inferred_clock,
+)
 from prime_rl_logs.core.parse import decode_line
 from prime_rl_logs.core.rows import split_prefix, tag_of
 from prime_rl_logs.core.run import LogFile, Run, RunChanges
@@ -172,7 +179,7 @@ class Printer:
                 record["attempt"] = self.attempt
             records.append(record)
             last_of[row.file] = record
-            if info.fmt == "traceback":
+            if info.fmt in ("traceback", "box"):
                 tracebacks.append((record, row))
         for record, row in tracebacks:
             _bare_traceback(record, row)
@@ -228,7 +235,7 @@ def _record(row: Row) -> dict[str, Any]:
     info = row.info
     source = row.file.source
     clock = info.clock if info.header else None
-    return {
+    record = {
         "time": None
         if clock is None
         else f"{clock // 3600:02d}:{clock // 60 % 60:02d}:{clock % 60:02d}",
@@ -240,19 +247,47 @@ def _record(row: Row) -> dict[str, Any]:
         "message": _plain(row),
         "file": source.label,
     }
+    if source.node is not None:  # a multi-node run's node_<k>.log
+        record["node"] = source.node
+    return record
 
 
 def _bare_traceback(record: dict[str, Any], row: Row) -> None:
     """A bare traceback's record (issue 16): its message is the exception line, the
     whole text goes to ``traceback``, and its time is the nearest timed line's,
-    marked ``time_inferred``."""
+    marked ``time_inferred``. torchrun's ``ChildFailedError`` box, in the traceback or
+    a record of its own (its text then under ``box``), adds its fields (`_box_fields`)."""
     lines = [bare_line(line) for line in record["message"].split("\n")]
-    record["message"] = exception_line(lines)
-    record["traceback"] = "\n".join(lines)
+    if row.info.fmt == "box":
+        box = child_failure_box(lines)
+        record["message"] = f"ChildFailedError: {box.title}" if box else lines[0]
+        record["box"] = "\n".join(lines)
+    else:
+        record["message"] = exception_line(lines)
+        record["traceback"] = "\n".join(lines)
+        ends = [i for i, ln in enumerate(lines) if ln.rstrip().endswith("ChildFailedError:")]
+        at = ends[-1] if ends else -1
+        box = child_failure_box(lines[at + 1 :]) if at >= 0 else None
+    if box is not None:
+        record.update(_box_fields(box))
     clock = inferred_clock(row.file, row.offset, row.generation)
     if clock is not None:
         record["time"] = f"{clock // 3600:02d}:{clock // 60 % 60:02d}:{clock % 60:02d}"
         record["time_inferred"] = True
+
+
+def _box_fields(box: ChildFailedBox) -> dict[str, Any]:
+    """torchrun's box as ``--json`` keys: ``failure``, the root cause's time, host, rank,
+    local rank, exit code and pid; ``other_failures``, the same for the others."""
+
+    def fields(f: ChildFailure) -> dict[str, Any]:
+        return {k: getattr(f, k) for k in ("time", "host", "rank", "local_rank", "exitcode", "pid")}
+
+    out: dict[str, Any] = {"failed": box.title}
+    if box.root_cause is not None:
+        out["failure"] = fields(box.root_cause)
+    out["other_failures"] = [fields(f) for f in box.failures]
+    return out
 
 
 def tag_width(run: Run) -> int:

@@ -28,9 +28,16 @@ from prime_rl_logs import levels
 
 __all__ = [
     "BASIC_LOG",
+    "BOX",
+    "CONTINUATION_FIRST_CHARS",
+    "CONTINUATION_LINE_RE",
     "GLOG",
     "GLOG_BARE",
     "GLOG_LEVELS",
+    "GLUED_BARE_BYTES_RE",
+    "GLUED_BARE_RE",
+    "GLUED_DIM_BYTES_RE",
+    "GLUED_DIM_RE",
     "HEADER_FIRST_BYTES",
     "HEADER_LEVEL_RE",
     "HF_LOG",
@@ -217,6 +224,16 @@ TRACEBACK: Final = HeaderShape(
     frozenset("T"),
 )
 
+BOX: Final = HeaderShape(
+    "box",
+    # The top rule of torchrun's ``ChildFailedError`` summary box: 20 to 60 "=" (the
+    # box is as wide as its widest line, at most 60). Like `TRACEBACK`, read as a
+    # continuation by `parse_line` and judged with the line above it:
+    # `core.parse.box_starts_record`.
+    re.compile(r"={20,60}\s*$"),
+    frozenset("="),
+)
+
 TRACEBACK_LINE_RE: Final = re.compile(
     "(?:" + TORCHRUN_PREFIX + r")?Traceback \(most recent call last\):\s*$"
 )
@@ -240,16 +257,42 @@ SHAPES: Final = (
     UVICORN,
     BASIC_LOG,
     TRACEBACK,
+    BOX,
     JSON,
 )
 
-HEADER_FIRST_BYTES: Final = frozenset(
-    b"".join(c.encode() for shape in SHAPES for c in shape.first_chars)
-    + b"["  # a torchrun prefix
-    + b"("  # a process prefix (vLLM, Ray)
-    + b"\x1b"  # a colour code (removed before the shape is matched)
+CONTINUATION_FIRST_CHARS: Final = frozenset(" \t!\"#$%&')*+,-./:;<>?@\\]^_`|}~")
+"""First characters of a line that fits no header shape and continues the record
+above: whitespace (frames, code, loguru's ``│ └`` lines, JSON bodies) and ASCII
+punctuation (loguru's ``> File`` frame, a closing ``}``), but not the ``[`` ``(``
+``{`` ``=`` that start shapes. The box-drawing block (``╰─``, ``│``) also
+continues, and so do the lines `CONTINUATION_LINE_RE` matches; any other line of
+no shape is a record of its own (`core.parse`)."""
+
+CONTINUATION_LINE_RE: Final = re.compile(
+    r"Traceback \(most recent call last\):"
+    r"|During handling of the above exception"
+    r"|The above exception was the direct cause"
+    r"|Exception in thread "
+    r"|Root Cause \(first observed failure\):"
+    r"|Failures:\s*$"
+    r"|\S+ FAILED\s*$"  # torchrun's box title
+    r"|(?:[A-Za-z_]\w*\.)+[A-Za-z_]\w*(?::(?: |$)|\s*$)"  # a dotted exception name
+    r"|[A-Za-z_]\w*(?:Error|Exception|Interrupt|Exit|Warning|Failure|Iteration|Group)"
+    r"(?::(?: |$)|\s*$)"
 )
-"""First bytes a header line can start with; any other starts a continuation line."""
+"""Lines starting with a letter that still continue the record above: the parts of
+a Python traceback (its exception line, the chained-traceback sentences) and of
+torchrun's box (its title, ``Failures:``, ``Root Cause ...:``)."""
+
+HEADER_FIRST_BYTES: Final = frozenset(range(256)) - frozenset(
+    b"\n" + "".join(sorted(CONTINUATION_FIRST_CHARS)).encode()
+)
+"""First bytes a record can start with: any but whitespace and the punctuation of
+`CONTINUATION_FIRST_CHARS` (so letters, digits, ``[ ( { =``, colour codes, ``\\r``
+redraws, control bytes and non-ASCII bytes). A line starting with another byte,
+without ``\\r`` in it, is a continuation without asking `parse_line`, unless a
+loguru header is glued into it (`GLUED_BARE_RE`, `GLUED_DIM_RE`)."""
 
 # ---------------------------------------------------------------------------
 # Loguru headers in raw bytes
@@ -310,19 +353,46 @@ LEVEL_WORDS: Final = _level_words()
 PROBLEM_WORDS: Final = tuple(w for w, no in LEVEL_WORDS if no >= levels.WARNING)
 """The words of the levels WARNING and up."""
 
-_SHAPE_LINE_B: Final = _TORCHRUN_ANY_B + rb"(?:\[?[WEF][\d ]|Traceback \(most recent call last\):)"
+_SHAPE_LINE_B: Final = _TORCHRUN_ANY_B + (
+    rb"(?:\[?[WEF][\d ]|Traceback \(most recent call last\):|={20})"
+)
 
 SHAPE_LINE_RE: Final = re.compile(rb"\n" + _SHAPE_LINE_B)
 """The headers of level WARNING and up that do not spell their level: a newline, then
 at the next line's start (after a torchrun prefix) a glog severity ``W`` ``E`` ``F``
-with or without its ``[`` (`GLOG`, `GLOG_BARE`), or a bare traceback's first line
-(`TRACEBACK`). One regex pass whose literal first byte keeps it as fast as one
-``bytes.find`` of a level word; ``match.start() + 1`` is the line's start. Lines with
-colour codes before these are not found, and `parse_line` does not read them as these
-shapes either."""
+with or without its ``[`` (`GLOG`, `GLOG_BARE`), a bare traceback's first line
+(`TRACEBACK`) or a box's top rule (`BOX`). One regex pass whose literal first byte
+keeps it as fast as one ``bytes.find`` of a level word; ``match.start() + 1`` is the
+line's start. Lines with colour codes before these are not found, and `parse_line`
+does not read them as these shapes either."""
 
 SHAPE_LINE_AT_RE: Final = re.compile(_SHAPE_LINE_B)
 """`SHAPE_LINE_RE` without the newline, for the line at the start of a buffer."""
 
 LEVEL_OF_BYTES: Final = {name.encode(): no for name, no in levels.LEVELS.items()}
 """Level names as loguru writes them (bytes) to their numbers."""
+
+# ---------------------------------------------------------------------------
+# Loguru headers glued into a line (after a half-written record or a tqdm bar)
+
+_GLUED_DIM: Final = (
+    r"\x1b\[2m(\d\d:\d\d:\d\d)(?:[.,]\d{1,6})?\x1b\[0m (?:\x1b\[[0-9;:]*m| )*"
+    r"([A-Z][A-Z0-9_]*)(?:\x1b\[[0-9;:]*m)*(?: |$)"
+)
+_GLUED_BARE: Final = r"\](\d\d:\d\d:\d\d)(?:[.,]\d{1,6})? +([A-Z][A-Z0-9_]*)(?: |$)"
+
+GLUED_DIM_RE: Final = re.compile(_GLUED_DIM, re.M)
+"""A loguru header as prime-rl's coloured sink writes it (a dim clock, then the level),
+anywhere in a line: a record glued onto a half-written one. Group 1 the clock, 2 the
+level name (only a known name counts)."""
+
+GLUED_DIM_BYTES_RE: Final = re.compile(_GLUED_DIM.encode(), re.M)
+"""`GLUED_DIM_RE` for raw bytes."""
+
+GLUED_BARE_RE: Final = re.compile(_GLUED_BARE, re.M)
+"""An uncoloured loguru header straight after a ``]``, the end of a tqdm bar
+(``...350.17it/s]16:43:42    INFO paused``): read only on a line that does not
+start with a header (a bar starts its line). Groups as `GLUED_DIM_RE`."""
+
+GLUED_BARE_BYTES_RE: Final = re.compile(_GLUED_BARE.encode(), re.M)
+"""`GLUED_BARE_RE` for raw bytes."""

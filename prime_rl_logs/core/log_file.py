@@ -33,9 +33,9 @@ from prime_rl_logs.core.parse import LineInfo, decode_line, parse_line
 from prime_rl_logs.core.scan.records import (
     ORPHAN_LEVEL,
     RECORD_LOOKBACK,
-    bare_traceback_info,
     count_problems,
     header_info,
+    judged_info,
 )
 from prime_rl_logs.layout import Source, classify
 
@@ -489,9 +489,9 @@ class LogFile:
         decoded = self._decoded(gen, offset)
         text = decoded if decoded is not None else ""
         info = parse_line(text)
-        reader = self._reader(gen) if not info.header and decoded is not None else None
+        reader = self._reader(gen) if decoded is not None else None
         if reader is not None:
-            info = bare_traceback_info(reader, offset, text, info)
+            info = judged_info(reader, offset, text, info)
         if not info.header:
             head = self._record_header(offset, gen, info.rank) if decoded is not None else None
             if head is None:

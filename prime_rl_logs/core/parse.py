@@ -31,9 +31,13 @@ prime-rl's processes write several shapes into the same files (see DESIGN.md):
 
 any of them behind a torchrun prefix (``[default0]:``, ``[trainer3]:``, ``[rank3]:``)
 which gives the rank, and (but for glog) behind Ray's or vLLM's process prefixes
-(``(Actor pid=N, ip=...)``). A bare traceback's first line is the one header judged
-with the line above it (`traceback_starts_record`). Every other line (tracebacks, ``╰─``
-lines, wrapped output, blank lines) continues the record above it.
+(``(Actor pid=N, ip=...)``). A line that does not start with a header but holds a
+loguru header glued into it (after a tqdm bar or a half-written record) is that
+record's header. A line of no shape continues the record above it when it looks
+like a continuation (blank, indented, punctuation or box drawing first, a
+traceback's exception line...: `_continuation`); any other is an untimed record of
+`ORPHAN_LEVEL`. Bare tracebacks, torchrun's box and vLLM's line-by-line messages
+are also judged with the line above them (`core.record_edges.in_record`).
 
 `parse_line` runs for every line of multi-gigabyte files, so it dispatches on the
 first character and tries at most one or two compiled regexes; lines that cannot
@@ -54,17 +58,20 @@ from typing import Any, Final
 
 from prime_rl_logs import levels
 from prime_rl_logs.core import formats
-from prime_rl_logs.core.ansi import SGR_RE, sanitize
-from prime_rl_logs.core.formats import HEADER_LEVEL_RE, TORCHRUN_RE, TORCHRUN_TAG_BYTES_RE
+from prime_rl_logs.core.ansi import SGR_RE
+from prime_rl_logs.core.decode import DISPLAY_LIMIT, decode_line
+from prime_rl_logs.core.formats import HEADER_LEVEL_RE, TORCHRUN_RE
 from prime_rl_logs.core.run_clock import RunClock
 
 __all__ = [
     "DISPLAY_LIMIT",
     "HEADER_LEVEL_RE",
     "LEVELS",
+    "ORPHAN_LEVEL",
     "LineInfo",
     "RunClock",
     "decode_line",
+    "glued_level",
     "level_no",
     "parse_line",
     "traceback_header",
@@ -77,6 +84,11 @@ __all__ = [
 # The table lives in `prime_rl_logs.levels`; re-exported here for the reader.
 LEVELS: Final = levels.LEVELS
 level_no: Final = levels.number_lenient
+
+ORPHAN_LEVEL: Final = levels.INFO
+"""Level of a record no header starts: the lines above a file's first header, and a
+line of no shape that does not look like a continuation (`_continuation`). INFO, so
+they show wherever INFO does."""
 
 
 def _pattern(shape: formats.HeaderShape) -> re.Pattern[str]:
@@ -164,7 +176,6 @@ def _info(
 # Regexes: the shapes of `core.formats`
 
 _TORCHRUN: Final = TORCHRUN_RE
-_TORCHRUN_B: Final = TORCHRUN_TAG_BYTES_RE
 _LOGURU: Final = _pattern(formats.LOGURU)
 _ISO: Final = _pattern(formats.ISO)
 _PYLOG: Final = _pattern(formats.PYLOG)
@@ -173,7 +184,11 @@ _BASIC_LOG: Final = _pattern(formats.BASIC_LOG)
 _GLOG: Final = _pattern(formats.GLOG)
 _GLOG_BARE: Final = _pattern(formats.GLOG_BARE)
 _VLLM: Final = _pattern(formats.VLLM)
-_TRACEBACK_LINE: Final = formats.TRACEBACK_LINE_RE
+_GLUED_DIM: Final = formats.GLUED_DIM_RE
+_GLUED_BARE: Final = formats.GLUED_BARE_RE
+# After the shapes: every ASCII punctuation, "[({=" included, starts a continuation.
+_CONT_FIRST: Final = formats.CONTINUATION_FIRST_CHARS | frozenset("[({=")
+_CONT_LINE: Final = formats.CONTINUATION_LINE_RE
 _UVICORN: Final = _pattern(formats.UVICORN)
 _PROCESS: Final = formats.PROCESS_PREFIX_RE
 _RANK_IN_MESSAGE: Final = formats.RANK_IN_MESSAGE_RE
@@ -203,9 +218,15 @@ def parse_line(text: str) -> LineInfo:
     """Parse one decoded, ``\\r``-resolved line (see `decode_line`).
 
     Colour codes are ignored. Never raises: a line of no known shape is a
-    continuation of the record above.
+    continuation of the record above, or an untimed record (`_continuation`). A
+    line that does not start with a header but holds loguru headers glued into it (a
+    tqdm bar, a half-written record: `_glued`) is their record's header, at the
+    highest level among them. A header line with headers glued after it keeps its
+    own level here; `core.record_edges.in_record` (which every reader applies)
+    raises it to theirs (`glued_level`), so the common line pays no scan for it.
     """
     coloured = "\x1b" in text
+    raw = text
     if coloured:
         text = SGR_RE.sub("", text)
     rank: int | None = None
@@ -232,11 +253,66 @@ def parse_line(text: str) -> LineInfo:
                 "loguru",
             )
     elif first not in _FIRST:
-        return _info(False, None, 0, "", None, text, rank, "plain")
+        if first in _CONT_FIRST and not coloured and "]" not in text:
+            return _info(False, None, 0, "", None, text, rank, "plain")  # most continuations
+        return _continuation(raw, text, rank, coloured)
     info = _other_shapes(text, first, rank, None, coloured)
     if info is not None:
         return info
-    return _info(False, None, 0, "", None, text, rank, "plain")
+    return _continuation(raw, text, rank, coloured)
+
+
+def glued_level(raw: str, pos: int) -> int:
+    """The highest known level of the dim-coloured loguru headers in ``raw[pos:]``;
+    0 if none."""
+    best = 0
+    for m in _GLUED_DIM.finditer(raw, pos):
+        best = max(best, LEVELS.get(m.group(2), 0))
+    return best
+
+
+def _continuation(raw: str, text: str, rank: int | None, coloured: bool) -> LineInfo:
+    """A line that does not start with a header (``raw`` as decoded, ``text`` without
+    colour codes and torchrun prefix). If loguru headers of a known level are glued
+    into it, dim-coloured anywhere or uncoloured straight after a ``]`` (a tqdm bar's
+    end), a header at the highest of their levels, with the first one's clock, tag
+    and message. Else a continuation when it looks like one: blank, starting with
+    whitespace, ASCII punctuation or a box-drawing character
+    (`formats.CONTINUATION_FIRST_CHARS`, and ``[ ( { =`` once no shape matched),
+    or a traceback's or torchrun box's line (`formats.CONTINUATION_LINE_RE`); any
+    other line is an untimed header of `ORPHAN_LEVEL` (fmt ``"plain"``, no level
+    name written)."""
+    glued = _glued(raw, coloured) if "]" in raw or (coloured and "\x1b[2m" in raw) else None
+    if glued is None:
+        first = text[:1]
+        if not first or first in _CONT_FIRST or "\u2500" <= first <= "\u257f":
+            return _info(False, None, 0, "", None, text, rank, "plain")
+        if _CONT_LINE.match(text) is not None:
+            return _info(False, None, 0, "", None, text, rank, "plain")
+        # Anything else is a record of its own, untimed, of the stream's default level.
+        return _info(True, None, ORPHAN_LEVEL, "", None, text, rank, "plain")
+    found, best = glued
+    rest = raw[found.start(1) if found.re is _GLUED_BARE else found.start() :]
+    lm = _LOGURU.match(SGR_RE.sub("", rest) if coloured else rest)
+    if lm is None:  # pragma: no cover - the glued regexes are stricter than LOGURU's
+        return _info(False, None, 0, "", None, text, rank, "plain")
+    hms, name, tag, message = lm.groups()
+    return _info(True, _clock_of(hms), best, name, tag, message or "", rank, "loguru")
+
+
+def _glued(raw: str, coloured: bool) -> tuple[re.Match[str], int] | None:
+    """The first loguru header of a known level glued into ``raw`` and the highest
+    level among them (`_continuation`); None if none."""
+    found: re.Match[str] | None = None
+    best = 0
+    for regex in (_GLUED_DIM, _GLUED_BARE) if coloured else (_GLUED_BARE,):
+        for m in regex.finditer(raw):
+            level = LEVELS.get(m.group(2), 0)
+            if level:
+                if found is None or m.start() < found.start():
+                    found = m
+                best = max(best, level)
+    return None if found is None else (found, best)
 
 
 def _other_shapes(
@@ -280,7 +356,8 @@ def _other_shapes(
                 # A traceback vLLM logs one line at a time, each behind its own
                 # header: its frame, code and blank lines continue the record its
                 # "Traceback (most recent call last):" line started.
-                return _info(False, None, 0, "", None, text, rank, "plain")
+                # ``in_record`` also joins the final exception line to it.
+                return _info(False, None, 0, "", proc, text, rank, "vllm")
             return _named(hms, name, proc, message, rank, "vllm")
         m = _UVICORN.match(text)
         if m is not None:
@@ -313,35 +390,6 @@ def _other_shapes(
     elif first == "{":
         return _json_info(text, rank)
     return None
-
-
-def traceback_starts_record(text: str, info: LineInfo, above: LineInfo | None) -> bool:
-    """Whether a line (``text`` as decoded, colour codes kept; ``info``, its
-    `parse_line`) is a bare traceback's first line that starts a record of its own,
-    judged by the line just above it (``above``, as `parse_line` reads it; None at the
-    start of a file).
-
-    `parse_line` reads ``Traceback (most recent call last):`` (at the start of the
-    line, after a torchrun prefix, without colour codes) as a continuation line. It
-    starts a record unless the line above is of the same stream (torchrun rank) and
-    is a header of level WARNING or above (loguru's ``logger.exception``, Python
-    logging's ``exc_info``: the traceback belongs to that record; but glog lines,
-    written by C++, never carry one) or a blank line (the second half of a chained
-    traceback, after "During handling of the above exception").
-    """
-    if info.header or text[:1] not in "T[" or _TRACEBACK_LINE.match(text) is None:
-        return False
-    if above is None or above.rank != info.rank:
-        return True
-    if above.header:
-        return above.level < levels.WARNING or above.fmt == "glog"
-    return above.message.strip() != ""
-
-
-def traceback_header(info: LineInfo) -> LineInfo:
-    """The `LineInfo` of a bare traceback's first line that starts a record: a header
-    of level ERROR without a clock (its record takes the time of the line before)."""
-    return _info(True, None, levels.ERROR, "ERROR", None, info.message, info.rank, "traceback")
 
 
 def _named(
@@ -427,59 +475,8 @@ def _int_or_none(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-# ---------------------------------------------------------------------------
-# Decoding
-
-DISPLAY_LIMIT: Final = 10_000
-"""Characters of one line that are ever displayed; the rest is cut with a marker."""
-
-
-def _human_size(n: int) -> str:
-    if n >= 1_000_000:
-        return f"{n / 1_000_000:.1f} MB"
-    if n >= 1_000:
-        return f"{n / 1_000:.1f} kB"
-    return f"{n} B"
-
-
-def decode_line(raw: bytes, size: int | None = None) -> str:
-    """Display text of one raw line (``size``: the line's length when ``raw`` is
-    only its head, for the cut marker).
-
-    UTF-8 with replacement characters for invalid bytes; the trailing newline (and
-    a CR before it) dropped; tqdm ``\\r`` redraws resolved to the last non-empty
-    state (keeping a torchrun prefix the redraws lost); more than `DISPLAY_LIMIT`
-    characters cut, with `` … [cut: 10.0 MB line]`` marking it; then `sanitize`d,
-    so only SGR colour codes remain. A 10 MB line costs a slice, not a decode.
-    """
-    if raw.endswith(b"\n"):
-        raw = raw[:-1]
-    head_only = size is not None and size > len(raw) + 1  # more than the newline
-    size = len(raw) if size is None else size
-    if b"\r" in raw:
-        raw = _last_redraw(raw)
-    limit_bytes = DISPLAY_LIMIT * 4  # UTF-8 is at most 4 bytes per character
-    if len(raw) > limit_bytes:
-        text = raw[:limit_bytes].decode("utf-8", "replace")
-        cut = True
-    else:
-        text = raw.decode("utf-8", "replace")
-        cut = len(text) > DISPLAY_LIMIT or head_only
-    if cut:
-        text = text[:DISPLAY_LIMIT]
-        reset = "\x1b[0m" if "\x1b" in text else ""
-        text = f"{text}{reset} … [cut: {_human_size(size)} line]"
-    return sanitize(text)
-
-
-def _last_redraw(raw: bytes) -> bytes:
-    stripped = raw.rstrip(b"\r")
-    i = stripped.rfind(b"\r")
-    if i < 0:
-        return stripped
-    last = stripped[i + 1 :]
-    if raw[:1] == b"[":
-        m = _TORCHRUN_B.match(raw)
-        if m is not None and not last.startswith(m.group()):
-            last = m.group() + last
-    return last
+# Lines judged with the line above them; imported last (it reads `LineInfo`).
+from prime_rl_logs.core.record_edges import (  # noqa: E402
+    traceback_header,
+    traceback_starts_record,
+)

@@ -20,13 +20,8 @@ from typing import Any, Final
 from prime_rl_logs.core.ansi import strip_sgr
 from prime_rl_logs.core.index import CHUNK, FIRST_CHUNK, chunk_before, line_starts
 from prime_rl_logs.core.log_file import CACHE_LINES, Appended, LogFile
-from prime_rl_logs.core.parse import (
-    LineInfo,
-    decode_line,
-    parse_line,
-    traceback_header,
-    traceback_starts_record,
-)
+from prime_rl_logs.core.parse import LineInfo, decode_line, parse_line
+from prime_rl_logs.core.record_edges import in_record, may_need_line_above
 from prime_rl_logs.core.scan.decide import (
     InterleavedLine,
     OpenRecord,
@@ -43,8 +38,6 @@ from prime_rl_logs.core.scan.timeline import FileClock, clock_above, time_runs_b
 from prime_rl_logs.layout import TRAINER
 
 __all__ = ["ViewFile"]
-
-TRACEBACK_WORD: Final = b"Traceback (most recent call last):"
 
 PRIME_BYTES: Final = 256 << 10
 """How far back the forward feed looks for its open record when the backward scan
@@ -147,11 +140,11 @@ class ViewFile:
 
     def _widen(self, buf: bytes, cs: int) -> tuple[bytes, int]:
         """The chunk ``buf`` at ``cs``, started earlier by whole lines while its first
-        line may be a bare traceback's: such a line is judged by the line above it
-        (`traceback_starts_record`), so that line must be in the same chunk."""
+        line may be judged by the line above it (a bare traceback's, a box's rule, a
+        vLLM line: `core.record_edges`), so that line must be in the same chunk."""
         while cs > 0:
             e = buf.find(b"\n")
-            if buf.find(TRACEBACK_WORD, 0, len(buf) if e < 0 else e) < 0:
+            if not may_need_line_above(buf[: len(buf) if e < 0 else e]):
                 break
             size = 64 << 10
             while True:
@@ -239,10 +232,7 @@ class ViewFile:
         for off, raw in split_lines(buf, base):
             text = decode_line(raw)
             info = parse_line(text)
-            if traceback_starts_record(text, info, above):
-                info, above = traceback_header(info), info
-            else:
-                above = info
+            info, above = in_record(text, info, above), info
             key = info.rank if self.by_rank else None
             plain = strip_sgr(text) if (rules.include or rules.exclude) else ""
             inc = rules.include is not None and rules.include.pattern.search(plain) is not None

@@ -197,3 +197,62 @@ def test_next_problem_skips_a_traceback_that_belongs_to_its_error(tmp_path: Path
             view.build(0.01)
         assert view.next_problem(1) == crash_row  # from the traceback below the header
         assert view.next_problem(crash_row - 1, backwards=True) == 0
+
+
+BOX_ALONE = BOX[BOX.index("====") :].encode()
+
+
+def test_a_child_failed_box_without_its_traceback_is_one_error_record() -> None:
+    """torchrun's box with no launcher traceback in front (its own ERROR record, the
+    bottom rule and every field line inside it); one error counted."""
+    data = log_line(T0, "INFO", "launching", color=False) + BOX_ALONE
+    lv = levels_of(data)
+    assert lv[:2] == [20, 40] and lv[2:] == [None] * (len(lv) - 2)
+    assert count_problems(data) == (0, 1)
+    # After the launcher's traceback, the same box stays part of that record.
+    assert count_problems(BOX.encode()) == (0, 1)
+
+
+def test_tail_json_prints_the_box_fields(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    append(tmp_path / "logs" / "rl.log", log_line(T0, "INFO", "launching") + BOX_ALONE)
+    append(tmp_path / "logs" / "orchestrator.log", log_line(T0, "INFO", "x") + BOX.encode())
+    code = main(["tail", str(tmp_path), "--level", "error", "--json"])
+    assert code == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(records) == 2
+    root = {
+        "time": "2025-01-31_09:14:01",
+        "host": "gpu-node-7",
+        "rank": 2,
+        "local_rank": 0,
+        "exitcode": 1,
+        "pid": 51233,
+    }
+    for record in records:
+        assert record["level"] == "ERROR" and record["failed"] == "rl_train.py FAILED"
+        assert record["failure"] == root
+        [other] = record["other_failures"]
+        assert (other["rank"], other["exitcode"], other["pid"]) == (3, -9, 51234)
+    by_file = {r["file"]: r for r in records}
+    assert by_file["rl.log"]["message"] == "ChildFailedError: rl_train.py FAILED"
+    assert by_file["rl.log"]["time"] == "09:00:00" and by_file["rl.log"]["time_inferred"]
+    assert by_file["orchestrator.log"]["message"].endswith("ChildFailedError: rl_train.py FAILED")
+
+
+def test_tail_json_gives_the_node_of_a_multi_node_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    logs = tmp_path / "logs"
+    append(logs / "trainer" / "node_1.log", log_line(T0, "ERROR", "node one fails", rank=8))
+    append(logs / "inference" / "node_2.log", log_line(T0 + 1, "ERROR", "node two fails"))
+    append(logs / "orchestrator.log", log_line(T0 + 2, "ERROR", "orchestrator fails"))
+    assert main(["tail", str(tmp_path), "--level", "error", "--json"]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(r["message"], r.get("node")) for r in records] == [
+        ("node one fails", 1),
+        ("node two fails", 2),
+        ("orchestrator fails", None),
+    ]
+    assert records[0]["rank"] == 8 and "node" not in records[2]

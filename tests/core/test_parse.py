@@ -308,14 +308,21 @@ def test_iso_timestamp_lines_are_headers(line: str, level: int, message: str) ->
         "\t\t ╰─ gsm8k | Ratio 50.0% | Reward 0.5000",
         "",
         "   ",
-        "14:03:55 Something lower case",
-        "12:00 OK",
-        "2026-02-09 14:02:40 no level here",
         "{not json",
         "[1/10] loading",
-        "INFO is a word",
         "(APIServer pid=1) Traceback (most recent call last):",
         " 45%|████▌     | 45/100 [00:10<00:12,  4.50it/s]",
+        # issue 16: what else looks like a continuation
+        "}",
+        '> File "/app/train.py", line 12, in main',  # loguru diagnose=True
+        "    │    └ <function main at 0x7f>",
+        "│ └ 3",
+        "During handling of the above exception, another exception occurred:",
+        "torch.OutOfMemoryError: CUDA out of memory.",
+        "KeyboardInterrupt",
+        "rl_train.py FAILED",
+        "Root Cause (first observed failure):",
+        "=" * 60,
     ],
 )
 def test_continuation_lines(line: str) -> None:
@@ -328,6 +335,26 @@ def test_continuation_lines(line: str) -> None:
         "plain",
     )
     assert info.message == line
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "14:03:55 Something lower case",
+        "12:00 OK",
+        "2026-02-09 14:02:40 no level here",
+        "INFO is a word",
+        "user@gpu-node-3:~/prime-rl$ ls outputs",
+        "plain output line",
+        "Loading checkpoint shards: 100%|##########| 4/4",
+        "✓ all checks passed",
+    ],
+)
+def test_lines_of_no_shape_that_do_not_look_like_continuations_are_records(line: str) -> None:
+    """Issue 16: such a line is an untimed record of the stream's default level (INFO),
+    not a tail of the record above (a shell prompt pasted after an ERROR)."""
+    info = parse_line(line)
+    assert (info.header, info.level, info.clock, info.message) == (True, 20, None, line)
 
 
 def test_lineinfo_is_frozen() -> None:

@@ -236,7 +236,7 @@ def test_invalid_utf8_long_lines_and_escape_injection(tmp_path: Path) -> None:
 
 def test_continuation_lines_carry_their_record_level(tmp_path: Path) -> None:
     log = tmp_path / "logs" / "orchestrator.log"
-    append(log, b"plain text before any record\n")
+    append(log, b"  indented text before any record\n")
     append(log, log_line(T0, "INFO", "fine") + log_line(T0, "ERROR", "boom"))
     append(log, traceback_lines() + log_line(T0 + 1, "INFO", "recovered"))
     run = Run(tmp_path)
@@ -285,8 +285,10 @@ def test_header_level_agrees_with_parse_line() -> None:
         b"\n",
     ]
     # A bare traceback starting a file is an ERROR record (issue 16); after a
-    # WARNING-or-above header it continues that record.
-    expected = [30, 20, 10, 30, 20, 40, 50, 40, None, None, None]
+    # WARNING-or-above header it continues that record. A redrawn line shows its
+    # last state ("progress 2%"), of no shape and not a continuation's: an INFO
+    # record of its own (issue 16).
+    expected = [30, 20, 10, 30, 20, 40, 50, 40, None, 20, None]
     assert [header_level(x, 0, len(x)) for x in lines] == expected
     after = lines[0] + lines[7]
     assert header_level(after, len(lines[0]), len(after)) is None

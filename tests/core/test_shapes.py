@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from prime_rl_logs.core.parse import decode_line, parse_line, traceback_starts_record
+from prime_rl_logs.core.record_edges import in_record
 from prime_rl_logs.core.scan.records import count_problems, header_level, problem_lines
 
 H = 3600
@@ -153,10 +154,13 @@ def test_each_shape_gives_level_time_rank_and_source(
 
 
 @pytest.mark.parametrize("line", NOT_HEADERS)
-def test_lines_that_only_look_like_a_shape_are_continuations(line: str) -> None:
-    assert not parse_line(line).header
+def test_lines_that_only_look_like_a_shape_are_not_read_as_it(line: str) -> None:
+    """Not read as the shape they resemble: a continuation, or (issue 16: a line of no
+    shape that does not look like a continuation) an untimed INFO record."""
+    info = parse_line(line)
+    assert info.fmt == "plain" and info.clock is None and info.level in (0, 20)
     raw = (line + "\n").encode()
-    assert header_level(raw, 0, len(raw)) is None
+    assert header_level(raw, 0, len(raw)) == (info.level if info.header else None)
 
 
 def test_a_torchrun_prefix_rank_wins_over_rank_in_the_message() -> None:
@@ -192,8 +196,8 @@ def test_problem_lines_find_exactly_the_warning_and_error_headers(lines: list[by
 
 def test_a_vllm_traceback_logged_line_by_line_is_grouped() -> None:
     """vLLM may log a traceback one line at a time, each behind its own header: the
-    frame, code and blank lines continue the record of its first line; the final
-    exception line is a record of its own (its message is the exception)."""
+    frame, code and blank lines continue the record of its first line, and so does
+    the final exception line (its header is that of the line above): one error."""
     head = "(EngineCore_0 pid=88) ERROR 03-17 09:41:20 [core.py:700] "
     lines = [
         head + "Traceback (most recent call last):",
@@ -201,9 +205,73 @@ def test_a_vllm_traceback_logged_line_by_line_is_grouped() -> None:
         head + "    out = self.model(batch)",
         head.rstrip(),
         head + "RuntimeError: CUDA error: device-side assert triggered",
+        "(EngineCore_0 pid=88) ERROR 03-17 09:41:21 [core.py:700] next error",
     ]
     infos = [parse_line(line) for line in lines]
-    assert [i.header for i in infos] == [True, False, False, False, True]
-    assert infos[0].level_name == infos[4].level_name == "ERROR"
+    assert [i.header for i in infos] == [True, False, False, False, True, True]
+    judged, above = [], None
+    for line, info in zip(lines, infos, strict=True):
+        judged.append(in_record(line, info, above).header)
+        above = info
+    assert judged == [True, False, False, False, False, True]
     buf = "".join(line + "\n" for line in lines).encode()
     assert count_problems(buf) == (0, 2)
+    assert [header_level(buf, s, e) for s, e in _spans(buf)] == [40, None, None, None, None, 40]
+
+
+def _spans(buf: bytes) -> list[tuple[int, int]]:
+    out, pos = [], 0
+    while pos < len(buf):
+        end = buf.index(b"\n", pos) + 1
+        out.append((pos, end))
+        pos = end
+    return out
+
+
+def test_a_tqdm_bar_glued_to_a_header_starts_its_record() -> None:
+    """A progress bar that ran straight into a loguru header (no newline after the
+    bar): the line is that record's header, with its level, clock and message; the
+    whole line is shown as written. The byte scans and `LogFile.info` agree."""
+    bar = "Gen: 100%|##########| 64/64 [00:01<00:00, 350.17it/s]"
+    line = bar + "16:43:42   ERROR Orchestrator paused"
+    info = parse_line(line)
+    assert (info.header, info.level_name, info.level, info.clock, info.message) == (
+        True,
+        "ERROR",
+        40,
+        16 * H + 43 * 60 + 42,
+        "Orchestrator paused",
+    )
+    buf = b"15:00:00    INFO before\n" + line.encode() + b"\n  more of it\n"
+    assert [header_level(buf, s, e) for s, e in _spans(buf)] == [20, 40, None]
+    assert count_problems(buf) == (0, 1)
+    # In raw bytes, the bar redrawn with carriage returns before the header.
+    raw = b"\r  0%|    | 0/64 [00:00<?, ?it/s]\r" + line.encode() + b"\n"
+    assert header_level(raw, 0, len(raw)) == 40 == parse_line(decode_line(raw)).level
+    # A word that is not a level, or a header at the line's start, is read as before.
+    assert parse_line(bar + "16:43:42 PAUSED x").fmt == "plain"
+    assert parse_line("16:43:42    INFO [00:01<00:00]16:43:43   ERROR y").level_name == "INFO"
+
+
+def test_log_file_info_reads_glued_and_vllm_lines_as_the_scans_do(tmp_path) -> None:
+    from prime_rl_logs.core.run import Run
+    from tests.fixtures import append
+
+    head = "(EngineCore_0 pid=88) ERROR 03-17 09:41:20 [core.py:700] "
+    lines = [
+        "09:41:19    INFO start",
+        head + "Traceback (most recent call last):",
+        head + "    out = self.model(batch)",
+        head + "RuntimeError: CUDA error",
+        "Gen: 100%|##| 2/2 [00:01<00:00]09:41:21 WARNING glued",
+        "  tail of it",
+    ]
+    append(tmp_path / "logs" / "orchestrator.log", "".join(ln + "\n" for ln in lines).encode())
+    run = Run(tmp_path)
+    run.refresh()
+    [f] = run.files
+    f.build_index(1.0)
+    infos = [f.info(f.index[i]) for i in range(len(lines))]
+    assert [i.header for i in infos] == [True, True, False, False, True, False]
+    assert [i.level for i in infos] == [20, 40, 40, 40, 30, 30]
+    assert f.warnings == 1 and f.errors == 1

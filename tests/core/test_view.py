@@ -12,13 +12,8 @@ from hypothesis import strategies as st
 
 from prime_rl_logs.core.ansi import strip_sgr
 from prime_rl_logs.core.index import LineIndex
-from prime_rl_logs.core.parse import (
-    LineInfo,
-    decode_line,
-    parse_line,
-    traceback_header,
-    traceback_starts_record,
-)
+from prime_rl_logs.core.parse import LineInfo, decode_line, parse_line
+from prime_rl_logs.core.record_edges import in_record
 from prime_rl_logs.core.run import ORPHAN_LEVEL, LogFile, Run
 from prime_rl_logs.core.view import Filter, View, ViewDelta
 from tests.fixtures import append, log_line, traceback_lines
@@ -47,10 +42,7 @@ def reference(data: bytes, flt: Filter, by_rank: bool = False) -> list[int]:
         off, pos = pos, pos + len(raw) + 1
         text = decode_line(raw + b"\n")
         info = parse_line(text)
-        if traceback_starts_record(text, info, above):
-            info, above = traceback_header(info), info
-        else:
-            above = info
+        info, above = in_record(text, info, above), info
         plain = strip_sgr(text)
         key = info.rank if by_rank else None
         if info.header or key not in current:
@@ -138,6 +130,33 @@ VOCAB = [
     b"(EngineCore_0 pid=4) ERROR 02-09 14:02:41 [core.py:7] Traceback (most recent call last):\n",
     b'(EngineCore_0 pid=4) ERROR 02-09 14:02:41 [core.py:7]   File "x.py", line 1, in f\n',
     b"(EngineCore_0 pid=4) ERROR 02-09 14:02:41 [core.py:7] \n",
+    b"(EngineCore_0 pid=4) ERROR 02-09 14:02:41 [core.py:7] ValueError: vllm boom\n",
+    b"ERROR 02-09 14:02:41 [core.py:7]     raise ValueError(x)\n",
+    b"ERROR 02-09 14:02:41 [core.py:7] ValueError: bare vllm boom\n",
+    # loguru headers glued after a tqdm bar (uncoloured) or a half-written record
+    b"Gen: 100%|####| 64/64 [00:01<00:00, 350.17it/s]14:00:02    INFO paused\n",
+    b" 50%|##  | 3/6 [00:01<00:01]14:00:02   ERROR [orch] bar boom\n",
+    b"\r 10%|#  | 1/6 [00:00<00:01]\r 60%|### | 4/6 [00:01<00:00]14:00:03 WARNING redrawn\n",
+    b"[default1]:Gen: 100%|##| 2/2 [00:01<00:00]14:00:02 SUCCESS ranked bar\n",
+    b"bar]14:00:02 NOTALEVEL not glued\n",
+    log_line(T0, "INFO", "half-writ").rstrip(b"\n") + log_line(T0 + 1, "ERROR", "glued boom"),
+    b"bar " + log_line(T0 + 1, "WARNING", "glued after text"),
+    # torchrun's ChildFailedError box: rules, fields
+    b"=" * 60 + b"\n",
+    b"torch.distributed.elastic.multiprocessing.errors.ChildFailedError:\n",
+    b"  rank      : 2 (local_rank: 0)\n",
+    b"train.py FAILED\n",
+    # lines of no shape: continuations only when they look like one (issue 16)
+    b"user@gpu-node-3:~/prime-rl$ ls\n",
+    b"}\n",
+    b'> File "x.py", line 3, in main\n',
+    "    │    └ <function main>\n".encode(),
+    "│ └ 3\n".encode(),
+    b"KeyboardInterrupt\n",
+    b"torch.OutOfMemoryError: CUDA out of memory.\n",
+    b"-- spinner\rLoading model\n",
+    b"[default1]:plain text behind a rank prefix\n",
+    "✓ checked\n".encode(),
 ]
 
 FILTERS = [

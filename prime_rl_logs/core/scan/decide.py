@@ -20,13 +20,8 @@ from typing import TYPE_CHECKING, Final
 
 from prime_rl_logs.core.ansi import strip_sgr
 from prime_rl_logs.core.formats import LEVEL_WORDS
-from prime_rl_logs.core.parse import (
-    LineInfo,
-    decode_line,
-    parse_line,
-    traceback_header,
-    traceback_starts_record,
-)
+from prime_rl_logs.core.parse import LineInfo, decode_line, parse_line
+from prime_rl_logs.core.record_edges import in_record
 from prime_rl_logs.core.scan.lines import ChunkLines, split_lines
 from prime_rl_logs.core.scan.matcher import RegexMatcher
 from prime_rl_logs.core.scan.records import (
@@ -261,10 +256,7 @@ def decide_interleaved_chunk(
     for off, raw in split_lines(buf, base):
         text = decode_line(raw)
         info = parse_line(text)
-        if traceback_starts_record(text, info, above):
-            info, above = traceback_header(info), info
-        else:
-            above = info
+        info, above = in_record(text, info, above), info
         plain = strip_sgr(text) if (rules.include or rules.exclude) else ""
         ln = InterleavedLine(
             off,

@@ -4,10 +4,11 @@ Pure functions over ``bytes`` and offsets, with no file, view or state: the view
 the line index and the warning counters all judge a line through `header_level`,
 so "is this a record header?" has one answer. Loguru headers are recognised by
 `HEADER_LEVEL_RE` (a fraction of a microsecond); the other shapes by `parse_line`,
-and a bare traceback's first line by `traceback_starts_record` (the one header judged
-with the line above it);
-a line whose first byte cannot start a header (`HEADER_FIRST_BYTES`, from the
-shape table of `core.formats`) is a continuation without asking either. The
+and the lines judged with the line above them (bare tracebacks, torchrun's box,
+vLLM's line-by-line messages) by `core.record_edges.in_record`; a line whose first
+byte cannot start a record (`HEADER_FIRST_BYTES`, from `core.formats`: whitespace
+and most punctuation), without ``\r`` redraws, is a continuation without asking
+either. The
 navigation helpers (`first_header`, `last_header`, `next_header`,
 `record_start`) walk line by line from there.
 
@@ -15,19 +16,21 @@ A record half-written without its newline (a full disk) gets the next record glu
 onto its line. Rows stay physical lines, but such a line is judged by every loguru
 header it holds (`embedded_level`: a dim-coloured clock and a known level after
 other text): its level is the highest of them, so a glued ERROR is never hidden by
-a level filter or missing from the counts. The line's own text (`parse_line`) is
-unchanged.
+a level filter or missing from the counts; `parse_line` reads it the same way. An
+uncoloured loguru header straight after a ``]`` (a tqdm bar's end) on a line that
+does not start with a header counts too.
 """
 
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Callable, Iterator
 from typing import Final
 
 from prime_rl_logs import levels
 from prime_rl_logs.core.formats import (
+    GLUED_BARE_BYTES_RE,
+    GLUED_DIM_BYTES_RE,
     HEADER_FIRST_BYTES,
     HEADER_LEVEL_RE,
     LEVEL_OF_BYTES,
@@ -35,13 +38,8 @@ from prime_rl_logs.core.formats import (
     SHAPE_LINE_AT_RE,
     SHAPE_LINE_RE,
 )
-from prime_rl_logs.core.parse import (
-    LineInfo,
-    decode_line,
-    parse_line,
-    traceback_header,
-    traceback_starts_record,
-)
+from prime_rl_logs.core.parse import ORPHAN_LEVEL, LineInfo, decode_line, parse_line
+from prime_rl_logs.core.record_edges import in_record, needs_line_above
 from prime_rl_logs.core.scan.lines import line_end, line_start
 
 __all__ = [
@@ -54,6 +52,7 @@ __all__ = [
     "first_header",
     "header_info",
     "header_level",
+    "judged_info",
     "last_header",
     "level_from_bytes",
     "next_header",
@@ -62,9 +61,6 @@ __all__ = [
     "token_line_starts",
 ]
 
-ORPHAN_LEVEL: Final = levels.INFO
-"""Level of lines no record header precedes (the top of a plain-text file): INFO, so
-they show wherever INFO does."""
 
 RECORD_LOOKBACK: Final = 4 << 20
 """How far back a continuation line's header is looked for; a longer record is cut,
@@ -72,27 +68,37 @@ its top part read as orphan lines."""
 
 
 _DIM: Final = b"\x1b[2m"
-_EMBEDDED_RE: Final = re.compile(
-    rb"\x1b\[2m\d\d:\d\d:\d\d(?:[.,]\d{1,6})?\x1b\[0m (?:\x1b\[[0-9;:]*m| )*"
-    rb"([A-Z][A-Z0-9_]*)(?:\x1b\[[0-9;:]*m)*(?: |$)"
-)
+_EMBEDDED_RE: Final = GLUED_DIM_BYTES_RE
 """A loguru header as prime-rl's coloured sink writes it, anywhere in a line."""
 
 
-def embedded_level(buf: bytes, pos: int, end: int) -> int | None:
+def embedded_level(buf: bytes, pos: int, end: int, bare: bool = False) -> int | None:
     """The highest level of the loguru headers glued into ``buf[pos:end]`` (a part
     of one line after its own header, if any): a dim clock and a known level name
-    (SGR-coloured, as loguru writes them). None if there is none (the usual case:
-    one ``bytes.find`` that finds nothing)."""
+    (SGR-coloured, as loguru writes them) and, with ``bare`` (a line that does not
+    start with a header), an uncoloured header straight after a ``]`` (a tqdm bar's
+    end, `formats.GLUED_BARE_RE`). None if there is none (the usual case: one
+    ``bytes.find`` per kind that finds nothing). A line with ``\\r`` redraws that
+    holds one is judged by `parse_line` of its last redraw."""
     i = buf.find(_DIM, pos, end)
     best: int | None = None
     while i >= 0:
         m = _EMBEDDED_RE.match(buf, i, end)
         if m is not None:
-            level = LEVEL_OF_BYTES.get(m.group(1))
+            level = LEVEL_OF_BYTES.get(m.group(2))
             if level is not None and (best is None or level > best):
                 best = level
         i = buf.find(_DIM, i + 1, end)
+    if bare and buf.find(b"]", pos, end) >= 0:
+        for m in GLUED_BARE_BYTES_RE.finditer(buf, pos, end):
+            level = LEVEL_OF_BYTES.get(m.group(2))
+            if level is not None and (best is None or level > best):
+                best = level
+    if best is not None and buf.find(b"\r", pos, end) >= 0:
+        start = buf.rfind(b"\n", 0, pos) + 1  # the line's start
+        text = decode_line(buf[start:end])
+        info = in_record(text, parse_line(text), None)
+        return info.level if info.header else None
     return best
 
 
@@ -115,57 +121,89 @@ def header_level(buf: bytes, pos: int, end: int) -> int | None:
     continuation line. ``pos`` must be a line start; ``end`` is the line's end
     (its newline's offset, or past it).
 
-    Agrees with ``parse_line(decode_line(line))``: loguru headers are recognised
-    by `HEADER_LEVEL_RE` (a fraction of a microsecond), other shapes by
-    `parse_line`, and lines whose first byte cannot start a header by that byte;
-    except that a line holding glued loguru headers (`embedded_level`) is a header
-    at the highest level among them and its own.
+    Agrees with `in_record` of ``parse_line(decode_line(line))``: loguru headers are
+    recognised by `HEADER_LEVEL_RE` (a fraction of a microsecond), other shapes by
+    `parse_line` (and the line above, for the shapes `core.record_edges` judges),
+    and lines whose first byte cannot start a header by that byte, but for the
+    loguru headers glued into a line (`embedded_level`): a line holding them is a
+    header at the highest level among them and its own, as `parse_line` reads it.
     """
     if pos >= end:
         return None
-    if buf[pos] not in HEADER_FIRST_BYTES:
-        return embedded_level(buf, pos, end)
-    if buf.find(b"\r", pos, end) < 0:
+    cr = buf.find(b"\r", pos, end) >= 0
+    if buf[pos] not in HEADER_FIRST_BYTES and not cr:
+        return embedded_level(buf, pos, end, bare=True)
+    if not cr:
         m = HEADER_LEVEL_RE.match(buf, pos, end)
         if m is not None:
             return _with_embedded(level_from_bytes(m.group(1)), buf, m.end(), end)
     text = decode_line(buf[pos:end])
     info = parse_line(text)
     if info.header:
-        return _with_embedded(info.level, buf, pos + 1, end)
-    if traceback_starts_record(text, info, _line_above(buf, pos)):
-        return levels.ERROR
-    return _with_embedded(None, buf, pos + 1, end)
+        if info.fmt != "vllm" or not _same_head_above(buf, pos, end, info.message):
+            return _with_embedded(info.level, buf, pos + 1, end)
+    elif not needs_line_above(text):
+        return None
+    info = in_record(text, info, _line_above(buf, pos))
+    return info.level if info.header else None
+
+
+def _same_head_above(buf: bytes, pos: int, end: int, message: str) -> bool:
+    """Whether the line above a vLLM header line may carry the same header (the
+    cheap test before `in_record` parses it): its bytes before the message are
+    the same. Always True for a line with colour codes or redraws."""
+    if pos == 0:
+        return False
+    line = buf[pos:end]
+    if b"\x1b" in line or b"\r" in line:
+        return True
+    n = len(line.rstrip(b"\n")) - len(message.encode()) - 1
+    a = buf.rfind(b"\n", 0, pos - 1) + 1
+    return n > 0 and buf[a : a + n] == buf[pos : pos + n]
 
 
 def header_info(buf: bytes, pos: int, end: int) -> LineInfo | None:
     """Like `header_level`, but the whole `LineInfo` of a header line."""
-    if pos >= end or buf[pos] not in HEADER_FIRST_BYTES:
+    if pos >= end:
+        return None
+    if (
+        buf[pos] not in HEADER_FIRST_BYTES
+        and buf.find(b"\r", pos, end) < 0
+        and embedded_level(buf, pos, end, bare=True) is None
+    ):
         return None
     text = decode_line(buf[pos:end])
-    info = parse_line(text)
-    if info.header:
-        return info
-    if traceback_starts_record(text, info, _line_above(buf, pos)):
-        return traceback_header(info)
-    return None
+    info = in_record(text, parse_line(text), _line_above(buf, pos))
+    return info if info.header else None
 
 
-def bare_traceback_info(
+def judged_info(
     read: Callable[[int, int], bytes], offset: int, text: str, info: LineInfo
 ) -> LineInfo:
-    """``info`` of the line ``text`` at file ``offset``, made a header if it is a bare
-    traceback's first line that starts a record (`traceback_starts_record`; the line
-    above read with ``read(offset, size)``)."""
-    if info.header or "Traceback (most recent call last):" not in text:
+    """``info`` of the line ``text`` at file ``offset`` as its record reads it
+    (`in_record`; the line above read with ``read(offset, size)`` when the line is
+    of a shape that needs it)."""
+    if info.header:
+        if info.fmt != "vllm":
+            return in_record(text, info, None)  # glued headers only: no line above
+    elif not needs_line_above(text):
         return info
     above = None
-    if offset > 0:
-        a = max(0, offset - (64 << 10))
+    for size in (4 << 10, 64 << 10):  # the line above, usually short: 4 KiB first
+        if offset <= 0:
+            break
+        a = max(0, offset - size)
         buf = read(a, offset - a)
-        if len(buf) == offset - a:
+        if len(buf) != offset - a:
+            break
+        if a == 0 or buf.rfind(b"\n", 0, len(buf) - 1) >= 0:
             above = _line_above(buf, len(buf))
-    return traceback_header(info) if traceback_starts_record(text, info, above) else info
+            break
+    return in_record(text, info, above)
+
+
+bare_traceback_info = judged_info
+"""The name `judged_info` had when it judged bare tracebacks only."""
 
 
 def _line_above(buf: bytes, pos: int) -> LineInfo | None:

@@ -17,7 +17,12 @@ from itertools import filterfalse
 
 from prime_rl_logs.core.formats import HEADER_FIRST_BYTES, HEADER_LEVEL_RE, LEVEL_OF_BYTES
 from prime_rl_logs.core.scan.lines import ChunkLines
-from prime_rl_logs.core.scan.records import header_level, level_from_bytes, token_line_starts
+from prime_rl_logs.core.scan.records import (
+    embedded_level,
+    header_level,
+    level_from_bytes,
+    token_line_starts,
+)
 from prime_rl_logs.core.scan.templates import HeaderTemplates
 
 __all__ = [
@@ -199,7 +204,10 @@ def rows_without_levels_below(
         dropped.add(s + base)
         q = find(b"\n", s, hi) + 1 or hi
         while q < hi:  # continuation lines: the record runs to the next header
-            if buf[q] in HEADER_FIRST_BYTES and templates.levels(buf, [q], hi)[0] is not None:
+            if buf[q] in HEADER_FIRST_BYTES:
+                if templates.levels(buf, [q], hi)[0] is not None:
+                    break
+            elif embedded_level(buf, q, find(b"\n", q, hi) + 1 or hi, bare=True) is not None:
                 break
             dropped.add(q + base)
             q = find(b"\n", q, hi) + 1 or hi
