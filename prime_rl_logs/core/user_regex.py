@@ -15,6 +15,14 @@ slower than 10 MB/s is too slow for a log viewer). A search that runs out raises
 once, so one pattern freezes the caller for one time limit at most, whatever the
 number of lines and panes. Callers stop the filter on it with `RegexTooSlow`'s
 one-line message (`core.view.View.stopped`, ``tail``: exit 2).
+
+Why this way: the time limit is ``regex``'s own (checked inside the match, counted
+in CPU time: 0.25 s of CPU even on a loaded machine), so the scans keep their
+shape and speed (``docs/benchmarks.md``) and the history builder keeps its time
+slices on the event loop, where `core.view.View` (not thread-safe) lives. A
+worker thread alone would not help with ``re`` (the main thread got no tick in
+27 s), and a subprocess that can be killed would copy every chunk through a pipe.
+``regex`` runs in ``VERSION0`` (``re``'s behaviour) with ``re``'s flags.
 """
 
 from __future__ import annotations
