@@ -352,7 +352,7 @@ def _check_stopped(view: View) -> None:
     command with one line and exit 2 (`core.user_regex`): past a pattern that
     backtracks, any output would be partial and slow."""
     if view.stopped is not None:
-        raise UsageError(view.stopped.replace("filter stopped: ", "", 1))
+        raise UsageError(view.stopped)
 
 
 async def _follow(options: Options, out: TextIO) -> int:

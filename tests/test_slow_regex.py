@@ -91,6 +91,24 @@ def test_a_view_with_a_slow_include_stops_with_its_reason(tmp_path: Path) -> Non
     assert len(view) == 0  # the slow records come last in the file, read first
 
 
+def test_a_live_line_that_is_too_slow_stops_the_view(tmp_path: Path) -> None:
+    out = write_run(tmp_path / "out", slow=0)
+    run = Run(out)
+    run.refresh()
+    view = View(run, Filter.from_options(grep="(a|aa)+$|ordinary 7"))
+    while not view.complete:
+        view.build(0.01)
+    assert view.stopped is None and len(view) == 1
+    with (out / "logs" / "orchestrator.log").open("a", encoding="utf-8") as f:
+        f.write(loguru_line("14:02:00", "INFO", LONG_A) + "\n")
+    delta = view.update(run.refresh())  # no exception: the view stops
+    assert delta.appended == 0 and view.stopped is not None and "too slow" in view.stopped
+    with (out / "logs" / "orchestrator.log").open("a", encoding="utf-8") as f:
+        f.write(loguru_line("14:02:01", "INFO", "ordinary 7 again") + "\n")
+    assert view.update(run.refresh()).appended == 0  # stopped: takes no more rows
+    assert len(view) == 1
+
+
 def _env() -> dict[str, str]:
     env = dict(os.environ)
     root = str(Path(__file__).resolve().parents[1])

@@ -154,8 +154,8 @@ class UserRegex:
 
     def too_slow(self) -> RegexTooSlow:
         return RegexTooSlow(
-            f"the regex /{self.pattern}/ is too slow: one search took over "
-            f"{SEARCH_BASE_S:g} s (it backtracks)"
+            f"the regex /{self.pattern}/ is too slow "
+            f"(one search took over {SEARCH_BASE_S:g} s: it backtracks)"
         )
 
     def _limit(self, n: int) -> float:

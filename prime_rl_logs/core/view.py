@@ -175,7 +175,7 @@ class View:
             return len(self) - before
 
     def _stop(self, exc: RegexTooSlow) -> None:
-        self.stopped = f"filter stopped: {exc}"
+        self.stopped = str(exc)
         self._heap = self._refill = None
 
     def _build(self, budget_s: float) -> int:

@@ -194,7 +194,7 @@ class LogPane(Vertical):
         elif not files:
             bits.append("no files for this pane yet")
         if view is not None and view.stopped is not None:
-            bits.append(f"{view.stopped} — esc clears")
+            bits.append(f"filter stopped (esc clears): {view.stopped}")
         elif view is not None and not view.complete:
             bits.append("reading history…")
         if lv.following:
