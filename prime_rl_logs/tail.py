@@ -334,6 +334,7 @@ def _print_run(options: Options, out: TextIO) -> int:
         attempt=options.attempt,
     )
     start = _build(view, options.lines, options.as_json)
+    _check_stopped(view)
     printer.rows(view, start, len(view))
     return 0
 
@@ -381,6 +382,14 @@ def _record_start(view: View, start: int) -> int:
     return start
 
 
+def _check_stopped(view: View) -> None:
+    """A ``--grep`` / ``--exclude`` regex that ran out of time on one search ends the
+    command with one line and exit 2 (`core.user_regex`): past a pattern that
+    backtracks, any output would be partial and slow."""
+    if view.stopped is not None:
+        raise UsageError(view.stopped)
+
+
 async def _follow(options: Options, out: TextIO) -> int:
     folder = options.output_dir
     run = Run(folder, options.logs)
@@ -402,6 +411,7 @@ async def _follow(options: Options, out: TextIO) -> int:
     )
     lines = FOLLOW_LINES if options.lines is None else options.lines
     start = _build(view, lines, options.as_json)
+    _check_stopped(view)
     printer.rows(view, start, len(view))
 
     said: set[str] = set()
@@ -415,6 +425,7 @@ async def _follow(options: Options, out: TextIO) -> int:
         delta = view.update(changes)
         if delta.appended:
             printer.rows(view, len(view) - delta.appended, len(view))
+        _check_stopped(view)
         if closed.is_set():
             break
     if closed.is_set():

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
-from prime_rl_logs.core.user_regex import compile_user_regex
+from prime_rl_logs.core.user_regex import UserRegex, compile_user_regex
 from prime_rl_logs.layout import (
     COMPONENTS,
     ENV,
@@ -83,7 +83,7 @@ def _parse_components(value: str | None) -> frozenset[str] | None:
     return frozenset(out)
 
 
-def _compile(pattern: str | None, option: str) -> re.Pattern[str] | None:
+def _compile(pattern: str | None, option: str) -> UserRegex | None:
     if pattern is None or pattern == "":
         return None
     try:
@@ -99,15 +99,16 @@ class Filter:
     ``ranks`` restricts trainer sources (a rank's own file, or the lines of a
     combined ``trainer.log`` by their torchrun prefix); other components pass.
     ``include`` / ``exclude`` match the plain text (no colour codes) of any line of
-    a record and show / hide the whole record; hidden, not dimmed.
+    a record and show / hide the whole record; hidden, not dimmed. They run with a
+    time limit per search (`core.user_regex`; an ``re`` pattern is recompiled).
     """
 
     min_level: int = 0
     ranks: frozenset[int] | None = None
     components: frozenset[str] | None = None
     rels: frozenset[str] | None = None
-    include: re.Pattern[str] | None = None
-    exclude: re.Pattern[str] | None = None
+    include: re.Pattern[str] | UserRegex | None = None
+    exclude: re.Pattern[str] | UserRegex | None = None
 
     @classmethod
     def from_options(

@@ -21,6 +21,7 @@ from prime_rl_logs.core.run import LogFile
 from prime_rl_logs.core.scan.lines import line_end
 from prime_rl_logs.core.scan.matcher import RegexMatcher
 from prime_rl_logs.core.scan.records import token_line_starts
+from prime_rl_logs.core.user_regex import UserRegex
 
 __all__ = ["find_row", "gather", "next_problem_row", "scan_rows"]
 
@@ -108,12 +109,13 @@ def scan_rows(
 def find_row(
     rows: RowStore | IndexWindow,
     slots: list[tuple[LogFile, int]],
-    pattern: re.Pattern[str] | str,
+    pattern: re.Pattern[str] | UserRegex | str,
     start: int,
     backwards: bool = False,
 ) -> int | None:
     """The first row at or after ``start`` (at or before, ``backwards``) whose plain
-    text matches ``pattern``; None if there is none."""
+    text matches ``pattern``; None if there is none. `core.user_regex.RegexTooSlow`
+    where one search of it runs out of time."""
     pat = re.compile(pattern) if isinstance(pattern, str) else pattern
     matcher = RegexMatcher.of(pat)
     return scan_rows(rows, slots, start, backwards, lambda buf: matcher.lines(buf, 0, len(buf)))

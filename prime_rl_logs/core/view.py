@@ -28,6 +28,10 @@ one regex pass per word with the learned templates, slices of the line index);
 every shortcut is checked line by line where it could disagree with `parse_line`.
 Figures: docs/benchmarks.md.
 
+A user regex that runs out of time on one search (`core.user_regex`) stops the
+view: it keeps the rows found so far, takes no more (`View.complete` is then
+True, `View.update` adds nothing) and says why in `View.stopped`.
+
 Known limits: the bulk level scan sees level names written in upper case (as
 loguru, vLLM, uvicorn and stdlib logging write them); a word of a regex split by a
 colour code inside it (markup in the middle of a word) is not found on coloured
@@ -49,6 +53,7 @@ from prime_rl_logs.core.run import LogFile, Run, RunChanges
 from prime_rl_logs.core.scan.decide import Rules
 from prime_rl_logs.core.scan.timeline import FileClock
 from prime_rl_logs.core.search import find_row, next_problem_row
+from prime_rl_logs.core.user_regex import RegexTooSlow, UserRegex
 from prime_rl_logs.core.view_file import ViewFile
 from prime_rl_logs.layout import TRAINER
 
@@ -83,6 +88,8 @@ class View:
         self._built = False
         self._heap: list[_Newest] | None = None  # `_step_multi`'s merge, between calls
         self._refill: ViewFile | None = None  # the file whose runs ran out last call
+        self.stopped: str | None = None
+        """Why the view stopped taking rows (its regex is too slow), or None."""
         if len(files) == 1:
             [m] = self._members.values()
             if self._rules.trivial and not (m.by_rank and self._rules.ranks is not None):
@@ -113,7 +120,10 @@ class View:
 
     @property
     def complete(self) -> bool:
-        """All history is scanned (live lines keep coming through `update`)."""
+        """All history is scanned (live lines keep coming through `update`), or the
+        view is `stopped`."""
+        if self.stopped is not None:
+            return True
         if isinstance(self._rows, IndexWindow):
             return self._index_done()
         return all(m.done and not m.runs for m in self._members.values())
@@ -157,6 +167,18 @@ class View:
         The first call returns once it has the last screen (`FIRST_SCREEN` rows,
         or all there are), taking up to `FIRST_CALL_MAX_S` if the filter is rare.
         """
+        before = len(self)
+        try:
+            return self._build(budget_s)
+        except RegexTooSlow as exc:
+            self._stop(exc)
+            return len(self) - before
+
+    def _stop(self, exc: RegexTooSlow) -> None:
+        self.stopped = str(exc)
+        self._heap = self._refill = None
+
+    def _build(self, budget_s: float) -> int:
         start = time.perf_counter()
         deadline = start + budget_s
         first = not self._built
@@ -254,6 +276,16 @@ class View:
         """Rows for what `Run.refresh` found: appended lines (a batch from several
         files merged by time), new files, and resets (old rows stay; the new content
         follows)."""
+        if self.stopped is not None:
+            return ViewDelta(appended=0)
+        before = len(self)
+        try:
+            return self._update(changes)
+        except RegexTooSlow as exc:
+            self._stop(exc)
+            return ViewDelta(appended=len(self) - before, reset=bool(changes.reset))
+
+    def _update(self, changes: RunChanges) -> ViewDelta:
         self._heap = self._refill = None  # files may join or restart: merge afresh
         if isinstance(self._rows, IndexWindow):
             [own] = self._members
@@ -355,10 +387,11 @@ class View:
         return range(lo, hi)
 
     def find(
-        self, pattern: re.Pattern[str] | str, start: int, backwards: bool = False
+        self, pattern: re.Pattern[str] | UserRegex | str, start: int, backwards: bool = False
     ) -> int | None:
         """The first row at or after ``start`` (at or before, ``backwards``) whose
-        plain text matches ``pattern``; None if there is none."""
+        plain text matches ``pattern``; None if there is none. `RegexTooSlow` where
+        one search of it runs out of time."""
         return find_row(self._rows, self._slots, pattern, start, backwards)
 
     def next_problem(self, start: int, backwards: bool = False) -> int | None:

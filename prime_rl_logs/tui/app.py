@@ -32,7 +32,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, OptionList
 
 from prime_rl_logs.core.run import Run, RunChanges
-from prime_rl_logs.core.user_regex import compile_user_regex
+from prime_rl_logs.core.user_regex import RegexTooSlow, UserRegex, compile_user_regex
 from prime_rl_logs.core.view import Filter, View
 from prime_rl_logs.core.watch import watch_run
 from prime_rl_logs.layout import (
@@ -398,7 +398,7 @@ class PrimeLogsApp(App[int]):
         self.prompt_mode = ""
         self.active_pane.log_view.focus()
 
-    def _set_search(self, pattern: re.Pattern[str] | None) -> None:
+    def _set_search(self, pattern: UserRegex | None) -> None:
         for pane in self.panes:
             pane.log_view.set_search(pattern)
         if pattern is not None:
@@ -413,7 +413,11 @@ class PrimeLogsApp(App[int]):
         if not 0 <= start < len(lv.view):
             self.notify("no more matches", severity="warning", timeout=2)
             return
-        row = lv.view.find(lv.search, start, backwards=step < 0)
+        try:
+            row = lv.view.find(lv.search, start, backwards=step < 0)
+        except RegexTooSlow as exc:
+            self.notify(f"search stopped: {exc}", severity="error", timeout=10)
+            return
         if row is None:
             self.notify(f"no match for /{lv.search.pattern}/", severity="warning", timeout=2)
             return

@@ -18,7 +18,8 @@ One private Textual call remains, isolated in `LogView._update_scrollbars`.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, TypeAlias
+from contextlib import suppress
+from typing import TYPE_CHECKING, TypeAlias, cast
 
 from rich.segment import Segment
 from rich.style import Style
@@ -29,6 +30,8 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+
+from prime_rl_logs.core.user_regex import RegexTooSlow, UserRegex
 
 if TYPE_CHECKING:
     from prime_rl_logs.core.view import View, ViewDelta
@@ -106,7 +109,7 @@ class LogView(ScrollView, can_focus=True):
         super().__init__(id=id)
         self.view: View | None = None
         self.tag_width = 0  # 0: a single-source pane, no tags
-        self.search: re.Pattern[str] | None = None
+        self.search: re.Pattern[str] | UserRegex | None = None
         self.unseen = 0
         self._strips: LRUCache[StripKey, Strip] = LRUCache(STRIP_CACHE_SIZE)
         self._max_width = 0
@@ -198,7 +201,7 @@ class LogView(ScrollView, can_focus=True):
     def _clear_cache(self) -> None:
         self._strips.clear()
 
-    def set_search(self, pattern: re.Pattern[str] | None) -> None:
+    def set_search(self, pattern: re.Pattern[str] | UserRegex | None) -> None:
         self.search = pattern
         self._clear_cache()
         self.refresh()
@@ -323,7 +326,11 @@ class LogView(ScrollView, can_focus=True):
             # A tab left in a strip moves the terminal's cursor over stale cells.
             line.expand_tabs(8)
         if self.search is not None:
-            line.highlight_regex(self.search, style=Style(reverse=True, bold=True))
+            with suppress(RegexTooSlow):  # the search said so once (`core.user_regex`)
+                # Rich calls only ``finditer``, which a UserRegex has.
+                line.highlight_regex(
+                    cast("re.Pattern[str]", self.search), style=Style(reverse=True, bold=True)
+                )
         if not self.tag_width:
             return line
         tag = r.tag

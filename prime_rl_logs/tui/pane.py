@@ -193,7 +193,9 @@ class LogPane(Vertical):
             bits.append(f"waiting for {safe_name(str(self.run.logs))} to appear…")
         elif not files:
             bits.append("no files for this pane yet")
-        if view is not None and not view.complete:
+        if view is not None and view.stopped is not None:
+            bits.append(f"filter stopped (esc clears): {view.stopped}")
+        elif view is not None and not view.complete:
             bits.append("reading history…")
         if lv.following:
             bits.append("following")

@@ -6,7 +6,9 @@ would: one MULTILINE search over the decoded chunk, with the lines where the
 chunk's text differs from the line's (control characters, ``\r`` redraws,
 non-SGR escapes, cut long lines) checked one by one. On coloured chunks the
 words the regex requires (`required_words`) pre-select the lines instead. Holds
-no state beyond the compiled regex.
+no state beyond the compiled regex. The regex runs as a `core.user_regex.UserRegex`
+(an ``re`` pattern given is recompiled so): a search that runs out of time raises
+`core.user_regex.RegexTooSlow` out of `RegexMatcher.lines` and `RegexMatcher.line`.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any, Final
 from prime_rl_logs.core.ansi import SGR_RE, strip_sgr
 from prime_rl_logs.core.parse import DISPLAY_LIMIT, decode_line
 from prime_rl_logs.core.scan.lines import line_end, line_start
+from prime_rl_logs.core.user_regex import UserRegex, bounded
 
 __all__ = ["RegexMatcher", "plain_text", "required_words"]
 
@@ -35,7 +38,7 @@ def plain_text(raw: bytes) -> str:
     return strip_sgr(decode_line(raw))
 
 
-def _regex_tree(pattern: re.Pattern[str]) -> tuple[Any, tuple[Any, Any, Any]] | None:
+def _regex_tree(pattern: re.Pattern[str] | UserRegex) -> tuple[Any, tuple[Any, Any, Any]] | None:
     """The parse tree of ``pattern`` and the opcodes LITERAL, SUBPATTERN, BRANCH, from
     the standard library's private ``re._parser`` (``sre_parse``); None where it is
     missing or fails, and then `required_words` finds no words and the matcher
@@ -55,7 +58,7 @@ def _regex_tree(pattern: re.Pattern[str]) -> tuple[Any, tuple[Any, Any, Any]] | 
     return tree, ops
 
 
-def required_words(pattern: re.Pattern[str]) -> list[list[str]] | None:
+def required_words(pattern: re.Pattern[str] | UserRegex) -> list[list[str]] | None:
     """Words a match must contain, from the parsed pattern: one list per top-level
     alternative, any single word of which that alternative requires. None when some
     alternative requires no word of 3+ characters (then there is no pre-filter)."""
@@ -104,14 +107,15 @@ class RegexMatcher:
     it requires, which pre-select the lines of coloured chunks (where stripping the
     colour codes of every line would cost more than the search)."""
 
-    pattern: re.Pattern[str]
-    bulk: re.Pattern[str]
+    pattern: UserRegex
+    bulk: UserRegex
     words: list[list[bytes]] | None
     fold: bool  # the words are looked for in the lower-cased chunk
 
     @classmethod
-    def of(cls, pattern: re.Pattern[str]) -> RegexMatcher:
-        bulk = re.compile(pattern.pattern, pattern.flags | re.MULTILINE)
+    def of(cls, pattern: re.Pattern[str] | UserRegex) -> RegexMatcher:
+        pattern = bounded(pattern)
+        bulk = pattern.with_flags(re.MULTILINE)
         fold = bool(pattern.flags & re.IGNORECASE)
         alternatives = required_words(pattern)
         words: list[list[bytes]] | None = None
