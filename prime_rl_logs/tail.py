@@ -52,9 +52,10 @@ from typing import Any, TextIO
 from prime_rl_logs import levels
 from prime_rl_logs.core.ansi import strip_sgr
 from prime_rl_logs.core.crash import bare_line, exception_line, inferred_clock
+from prime_rl_logs.core.log_file import LogFile
 from prime_rl_logs.core.parse import decode_line
 from prime_rl_logs.core.rows import split_prefix, tag_of
-from prime_rl_logs.core.run import LogFile, Run, RunChanges
+from prime_rl_logs.core.run import Run, RunChanges
 from prime_rl_logs.core.view import Filter, Row, View
 from prime_rl_logs.core.watch import watch_run
 from prime_rl_logs.errors import UsageError

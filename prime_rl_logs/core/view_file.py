@@ -18,8 +18,9 @@ from collections import deque
 from typing import Any, Final
 
 from prime_rl_logs.core.ansi import strip_sgr
+from prime_rl_logs.core.file_change import Appended
 from prime_rl_logs.core.index import CHUNK, FIRST_CHUNK, chunk_before, line_starts
-from prime_rl_logs.core.log_file import CACHE_LINES, Appended, LogFile
+from prime_rl_logs.core.log_file import CACHE_LINES, LogFile
 from prime_rl_logs.core.parse import (
     LineInfo,
     decode_line,

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from prime_rl_logs.core.ansi import strip_sgr
 from prime_rl_logs.core.index import LineIndex
+from prime_rl_logs.core.log_file import LogFile
 from prime_rl_logs.core.parse import (
     LineInfo,
     decode_line,
@@ -19,7 +20,8 @@ from prime_rl_logs.core.parse import (
     traceback_header,
     traceback_starts_record,
 )
-from prime_rl_logs.core.run import ORPHAN_LEVEL, LogFile, Run
+from prime_rl_logs.core.run import Run
+from prime_rl_logs.core.scan.records import ORPHAN_LEVEL
 from prime_rl_logs.core.view import Filter, View, ViewDelta
 from tests.fixtures import append, log_line, traceback_lines
 
