@@ -179,8 +179,8 @@ async def watch_run(
 ) -> AsyncGenerator[RunChanges, None]:
     """Yield each non-empty batch of changes to ``run``'s files until ``stop_event``.
 
-    Waits for ``logs/`` to exist (a ``stat`` every 250 ms). ``poll=None`` polls on a
-    network filesystem and uses notifications elsewhere.
+    Waits for ``logs/`` to exist (a ``stat`` every `WAIT_FOR_LOGS_S`, 250 ms).
+    ``poll=None`` polls on a network filesystem and uses notifications elsewhere.
     """
     indexer = asyncio.create_task(_index_in_background(run))
     try:
