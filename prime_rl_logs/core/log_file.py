@@ -38,25 +38,22 @@ from prime_rl_logs.core.lru import LRU
 from prime_rl_logs.core.parse import LineInfo, decode_line, parse_line
 from prime_rl_logs.core.scan.records import (
     ORPHAN_LEVEL,
-    RECORD_LOOKBACK,
     bare_traceback_info,
     count_problems,
 )
 from prime_rl_logs.layout import Source, classify
 
-__all__ = [
-    "CACHE_LINES",
-    "GONE_TEXT",
-    "ORPHAN_LEVEL",
-    "RECORD_LOOKBACK",
-    "LogFile",
-    "Status",
-]
+__all__ = ["CACHE_LINES", "GONE_TEXT", "REMEMBERED_LINES", "LogFile", "Status"]
 
 Status = Literal["live", "gone", "error"]
 
 CACHE_LINES: Final = 4096
-"""Decoded lines (text and info) kept per file."""
+"""Decoded lines (text and info) kept per file, of those read to be shown."""
+
+REMEMBERED_LINES: Final = 256
+"""Lines a reader has just decoded (`LogFile.remember`) kept per file until they are
+shown: more than a screen of rows, so following the end decodes nothing twice, and
+a bound that does not grow with the lines appended while nobody looks at them."""
 
 GONE_TEXT: Final = "\x1b[2m⋯ (no longer readable: the file was truncated or replaced)\x1b[0m"
 
@@ -103,6 +100,7 @@ class LogFile:
         self._old = Generations()
         self._text: LRU[tuple[int, int], str] = LRU(CACHE_LINES)
         self._info: LRU[tuple[int, int], LineInfo] = LRU(CACHE_LINES)
+        self._fresh: LRU[tuple[int, int], str] = LRU(REMEMBERED_LINES)
         self._built_once = False
         self._adopted = False
         self._read_failed = False  # `error` is from reading lines, not from a poll
@@ -111,6 +109,11 @@ class LogFile:
         return f"LogFile({self.source.rel!r}, {self.status}, gen={self.generation})"
 
     # -- what the dashboard shows ---------------------------------------------
+
+    @property
+    def cached_texts(self) -> int:
+        """Decoded lines held: those read to be shown, and those just remembered."""
+        return len(self._text) + len(self._fresh)
 
     @property
     def lines(self) -> int:
@@ -331,17 +334,17 @@ class LogFile:
             generation: the content meant (default: the current one).
 
         Returns:
-            The line with its newline (a line longer than `LINE_READ_MAX`: its first
-            `LINE_READ_MAX` bytes, see `line_head`); None if that content can no
+            The line with its newline (a line longer than `line_read.LINE_READ_MAX`: its first
+            `line_read.LINE_READ_MAX` bytes, see `line_head`); None if that content can no
             longer be read (an I/O error on the current content also sets ``status``).
         """
         got = self.line_head(offset, generation)
         return None if got is None else got[0]
 
     def line_head(self, offset: int, generation: int | None = None) -> tuple[bytes, int] | None:
-        """The bytes of one line, at most `LINE_READ_MAX` of them, and its length.
+        """The bytes of one line, at most `line_read.LINE_READ_MAX` of them, and its length.
 
-        A line of any length costs `LINE_READ_MAX` bytes of memory: past them it is
+        A line of any length costs `line_read.LINE_READ_MAX` bytes of memory: past them it is
         read in blocks that are dropped, to find its end.
 
         Args:
@@ -364,14 +367,15 @@ class LogFile:
 
     def remember(self, generation: int, offset: int, text: str) -> None:
         """Keep a line's display text that a reader has just decoded, so `text`
-        need not read and decode it again.
+        need not read and decode it again (the last `REMEMBERED_LINES` of them: a
+        view fed lines nobody sees does not fill the text cache).
 
         Args:
             generation: the content the line belongs to.
             offset: where the line starts.
             text: ``decode_line`` of the line's bytes (its newline included or not).
         """
-        self._text.put((generation, offset), text)
+        self._fresh.put((generation, offset), text)
 
     def text(self, offset: int, generation: int | None = None) -> str:
         """Display text of one line: colours kept, every other control sequence
@@ -394,16 +398,19 @@ class LogFile:
         return GONE_TEXT
 
     def _decoded(self, gen: int, offset: int) -> str | None:
-        """The decoded line at ``offset`` of generation ``gen``, from the text cache or
-        read and decoded once (and cached); None if it can no longer be read."""
+        """The decoded line at ``offset`` of generation ``gen``, from the text cache,
+        else from the lines just remembered, else read and decoded once (and cached);
+        None if it can no longer be read."""
         key = (gen, offset)
         text = self._text.get(key)
         if text is None:
-            got = self.line_head(offset, gen)
-            if got is None:
-                return None
-            raw, size = got
-            text = decode_line(raw, size if size > len(raw) else None)
+            text = self._fresh.get(key)
+            if text is None:
+                got = self.line_head(offset, gen)
+                if got is None:
+                    return None
+                raw, size = got
+                text = decode_line(raw, size if size > len(raw) else None)
             self._text.put(key, text)
         return text
 

@@ -20,7 +20,7 @@ from typing import Any, Final
 from prime_rl_logs.core.ansi import strip_sgr
 from prime_rl_logs.core.file_change import Appended
 from prime_rl_logs.core.index import CHUNK, FIRST_CHUNK, chunk_before, line_starts
-from prime_rl_logs.core.log_file import CACHE_LINES, LogFile
+from prime_rl_logs.core.log_file import REMEMBERED_LINES, LogFile
 from prime_rl_logs.core.parse import (
     LineInfo,
     decode_line,
@@ -235,7 +235,7 @@ class ViewFile:
         out: list[tuple[float, int]] = []
         if emit and rules.trivial and not self.multi and not self.by_rank:
             return [(0.0, off) for off in line_starts(buf, base)]
-        texts: deque[str] = deque(maxlen=CACHE_LINES)  # of rows emitted as read: `out`'s tail
+        texts: deque[str] = deque(maxlen=REMEMBERED_LINES)  # of rows emitted as read: `out`'s tail
         above = self.fwd_above
         for off, raw in split_lines(buf, base):
             text = decode_line(raw)
