@@ -68,6 +68,7 @@ from prime_rl_logs.layout import (
     safe_name,
     too_deep_notice,
 )
+from prime_rl_logs.stdout import silence
 
 FOLLOW_LINES = 10  # what --follow prints before new lines, as tail -f
 TAG_WIDTH_MIN = 5
@@ -277,7 +278,7 @@ def tail(options: Options, out: TextIO | None = None) -> int:
             return asyncio.run(_follow(options, out))
         return _print_run(options, out)
     except BrokenPipeError:
-        _silence(out)
+        silence(out)
         return 0
 
 
@@ -384,7 +385,7 @@ async def _follow(options: Options, out: TextIO) -> int:
         if closed.is_set():
             break
     if closed.is_set():
-        _silence(out)
+        silence(out)
     return 0
 
 
@@ -445,18 +446,3 @@ def _on_closed(out: TextIO, callback: Callable[[], None]) -> threading.Event:
 
     threading.Thread(target=wait, name="stdout-closed", daemon=True).start()
     return closed
-
-
-def _silence(out: TextIO) -> None:
-    """Point stdout at /dev/null so the flush at exit cannot raise a second time.
-
-    Python's own recipe for a closed pipe: without it the interpreter prints
-    "Exception ignored ... BrokenPipeError" on its way out.
-    """
-    try:
-        fd = out.fileno()
-    except (OSError, ValueError, AttributeError):
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, fd)
-    os.close(devnull)
