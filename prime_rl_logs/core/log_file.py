@@ -50,7 +50,7 @@ Status = Literal["live", "gone", "error"]
 CACHE_LINES: Final = 4096
 """Decoded lines (text and info) kept per file, of those read to be shown."""
 
-REMEMBERED_LINES: Final = 256
+REMEMBERED_LINES: Final = 128
 """Lines a reader has just decoded (`LogFile.remember`) kept per file until they are
 shown: more than a screen of rows, so following the end decodes nothing twice, and
 a bound that does not grow with the lines appended while nobody looks at them."""
