@@ -293,13 +293,7 @@ def _print_run(options: Options, out: TextIO) -> int:
     _warn_unreadable(run, set())
     _warn_too_deep(run, set())
     view = View(run, options.flt)
-    printer = Printer(
-        out,
-        width=tag_width(run),
-        colour=options.colour,
-        as_json=options.as_json,
-        attempt=options.attempt,
-    )
+    printer = _printer(out, run, options)
     start = _build(view, options.lines, options.as_json)
     printer.rows(view, start, len(view))
     return 0
@@ -360,13 +354,7 @@ async def _follow(options: Options, out: TextIO) -> int:
     warned: set[str] = set()
     _warn_unreadable(run, warned)
     view = View(run, options.flt)
-    printer = Printer(
-        out,
-        width=tag_width(run),
-        colour=options.colour,
-        as_json=options.as_json,
-        attempt=options.attempt,
-    )
+    printer = _printer(out, run, options)
     lines = FOLLOW_LINES if options.lines is None else options.lines
     start = _build(view, lines, options.as_json)
     printer.rows(view, start, len(view))
@@ -387,6 +375,17 @@ async def _follow(options: Options, out: TextIO) -> int:
     if closed.is_set():
         silence(out)
     return 0
+
+
+def _printer(out: TextIO, run: Run, options: Options) -> Printer:
+    """The printer of ``run``'s rows as ``options`` ask (colour, JSON, attempt)."""
+    return Printer(
+        out,
+        width=tag_width(run),
+        colour=options.colour,
+        as_json=options.as_json,
+        attempt=options.attempt,
+    )
 
 
 def _warn_unreadable(run: Run, warned: set[str]) -> None:
