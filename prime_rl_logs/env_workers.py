@@ -110,6 +110,12 @@ class VerifiersHandler(logging.Handler):
     """
 
     def emit(self, record: logging.LogRecord) -> None:
+        """Write ``record`` through our logger at its level, or hand it to stdlib's
+        last-resort handler when no logger is set up.
+
+        Args:
+            record: the stdlib record verifiers logged.
+        """
         try:
             logger = get_logger()
         except LoggerNotSetUp:

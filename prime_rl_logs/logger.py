@@ -130,6 +130,11 @@ class AppendFileSink:
         self._error = ""
 
     def write(self, message: str) -> None:
+        """Append one formatted record (loguru calls this); never raises.
+
+        Args:
+            message: the record as loguru formatted it, its newline included.
+        """
         fd = self.fd
         if fd is None:
             return
@@ -179,6 +184,8 @@ class AppendFileSink:
             pass  # stderr is gone too: nothing more can be said
 
     def stop(self) -> None:
+        """Close the file (loguru calls this when the handler is removed), first
+        reporting on stderr the records dropped since the last report."""
         fd, self.fd = self.fd, None
         if self.dropped:
             self._report(failing=True, final=True)

@@ -59,9 +59,10 @@ from prime_rl_logs.core.crash import (
     exception_line,
     inferred_clock,
 )
+from prime_rl_logs.core.log_file import LogFile
 from prime_rl_logs.core.parse import decode_line
 from prime_rl_logs.core.rows import split_prefix, tag_of
-from prime_rl_logs.core.run import LogFile, Run, RunChanges
+from prime_rl_logs.core.run import Run, RunChanges
 from prime_rl_logs.core.view import Filter, Row, View
 from prime_rl_logs.core.watch import watch_run
 from prime_rl_logs.errors import UsageError
@@ -74,6 +75,7 @@ from prime_rl_logs.layout import (
     safe_name,
     too_deep_notice,
 )
+from prime_rl_logs.stdout import silence
 
 FOLLOW_LINES = 10  # what --follow prints before new lines, as tail -f
 TAG_WIDTH_MIN = 5
@@ -311,7 +313,7 @@ def tail(options: Options, out: TextIO | None = None) -> int:
             return asyncio.run(_follow(options, out))
         return _print_run(options, out)
     except BrokenPipeError:
-        _silence(out)
+        silence(out)
         return 0
 
 
@@ -326,13 +328,7 @@ def _print_run(options: Options, out: TextIO) -> int:
     _warn_unreadable(run, set())
     _warn_too_deep(run, set())
     view = View(run, options.flt)
-    printer = Printer(
-        out,
-        width=tag_width(run),
-        colour=options.colour,
-        as_json=options.as_json,
-        attempt=options.attempt,
-    )
+    printer = _printer(out, run, options)
     start = _build(view, options.lines, options.as_json)
     _check_stopped(view)
     printer.rows(view, start, len(view))
@@ -402,13 +398,7 @@ async def _follow(options: Options, out: TextIO) -> int:
     warned: set[str] = set()
     _warn_unreadable(run, warned)
     view = View(run, options.flt)
-    printer = Printer(
-        out,
-        width=tag_width(run),
-        colour=options.colour,
-        as_json=options.as_json,
-        attempt=options.attempt,
-    )
+    printer = _printer(out, run, options)
     lines = FOLLOW_LINES if options.lines is None else options.lines
     start = _build(view, lines, options.as_json)
     _check_stopped(view)
@@ -429,8 +419,19 @@ async def _follow(options: Options, out: TextIO) -> int:
         if closed.is_set():
             break
     if closed.is_set():
-        _silence(out)
+        silence(out)
     return 0
+
+
+def _printer(out: TextIO, run: Run, options: Options) -> Printer:
+    """The printer of ``run``'s rows as ``options`` ask (colour, JSON, attempt)."""
+    return Printer(
+        out,
+        width=tag_width(run),
+        colour=options.colour,
+        as_json=options.as_json,
+        attempt=options.attempt,
+    )
 
 
 def _warn_unreadable(run: Run, warned: set[str]) -> None:
@@ -490,18 +491,3 @@ def _on_closed(out: TextIO, callback: Callable[[], None]) -> threading.Event:
 
     threading.Thread(target=wait, name="stdout-closed", daemon=True).start()
     return closed
-
-
-def _silence(out: TextIO) -> None:
-    """Point stdout at /dev/null so the flush at exit cannot raise a second time.
-
-    Python's own recipe for a closed pipe: without it the interpreter prints
-    "Exception ignored ... BrokenPipeError" on its way out.
-    """
-    try:
-        fd = out.fileno()
-    except (OSError, ValueError, AttributeError):
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, fd)
-    os.close(devnull)

@@ -16,6 +16,7 @@ conftest files hold only fixtures and hooks.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import re
@@ -282,6 +283,23 @@ PYTHON_TRACEBACK = (
     "    step()\n"
     "ValueError: loss is nan\n"
 )
+
+
+def demo_args(out: Path | None, **kw: object) -> argparse.Namespace:
+    """The parsed options of ``prime-logs demo`` (fast, headless, two steps, one
+    rank, no --force or --keep), ``kw`` overriding any of them."""
+    values: dict[str, object] = {
+        "output_dir": out,
+        "no_ui": True,
+        "layout": "seed",
+        "speed": 50.0,
+        "steps": 2,
+        "ranks": 1,
+        "force": False,
+        "keep": False,
+    }
+    values.update(kw)
+    return argparse.Namespace(**values)
 
 
 def log_line(

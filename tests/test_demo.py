@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import shutil
@@ -18,6 +17,7 @@ import pytest
 
 from prime_rl_logs.commands import demo as demo_command
 from prime_rl_logs.errors import UsageError
+from tests.fixtures import demo_args
 
 SGR = re.compile(r"\x1b\[[0-9;]*m")
 HEADER = re.compile(r"^\d\d:\d\d:\d\d +[A-Z]+ ")
@@ -242,19 +242,6 @@ def test_default_output_is_a_temporary_folder_it_prints() -> None:
         shutil.rmtree(out, ignore_errors=True)
 
 
-def args(out: Path | None, **kw: object) -> argparse.Namespace:
-    values: dict[str, object] = {
-        "output_dir": out,
-        "no_ui": True,
-        "layout": "seed",
-        "speed": 50.0,
-        "steps": 2,
-        "ranks": 1,
-    }
-    values.update(kw)
-    return argparse.Namespace(**values)
-
-
 @pytest.mark.parametrize(
     ("kw", "message"),
     [
@@ -268,7 +255,7 @@ def test_bad_options_are_one_line_errors(
     tmp_path: Path, kw: dict[str, object], message: str
 ) -> None:
     with pytest.raises(UsageError, match=re.escape(message)):
-        demo_command.main(args(tmp_path, **kw))
+        demo_command.main(demo_args(tmp_path, **kw))
     assert not (tmp_path / "logs").exists()
 
 
@@ -276,7 +263,7 @@ def test_output_dir_that_cannot_be_written(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("")
     with pytest.raises(UsageError, match="cannot write the demo run"):
-        demo_command.main(args(blocker / "run"))
+        demo_command.main(demo_args(blocker / "run"))
 
 
 def test_opens_the_dashboard_on_the_run_and_stops_the_writers_after(
@@ -300,7 +287,7 @@ def test_opens_the_dashboard_on_the_run_and_stops_the_writers_after(
     fake = types.ModuleType("prime_rl_logs.tui.app")
     fake.PrimeLogsApp = FakeApp  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "prime_rl_logs.tui.app", fake)
-    code = demo_command.main(args(tmp_path, no_ui=False, steps=None))
+    code = demo_command.main(demo_args(tmp_path, no_ui=False, steps=None))
     assert code == 0
     ((output_dir, options),) = seen
     assert output_dir == tmp_path
@@ -316,7 +303,7 @@ def test_without_the_dashboard_it_says_so_and_keeps_writing(
 ) -> None:
     monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
     monkeypatch.setitem(sys.modules, "prime_rl_logs.tui.app", None)  # import fails
-    code = demo_command.main(args(tmp_path, no_ui=False, steps=2))
+    code = demo_command.main(demo_args(tmp_path, no_ui=False, steps=2))
     assert code == 0
     err = capsys.readouterr().err
     assert "dashboard is not available" in err and f"prime-logs tail {tmp_path} --follow" in err
@@ -336,6 +323,6 @@ def test_stdout_not_a_terminal_only_writes(
     fake = types.ModuleType("prime_rl_logs.tui.app")
     fake.PrimeLogsApp = no_dashboard  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "prime_rl_logs.tui.app", fake)
-    assert demo_command.main(args(tmp_path, no_ui=False, steps=1)) == 0
+    assert demo_command.main(demo_args(tmp_path, no_ui=False, steps=1)) == 0
     assert "stdout is not a terminal" in capsys.readouterr().err
     assert (tmp_path / "logs" / "orchestrator.log").exists()

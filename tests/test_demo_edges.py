@@ -4,7 +4,6 @@ logs max_steps (for the ETA) and keeps its quiet rank quiet long enough to see
 
 from __future__ import annotations
 
-import argparse
 import tempfile
 from pathlib import Path
 
@@ -16,21 +15,7 @@ from prime_rl_logs.demo import BASE_PERIOD
 from prime_rl_logs.demo.plan import QUIET_STEPS
 from prime_rl_logs.metrics import scan_run
 from prime_rl_logs.tui.sidebar import SILENT_MIN_S
-
-
-def args(out: Path | None, **kw: object) -> argparse.Namespace:
-    values: dict[str, object] = {
-        "output_dir": out,
-        "no_ui": True,
-        "layout": "seed",
-        "speed": 50.0,
-        "steps": 2,
-        "ranks": 1,
-        "force": False,
-        "keep": False,
-    }
-    values.update(kw)
-    return argparse.Namespace(**values)
+from tests.fixtures import demo_args
 
 
 def test_a_folder_that_holds_logs_is_refused_in_one_line(
@@ -59,7 +44,7 @@ def test_force_replaces_the_logs(tmp_path: Path) -> None:
 
 def test_an_empty_logs_folder_is_not_refused(tmp_path: Path) -> None:
     (tmp_path / "logs").mkdir()
-    assert demo_command.main(args(tmp_path, steps=1)) == 0
+    assert demo_command.main(demo_args(tmp_path, steps=1)) == 0
 
 
 @pytest.mark.parametrize("keep", [False, True])
@@ -76,7 +61,7 @@ def test_a_temporary_folder_is_removed_on_exit_unless_keep(
         return str(made)
 
     monkeypatch.setattr(tempfile, "mkdtemp", mkdtemp)
-    assert demo_command.main(args(None, keep=keep)) == 0
+    assert demo_command.main(demo_args(None, keep=keep)) == 0
     out, err = capsys.readouterr()
     assert made.is_dir() is keep
     assert (f"the logs are in {made}" in out) is keep
@@ -84,7 +69,7 @@ def test_a_temporary_folder_is_removed_on_exit_unless_keep(
 
 
 def test_the_demo_logs_max_steps_so_the_eta_shows(tmp_path: Path) -> None:
-    assert demo_command.main(args(tmp_path, steps=3)) == 0
+    assert demo_command.main(demo_args(tmp_path, steps=3)) == 0
     store = scan_run(tmp_path)
     assert store.max_steps == 3
     assert "step 3/3" in store.summary().text()

@@ -477,6 +477,21 @@ def test_follow_waits_for_the_run_to_start(
 BASH = shutil.which("bash")
 
 
+def assert_quiet_through_head(args: str) -> None:
+    """``args | head -n 3`` under ``pipefail``: three lines, exit 0, nothing on stderr
+    (the tail stopped quietly when head went away)."""
+    done = subprocess.run(
+        [str(BASH), "-c", f"set -o pipefail; {args} | head -n 3"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 0, done.stderr
+    assert len(done.stdout.splitlines()) == 3
+    assert done.stderr == ""
+
+
 @pytest.mark.skipif(BASH is None, reason="needs bash for the pipeline")
 @pytest.mark.parametrize("follow", [True, False])
 def test_a_closed_pipe_ends_quietly(tmp_path: Path, follow: bool) -> None:
@@ -485,16 +500,7 @@ def test_a_closed_pipe_ends_quietly(tmp_path: Path, follow: bool) -> None:
     lines = [loguru_line("15:00:00", "INFO", f"filler line {i}") for i in range(20_000)]
     (run.logs / "trainer" / "rank_2.log").write_text("\n".join(lines) + "\n")
     args = f"{PRIME_LOGS} tail {run.output_dir} -n 30000" + (" --follow" if follow else "")
-    done = subprocess.run(
-        [str(BASH), "-c", f"set -o pipefail; {args} | head -n 3"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
-    assert done.returncode == 0, done.stderr
-    assert len(done.stdout.splitlines()) == 3
-    assert done.stderr == ""
+    assert_quiet_through_head(args)
 
 
 @pytest.mark.skipif(BASH is None, reason="needs bash for the pipeline")
@@ -502,16 +508,7 @@ def test_a_follower_with_nothing_to_write_notices_head_has_gone(library_run: Fix
     # head exits after 3 of the 10 lines; no line is written after that, so only
     # watching the pipe tells the follower to stop.
     args = f"{PRIME_LOGS} tail {library_run.output_dir} --follow -n 3"
-    done = subprocess.run(
-        [str(BASH), "-c", f"set -o pipefail; {args} | head -n 3"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
-    assert done.returncode == 0, done.stderr
-    assert len(done.stdout.splitlines()) == 3
-    assert done.stderr == ""
+    assert_quiet_through_head(args)
 
 
 def test_follow_reads_a_truncated_file_from_its_start(

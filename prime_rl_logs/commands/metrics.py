@@ -11,13 +11,13 @@ away (``| head``) ends the command quietly with exit code 0.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 from prime_rl_logs import layout
 from prime_rl_logs.errors import UsageError
 from prime_rl_logs.metrics import scan_run
+from prime_rl_logs.stdout import write_all
 
 
 def main(args: argparse.Namespace) -> int:
@@ -39,13 +39,5 @@ def main(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     text = store.to_json() + "\n" if getattr(args, "json", False) else store.to_csv()
-    try:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    except BrokenPipeError:
-        # The reader went away (`| head`): stop quietly, and keep Python's exit-time
-        # flush of stdout from raising again.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
+    write_all(text)  # a reader gone (`| head`) stops it quietly
     return 0

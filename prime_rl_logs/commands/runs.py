@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
 import time
 
 from prime_rl_logs.commands.run_dir import resolve_run_dir
@@ -27,6 +25,7 @@ from prime_rl_logs.runs import (
     format_duration,
     scan_runs,
 )
+from prime_rl_logs.stdout import write_all
 
 COLUMNS = ("NAME", "STATUS", "STEP", "REWARD", "ATT", "LAST WRITE", "REASON")
 
@@ -53,17 +52,10 @@ def main(args: argparse.Namespace) -> int:
     found = find_runs(resolve_run_dir(path))
     now = time.time()
     infos = scan_runs(found.runs, now=now, thresholds=thresholds(args))
-    try:
-        if args.json:
-            for info in infos:
-                sys.stdout.write(json.dumps(info.to_json(), ensure_ascii=False) + "\n")
-        else:
-            sys.stdout.write(table(infos, now))
-        sys.stdout.flush()
-    except BrokenPipeError:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
+    if args.json:
+        write_all("".join(json.dumps(i.to_json(), ensure_ascii=False) + "\n" for i in infos))
+    else:
+        write_all(table(infos, now))
     return 0
 
 

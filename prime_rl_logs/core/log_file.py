@@ -21,47 +21,39 @@ import os
 import time
 from array import array
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Final, Literal, NamedTuple
+from typing import Final, Literal
 
+from prime_rl_logs.core.file_change import NOTHING, Appended, FileChange
 from prime_rl_logs.core.follow import FileFollower, FollowResult
-from prime_rl_logs.core.generations import Generations, ReadAt, read_line_head
+from prime_rl_logs.core.generations import Generations, ReadAt
 from prime_rl_logs.core.index import CHUNK, FIRST_CHUNK, LineIndex
+from prime_rl_logs.core.line_read import (
+    appended_blocks,
+    header_above,
+    line_head,
+)
 from prime_rl_logs.core.lru import LRU
 from prime_rl_logs.core.parse import LineInfo, decode_line, parse_line
 from prime_rl_logs.core.scan.records import (
     ORPHAN_LEVEL,
-    RECORD_LOOKBACK,
     count_problems,
-    header_info,
     judged_info,
 )
 from prime_rl_logs.layout import Source, classify
 
-__all__ = [
-    "APPENDED_BLOCK",
-    "CACHE_LINES",
-    "GONE_TEXT",
-    "ORPHAN_LEVEL",
-    "RECORD_LOOKBACK",
-    "Appended",
-    "FileChange",
-    "LogFile",
-    "Status",
-]
+__all__ = ["CACHE_LINES", "GONE_TEXT", "REMEMBERED_LINES", "LogFile", "Status"]
 
 Status = Literal["live", "gone", "error"]
 
 CACHE_LINES: Final = 4096
-"""Decoded lines (text and info) kept per file."""
+"""Decoded lines (text and info) kept per file, of those read to be shown."""
 
-LINE_READ_MAX: Final = 64 << 10
-"""The most bytes of one line read for its text (more than `parse.DISPLAY_LIMIT`
-characters of UTF-8); a longer line is shown cut, with its real size."""
-
-APPENDED_BLOCK: Final = 8 << 20
-"""`LogFile.appended` reads appended lines whose bytes did not travel in blocks of this size."""
+REMEMBERED_LINES: Final = 128
+"""Lines a reader has just decoded (`LogFile.remember`) kept per file until they are
+shown: more than a screen of rows, so following the end decodes nothing twice, and
+a bound that does not grow with the lines appended while nobody looks at them."""
 
 GONE_TEXT: Final = "\x1b[2m⋯ (no longer readable: the file was truncated or replaced)\x1b[0m"
 
@@ -69,42 +61,6 @@ GONE_TEXT: Final = "\x1b[2m⋯ (no longer readable: the file was truncated or re
 def _one_line(exc: BaseException) -> str:
     text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
     return " ".join(str(text).split())
-
-
-@dataclass(frozen=True, slots=True)
-class Appended:
-    """Whole lines appended to a file by one refresh: bytes ``[start, end)`` of its
-    content number ``generation``.
-
-    ``data`` holds those bytes, unless the whole refresh appended too much: one poll
-    reads at most `follow.MAX_POLL_BYTES` of a file, and one `Run.refresh` hands on at
-    most `run.BATCH_DATA_MAX` for all its files. Past that it is None and the bytes
-    stay on disk: `LogFile.appended` yields them either way, reading them in blocks
-    of `APPENDED_BLOCK`, so no consumer holds more than that of them at once.
-    """
-
-    start: int
-    end: int
-    generation: int
-    data: bytes | None = field(default=None, repr=False)
-
-    def __len__(self) -> int:
-        return self.end - self.start
-
-
-class FileChange(NamedTuple):
-    """What one `LogFile.refresh` found."""
-
-    appended: Appended | None
-    """The lines appended (in the current generation), if any."""
-    reset: bool
-    """The file was truncated or replaced: ``generation`` went up and ``appended``
-    (if any) starts at 0 of the new content."""
-    gone: bool
-    """The path named a file before and names none now (reported once)."""
-
-
-NOTHING: Final = FileChange(None, False, False)
 
 
 class LogFile:
@@ -144,6 +100,7 @@ class LogFile:
         self._old = Generations()
         self._text: LRU[tuple[int, int], str] = LRU(CACHE_LINES)
         self._info: LRU[tuple[int, int], LineInfo] = LRU(CACHE_LINES)
+        self._fresh: LRU[tuple[int, int], str] = LRU(REMEMBERED_LINES)
         self._built_once = False
         self._adopted = False
         self._read_failed = False  # `error` is from reading lines, not from a poll
@@ -152,6 +109,11 @@ class LogFile:
         return f"LogFile({self.source.rel!r}, {self.status}, gen={self.generation})"
 
     # -- what the dashboard shows ---------------------------------------------
+
+    @property
+    def cached_texts(self) -> int:
+        """Decoded lines held: those read to be shown, and those just remembered."""
+        return len(self._text) + len(self._fresh)
 
     @property
     def lines(self) -> int:
@@ -285,14 +247,11 @@ class LogFile:
         if not self._current or self.index.complete or self.index.stale:
             return not self._current or self.index.complete
 
-        def read(offset: int, size: int) -> bytes:
-            return os.pread(self._fd_now(), size, offset)
-
         deadline = time.perf_counter() + budget_s
         try:
             while True:
                 size = CHUNK if self._built_once else FIRST_CHUNK
-                step = self.index.build_step(read, size)
+                step = self.index.build_step(self._read_now, size)
                 self._built_once = True
                 if step is None:
                     break
@@ -321,27 +280,15 @@ class LogFile:
             replaced or a read failed, which sets ``status``).
         """
         a = appended.start if start is None else max(start, appended.start)
-        b = appended.end
-        if a >= b:
+        if a >= appended.end:
             return
         data = appended.data
         if data is not None:
             yield a, data if a == appended.start else data[a - appended.start :]
             return
-        block = APPENDED_BLOCK
-        while a < b:
-            size = min(block, b - a)
-            buf = self.read(a, size, appended.generation)
-            if len(buf) != size:
-                return
-            if a + size < b:
-                cut = buf.rfind(b"\n") + 1
-                if cut == 0:  # one line longer than the block
-                    block *= 2
-                    continue
-                buf = buf[:cut]
-            yield a, buf
-            a += len(buf)
+        yield from appended_blocks(
+            lambda o, n: self.read(o, n, appended.generation), a, appended.end
+        )
 
     def indexed_starts(self, lo: int, hi: int, generation: int) -> array[int] | None:
         """Start offsets of lines, from the index.
@@ -387,17 +334,17 @@ class LogFile:
             generation: the content meant (default: the current one).
 
         Returns:
-            The line with its newline (a line longer than `LINE_READ_MAX`: its first
-            `LINE_READ_MAX` bytes, see `line_head`); None if that content can no
+            The line with its newline (a line longer than `line_read.LINE_READ_MAX`: its first
+            `line_read.LINE_READ_MAX` bytes, see `line_head`); None if that content can no
             longer be read (an I/O error on the current content also sets ``status``).
         """
         got = self.line_head(offset, generation)
         return None if got is None else got[0]
 
     def line_head(self, offset: int, generation: int | None = None) -> tuple[bytes, int] | None:
-        """The bytes of one line, at most `LINE_READ_MAX` of them, and its length.
+        """The bytes of one line, at most `line_read.LINE_READ_MAX` of them, and its length.
 
-        A line of any length costs `LINE_READ_MAX` bytes of memory: past them it is
+        A line of any length costs `line_read.LINE_READ_MAX` bytes of memory: past them it is
         read in blocks that are dropped, to find its end.
 
         Args:
@@ -412,28 +359,23 @@ class LogFile:
         if gen != self.generation or not self._current:
             raw = self._old.raw_line(gen, offset)
             return None if raw is None else (raw, len(raw))
-        end = self.index.line_end(offset)
         try:
-            if end is not None and end - offset <= LINE_READ_MAX:
-                return os.pread(self._fd_now(), end - offset, offset), end - offset
-            head, size = read_line_head(
-                lambda o, n: os.pread(self._fd_now(), n, o), offset, LINE_READ_MAX
-            )
-            return head, size if end is None else end - offset
+            return line_head(self._read_now, offset, self.index.line_end(offset))
         except OSError as exc:
             self._fail(exc, offset)
             return None
 
     def remember(self, generation: int, offset: int, text: str) -> None:
         """Keep a line's display text that a reader has just decoded, so `text`
-        need not read and decode it again.
+        need not read and decode it again (the last `REMEMBERED_LINES` of them: a
+        view fed lines nobody sees does not fill the text cache).
 
         Args:
             generation: the content the line belongs to.
             offset: where the line starts.
             text: ``decode_line`` of the line's bytes (its newline included or not).
         """
-        self._text.put((generation, offset), text)
+        self._fresh.put((generation, offset), text)
 
     def text(self, offset: int, generation: int | None = None) -> str:
         """Display text of one line: colours kept, every other control sequence
@@ -456,16 +398,19 @@ class LogFile:
         return GONE_TEXT
 
     def _decoded(self, gen: int, offset: int) -> str | None:
-        """The decoded line at ``offset`` of generation ``gen``, from the text cache or
-        read and decoded once (and cached); None if it can no longer be read."""
+        """The decoded line at ``offset`` of generation ``gen``, from the text cache,
+        else from the lines just remembered, else read and decoded once (and cached);
+        None if it can no longer be read."""
         key = (gen, offset)
         text = self._text.get(key)
         if text is None:
-            got = self.line_head(offset, gen)
-            if got is None:
-                return None
-            raw, size = got
-            text = decode_line(raw, size if size > len(raw) else None)
+            text = self._fresh.get(key)
+            if text is None:
+                got = self.line_head(offset, gen)
+                if got is None:
+                    return None
+                raw, size = got
+                text = decode_line(raw, size if size > len(raw) else None)
             self._text.put(key, text)
         return text
 
@@ -514,7 +459,7 @@ class LogFile:
         if reader is None:
             return None
         try:
-            return _header_above(reader, offset, rank)
+            return header_above(reader, offset, rank)
         except OSError as exc:
             if gen == self.generation:
                 self._fail(exc, offset)
@@ -523,34 +468,11 @@ class LogFile:
     def _reader(self, gen: int) -> ReadAt | None:
         if gen != self.generation or not self._current:
             return self._old.reader(gen)
-        return lambda offset, size: os.pread(self._fd_now(), size, offset)
+        return self._read_now
 
-
-def _header_above(read: ReadAt, offset: int, rank: int | None) -> LineInfo | None:
-    """The nearest header above ``offset`` (of ``rank``, if given) within
-    `RECORD_LOOKBACK`; None if a line starting the content or the lookback comes first."""
-    pos = offset
-    block = 64 << 10
-    while pos > 0 and offset - pos < RECORD_LOOKBACK:
-        a = max(0, pos - block)
-        buf = read(a, pos - a)
-        if len(buf) != pos - a:
-            return None
-        end = len(buf)
-        # Lines from the bottom up; the one cut at the top is read next time.
-        while True:
-            start = buf.rfind(b"\n", 0, end - 1) + 1 if end > 0 else 0
-            if start == 0 and a > 0:
-                break
-            head = header_info(buf, start, end)
-            if head is not None and (rank is None or head.rank == rank):
-                return head
-            if start == 0:
-                return None
-            end = start
-        pos = a + end
-        block *= 2
-    return None
+    def _read_now(self, offset: int, size: int) -> bytes:
+        """`os.pread` of the current content (raises ``OSError``)."""
+        return os.pread(self._fd_now(), size, offset)
 
 
 def _logs_of(source: Source) -> Path | None:

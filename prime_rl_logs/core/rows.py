@@ -24,8 +24,8 @@ from prime_rl_logs.core.index import LineIndex
 from prime_rl_logs.layout import TRAINER, Source
 
 if TYPE_CHECKING:
+    from prime_rl_logs.core.log_file import LogFile
     from prime_rl_logs.core.parse import LineInfo
-    from prime_rl_logs.core.run import LogFile
 
 __all__ = ["IndexWindow", "Row", "RowStore", "ViewDelta", "split_prefix", "tag_of"]
 

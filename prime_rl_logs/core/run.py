@@ -5,9 +5,8 @@ and `Run.refresh` reads what was appended to them and says so in a `RunChanges`:
 new files, resets, files gone, and per grown file an `Appended` that carries the
 appended lines' range and (within `BATCH_DATA_MAX` for the whole refresh) their
 bytes, so views and metrics consume the batch they are handed and never read it
-back. One file is a `LogFile` (`core.log_file`); the names that lived here before
-the split (`LogFile`, `ORPHAN_LEVEL`, `GONE_TEXT`, `header_level`, ...) are
-re-exported.
+back. One file is a `LogFile` (`core.log_file`), what it found a `FileChange`
+(`core.file_change`); import them from there.
 """
 
 from __future__ import annotations
@@ -19,22 +18,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Final
 
-from prime_rl_logs.core.log_file import (
-    APPENDED_BLOCK,
-    CACHE_LINES,
-    GONE_TEXT,
-    ORPHAN_LEVEL,
-    RECORD_LOOKBACK,
-    Appended,
-    FileChange,
-    LogFile,
-)
-from prime_rl_logs.core.scan.records import (
-    header_info,
-    header_level,
-    level_from_bytes,
-    problem_lines,
-)
+from prime_rl_logs.core.file_change import Appended
+from prime_rl_logs.core.log_file import LogFile
 from prime_rl_logs.core.scan.templates import HeaderTemplates
 from prime_rl_logs.layout import (
     TRAINER,
@@ -44,23 +29,7 @@ from prime_rl_logs.layout import (
     logs_dir,
 )
 
-__all__ = [
-    "APPENDED_BLOCK",
-    "BATCH_DATA_MAX",
-    "CACHE_LINES",
-    "GONE_TEXT",
-    "ORPHAN_LEVEL",
-    "RECORD_LOOKBACK",
-    "Appended",
-    "FileChange",
-    "LogFile",
-    "Run",
-    "RunChanges",
-    "header_info",
-    "header_level",
-    "level_from_bytes",
-    "problem_lines",
-]
+__all__ = ["BATCH_DATA_MAX", "Run", "RunChanges"]
 
 BATCH_DATA_MAX: Final = 64 << 20
 """Appended bytes held in one `RunChanges` for all its files together; the files

@@ -16,8 +16,8 @@ from collections.abc import Callable, Iterable
 
 from prime_rl_logs import levels
 from prime_rl_logs.core.formats import PROBLEM_WORDS
+from prime_rl_logs.core.log_file import LogFile
 from prime_rl_logs.core.rows import IndexWindow, RowStore
-from prime_rl_logs.core.run import LogFile
 from prime_rl_logs.core.scan.lines import line_end
 from prime_rl_logs.core.scan.matcher import RegexMatcher
 from prime_rl_logs.core.scan.records import token_line_starts

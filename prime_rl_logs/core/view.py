@@ -48,8 +48,9 @@ import time
 from typing import Any, Final
 
 from prime_rl_logs.core.filter import Filter
+from prime_rl_logs.core.log_file import LogFile
 from prime_rl_logs.core.rows import IndexWindow, Row, RowStore, ViewDelta
-from prime_rl_logs.core.run import LogFile, Run, RunChanges
+from prime_rl_logs.core.run import Run, RunChanges
 from prime_rl_logs.core.scan.decide import Rules
 from prime_rl_logs.core.scan.timeline import FileClock
 from prime_rl_logs.core.search import find_row, next_problem_row

@@ -18,9 +18,14 @@ from collections import deque
 from typing import Any, Final
 
 from prime_rl_logs.core.ansi import strip_sgr
+from prime_rl_logs.core.file_change import Appended
 from prime_rl_logs.core.index import CHUNK, FIRST_CHUNK, chunk_before, line_starts
-from prime_rl_logs.core.log_file import CACHE_LINES, Appended, LogFile
-from prime_rl_logs.core.parse import LineInfo, decode_line, parse_line
+from prime_rl_logs.core.log_file import REMEMBERED_LINES, LogFile
+from prime_rl_logs.core.parse import (
+    LineInfo,
+    decode_line,
+    parse_line,
+)
 from prime_rl_logs.core.record_edges import in_record, may_need_line_above
 from prime_rl_logs.core.scan.decide import (
     InterleavedLine,
@@ -227,7 +232,7 @@ class ViewFile:
         out: list[tuple[float, int]] = []
         if emit and rules.trivial and not self.multi and not self.by_rank:
             return [(0.0, off) for off in line_starts(buf, base)]
-        texts: deque[str] = deque(maxlen=CACHE_LINES)  # of rows emitted as read: `out`'s tail
+        texts: deque[str] = deque(maxlen=REMEMBERED_LINES)  # of rows emitted as read: `out`'s tail
         above = self.fwd_above
         for off, raw in split_lines(buf, base):
             text = decode_line(raw)

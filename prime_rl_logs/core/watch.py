@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Iterator
 from pathlib import Path
 from typing import Any, Final, Protocol
 
@@ -153,16 +153,22 @@ def _watcher_failed(exc: BaseException) -> bool:
     return type(exc).__name__ == "WatchfilesRustInternalError"
 
 
+def _and_the_rest(run: Run, changes: RunChanges) -> Iterator[RunChanges]:
+    """``changes`` unless empty, then one more refresh at a time while the run is
+    behind (one poll reads at most `follow.MAX_POLL_BYTES` of a file)."""
+    if changes:
+        yield changes
+    while run.behind:
+        more = run.refresh()
+        if more:
+            yield more
+
+
 async def _refresh_forever(run: Run, stop_event: _Event | None) -> AsyncGenerator[RunChanges, None]:
     """The watch loop without watchfiles: a full refresh every `POLL_DELAY_MS`."""
     while not await _sleep_or_stop(POLL_DELAY_MS / 1000, stop_event):
-        changes = run.refresh()
-        if changes:
+        for changes in _and_the_rest(run, run.refresh()):
             yield changes
-        while run.behind:
-            more = run.refresh()
-            if more:
-                yield more
 
 
 async def watch_run(
@@ -173,8 +179,8 @@ async def watch_run(
 ) -> AsyncGenerator[RunChanges, None]:
     """Yield each non-empty batch of changes to ``run``'s files until ``stop_event``.
 
-    Waits for ``logs/`` to exist (a ``stat`` every 250 ms). ``poll=None`` polls on a
-    network filesystem and uses notifications elsewhere.
+    Waits for ``logs/`` to exist (a ``stat`` every `WAIT_FOR_LOGS_S`, 250 ms).
+    ``poll=None`` polls on a network filesystem and uses notifications elsewhere.
     """
     indexer = asyncio.create_task(_index_in_background(run))
     try:
@@ -217,12 +223,8 @@ async def watch_run(
                         changes = run.refresh(paths)
                     else:
                         continue
-                    if changes:
-                        yield changes
-                    while run.behind:
-                        more = run.refresh()
-                        if more:
-                            yield more
+                    for batch in _and_the_rest(run, changes):
+                        yield batch
                     if not run.logs.is_dir():
                         break  # the folder went away: wait for it again
             except (OSError, RuntimeError, ExceptionGroup) as exc:

@@ -20,7 +20,8 @@ from prime_rl_logs.metrics.scan import feed_block, scan_run
 from prime_rl_logs.metrics.store import MetricsStore
 
 if TYPE_CHECKING:
-    from prime_rl_logs.core.log_file import Appended, LogFile
+    from prime_rl_logs.core.file_change import Appended
+    from prime_rl_logs.core.log_file import LogFile
     from prime_rl_logs.core.run import RunChanges
 
 __all__ = ["LiveMetrics"]

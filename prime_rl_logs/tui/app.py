@@ -7,22 +7,20 @@ narrows it to its own components or source (`tui.pane.PaneSpec.filter`). The
 default shows every level, so the default pane's rows are a window of its file's
 index. Building a view's history runs in small slices on the event loop, newest
 rows first, so the end of a huge file shows at once. Panes own their chrome; the
-app writes only the header, the filter status line and the sidebar. The command
-(options, non-terminal fallback) is `prime_rl_logs.commands.watch`.
+app writes only the header, the filter status line and the sidebar. What the keys
+do to the selected record (jumps, copy, save) is `tui.record_actions`; the regex
+prompt is `tui.prompt.Prompt`. The command (options, non-terminal fallback) is
+`prime_rl_logs.commands.watch`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import io
-import re
-import time
 from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 from typing import ClassVar
 
-from platformdirs import user_downloads_path
 from rich.text import Text
 from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
@@ -32,7 +30,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, OptionList
 
 from prime_rl_logs.core.run import Run, RunChanges
-from prime_rl_logs.core.user_regex import RegexTooSlow, UserRegex, compile_user_regex
+from prime_rl_logs.core.user_regex import UserRegex
 from prime_rl_logs.core.view import Filter, View
 from prime_rl_logs.core.watch import watch_run
 from prime_rl_logs.layout import (
@@ -48,6 +46,14 @@ from prime_rl_logs.metrics import LiveMetrics
 from prime_rl_logs.tui.help import HelpScreen
 from prime_rl_logs.tui.metrics_view import MetricsView
 from prime_rl_logs.tui.pane import LogPane, PaneSpec, TextLine, describe
+from prime_rl_logs.tui.prompt import Prompt
+from prime_rl_logs.tui.record_actions import (
+    copy_record,
+    delivery_notice,
+    jump_to_match,
+    jump_to_problem,
+    save_record,
+)
 from prime_rl_logs.tui.sidebar import Sidebar
 
 __all__ = ["LEVEL_CYCLE", "LogPane", "PaneSpec", "PrimeLogsApp", "TextLine"]
@@ -150,8 +156,7 @@ class PrimeLogsApp(App[int]):
         ]
         self.sidebar = Sidebar(id="sidebar")
         self.header = TextLine(id="header")
-        self.prompt = Input(id="prompt")
-        self.prompt_mode = ""
+        self.prompt = Prompt(id="prompt")
         self.status = TextLine(id="status")
         self._build_wanted = asyncio.Event()
         self.metrics = LiveMetrics(output_dir, logs)
@@ -362,28 +367,14 @@ class PrimeLogsApp(App[int]):
         self._set_filter(replace(self.filter, min_level=LEVELS[level]))
 
     def action_prompt(self, mode: str) -> None:
-        self.prompt_mode = mode
-        titles = {
-            "search": "search (regex)",
-            "include": "show only lines matching (regex)",
-            "exclude": "hide lines matching (regex)",
-        }
-        self.prompt.border_title = titles[mode]
-        self.prompt.value = ""
-        self.prompt.remove_class("-error")
-        self.prompt.display = True
-        self.prompt.focus()
+        self.prompt.open(mode)
 
     @on(Input.Submitted, "#prompt")
     def _prompt_submitted(self, event: Input.Submitted) -> None:
-        text = event.value
-        try:
-            pattern = compile_user_regex(text) if text else None
-        except re.error as exc:
-            self.prompt.border_title = f"invalid regex: {exc}"
-            self.prompt.add_class("-error")
+        ok, pattern = self.prompt.pattern(event.value)
+        if not ok:
             return
-        mode = self.prompt_mode
+        mode = self.prompt.mode
         self._close_prompt()
         if mode == "search":
             self._set_search(pattern)
@@ -393,38 +384,18 @@ class PrimeLogsApp(App[int]):
             self._set_filter(replace(self.filter, exclude=pattern))
 
     def _close_prompt(self) -> None:
-        self.prompt.display = False
+        self.prompt.close()
         self.metrics_view.display = False
-        self.prompt_mode = ""
         self.active_pane.log_view.focus()
 
     def _set_search(self, pattern: UserRegex | None) -> None:
         for pane in self.panes:
             pane.log_view.set_search(pattern)
         if pattern is not None:
-            self._jump_to_match(-1, inclusive=True)
-
-    def _jump_to_match(self, step: int, *, inclusive: bool = False) -> None:
-        lv = self.active_pane.log_view
-        if lv.view is None or lv.search is None or not len(lv.view):
-            return
-        anchor = lv.anchor_row()
-        start = anchor if inclusive else anchor + step
-        if not 0 <= start < len(lv.view):
-            self.notify("no more matches", severity="warning", timeout=2)
-            return
-        try:
-            row = lv.view.find(lv.search, start, backwards=step < 0)
-        except RegexTooSlow as exc:
-            self.notify(f"search stopped: {exc}", severity="error", timeout=10)
-            return
-        if row is None:
-            self.notify(f"no match for /{lv.search.pattern}/", severity="warning", timeout=2)
-            return
-        lv.show_row(row)
+            jump_to_match(self.active_pane.log_view, -1, inclusive=True)
 
     def action_search_next(self, step: int) -> None:
-        self._jump_to_match(step)
+        jump_to_match(self.active_pane.log_view, step)
 
     def action_clear(self) -> None:
         if self.prompt.display:
@@ -438,22 +409,7 @@ class PrimeLogsApp(App[int]):
             self._set_filter(replace(self.filter, include=None, exclude=None))
 
     def action_problem(self, step: int) -> None:
-        lv = self.active_pane.log_view
-        if lv.view is None or not len(lv.view):
-            return
-        start = lv.anchor_row() + step
-        if not 0 <= start < len(lv.view):
-            self._no_more_problems(step)
-            return
-        row = lv.view.next_problem(start, backwards=step < 0)
-        if row is None:
-            self._no_more_problems(step)
-            return
-        lv.show_row(row)
-
-    def _no_more_problems(self, step: int) -> None:
-        which = "newer" if step > 0 else "older"
-        self.notify(f"no {which} warning or error", timeout=2)
+        jump_to_problem(self.active_pane.log_view, step)
 
     def action_home(self) -> None:
         self.active_pane.log_view.go_home()
@@ -489,41 +445,16 @@ class PrimeLogsApp(App[int]):
             self.panes[0].log_view.focus()
         self.on_descendant_focus()
 
-    def _selected_record(self) -> str | None:
-        lv = self.active_pane.log_view
-        if lv.view is None or not len(lv.view):
-            return None
-        return lv.record_text(lv.anchor_row())
-
     def action_copy(self) -> None:
-        """Copy the selected record (OSC 52: the terminal's clipboard, or the browser's)."""
-        text = self._selected_record()
-        if text is not None:
-            self.copy_to_clipboard(text)
-            self.notify(f"copied {len(text.splitlines())} line(s)", timeout=2)
+        copy_record(self, self.active_pane.log_view)
 
     def action_save(self) -> None:
-        """Save the selected record to a file (`App.deliver_text`): a download in the
-        browser; in a terminal, the downloads folder or, without one, the current one."""
-        text = self._selected_record()
-        if text is not None:
-            name = time.strftime("prime-logs-record-%Y%m%d-%H%M%S.log")
-            folder = user_downloads_path()
-            folder = folder if self.is_web or folder.is_dir() else Path.cwd()
-            self.deliver_text(
-                io.StringIO(text + "\n"), save_directory=folder, save_filename=name, name="record"
-            )
+        save_record(self, self.active_pane.log_view)
 
     @on(events.DeliveryComplete)
-    def _record_saved(self, event: events.DeliveryComplete) -> None:
-        if event.name == "record":
-            where = f"to {safe_name(str(event.path))}" if event.path else "as a download"
-            self.notify(f"record saved {where}", timeout=4)
-
     @on(events.DeliveryFailed)
-    def _record_not_saved(self, event: events.DeliveryFailed) -> None:
-        if event.name == "record":
-            self.notify(f"record not saved: {event.exception}", severity="error", timeout=6)
+    def _record_delivered(self, event: events.DeliveryComplete | events.DeliveryFailed) -> None:
+        delivery_notice(self, event)
 
     def action_sources(self) -> None:
         self.sidebar.display = True

@@ -30,7 +30,8 @@ from prime_rl_logs.levels import LEVELS, TRACE, name_at_or_below
 from prime_rl_logs.tui.log_view import LogView
 
 if TYPE_CHECKING:
-    from prime_rl_logs.core.run import LogFile, Run, RunChanges
+    from prime_rl_logs.core.log_file import LogFile
+    from prime_rl_logs.core.run import Run, RunChanges
 
 __all__ = ["LogPane", "PaneSpec", "TextLine", "describe", "tag_width"]
 

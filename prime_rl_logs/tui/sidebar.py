@@ -21,7 +21,7 @@ from textual.widgets.option_list import Option
 from prime_rl_logs.layout import COMPONENT_TITLES, COMPONENTS, safe_name
 
 if TYPE_CHECKING:
-    from prime_rl_logs.core.run import LogFile
+    from prime_rl_logs.core.log_file import LogFile
 
 # A source is "silent" when it has not written for this many times its peers'
 # median silence, and for at least SILENT_MIN_S seconds.

@@ -10,18 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from prime_rl_logs.core import follow, log_file
+from prime_rl_logs.core import follow, line_read
 from prime_rl_logs.core import run as run_module
+from prime_rl_logs.core.file_change import Appended, FileChange
+from prime_rl_logs.core.log_file import GONE_TEXT, LogFile
 from prime_rl_logs.core.lru import LRU
-from prime_rl_logs.core.run import (
-    GONE_TEXT,
-    ORPHAN_LEVEL,
-    Appended,
-    FileChange,
-    LogFile,
-    Run,
-    header_level,
-)
+from prime_rl_logs.core.run import Run
+from prime_rl_logs.core.scan.records import ORPHAN_LEVEL, header_level
 from prime_rl_logs.core.view import Filter, View
 from tests.fixtures import append, log_line, replace_symlink, traceback_lines
 
@@ -331,7 +326,7 @@ def test_refresh_hands_over_the_appended_bytes(tmp_path: Path) -> None:
 def test_a_large_burst_travels_as_a_range_and_is_read_in_blocks(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(log_file, "APPENDED_BLOCK", 1000)
+    monkeypatch.setattr(line_read, "APPENDED_BLOCK", 1000)
     monkeypatch.setattr(run_module, "BATCH_DATA_MAX", 1500)
     logs = tmp_path / "logs"
     append(logs / "orchestrator.log", b"")

@@ -12,9 +12,15 @@ from hypothesis import strategies as st
 
 from prime_rl_logs.core.ansi import strip_sgr
 from prime_rl_logs.core.index import LineIndex
-from prime_rl_logs.core.parse import LineInfo, decode_line, parse_line
+from prime_rl_logs.core.log_file import REMEMBERED_LINES, LogFile
+from prime_rl_logs.core.parse import (
+    LineInfo,
+    decode_line,
+    parse_line,
+)
 from prime_rl_logs.core.record_edges import in_record
-from prime_rl_logs.core.run import ORPHAN_LEVEL, LogFile, Run
+from prime_rl_logs.core.run import Run
+from prime_rl_logs.core.scan.records import ORPHAN_LEVEL
 from prime_rl_logs.core.view import Filter, View, ViewDelta
 from tests.fixtures import append, log_line, traceback_lines
 
@@ -386,6 +392,25 @@ def test_first_build_gives_the_last_screen_at_once(tmp_path: Path) -> None:
     assert strip_sgr(view.row(len(view) - 1).text).endswith("line 49999")
     build_all(view)
     assert len(view) == 50_000
+
+
+def test_lines_fed_but_not_shown_keep_a_bounded_text_cache(tmp_path: Path) -> None:
+    """A view fed lines nobody draws (a paused pane, a busy run) leaves at most
+    `REMEMBERED_LINES` of their decoded text per file, not a full text cache: the
+    dashboard's memory does not grow with what was appended (issue 13)."""
+    run = one_file_run(tmp_path, log_line(T0, "INFO", "first"))
+    view = View(run, Filter(min_level=20))
+    build_all(view)
+    path = tmp_path / "logs" / "orchestrator.log"
+    for batch in range(10):
+        append(path, b"".join(log_line(T0 + 1, "INFO", f"line {batch} {i}") for i in range(1000)))
+        view.update(run.refresh())
+    (file,) = run.files
+    assert len(view) == 10_001
+    assert file.cached_texts <= REMEMBERED_LINES
+    # The newest rows are still served from what the feed decoded.
+    assert strip_sgr(view.row(len(view) - 1).text).endswith("line 9 999")
+    assert file.cached_texts <= REMEMBERED_LINES + 1
 
 
 def test_rank_filter_selects_rank_files(tmp_path: Path) -> None:
