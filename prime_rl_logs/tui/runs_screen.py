@@ -44,7 +44,7 @@ STATUS_STYLE = {
 }
 
 _BARS = "▁▂▃▄▅▆▇█"
-COLUMNS = ("", "run", "status", "step", "reward", "att", "last write", "model", "envs")
+COLUMNS = ("", "run", "status", "step", "reward", "att", "last write", "model", "envs", "reason")
 
 
 def sparkline(values: Sequence[float], width: int = 8) -> str:
@@ -75,7 +75,6 @@ def row_cells(info: RunInfo, now: float, *, marked: bool = False) -> tuple[Text,
     if info.last_write is not None:
         age = format_duration(max(0.0, now - info.last_write.timestamp())) + " ago"
     status = Text(info.status, style=STATUS_STYLE.get(info.status, ""))
-    status.append(f"  {safe_name(info.reason)}", style="dim")
     attempts = str(len(info.attempts))
     return (
         Text("●" if marked else " ", style="bold magenta"),
@@ -87,6 +86,7 @@ def row_cells(info: RunInfo, now: float, *, marked: bool = False) -> tuple[Text,
         Text(age),
         Text(safe_name(info.model or "-")),
         Text(safe_name(", ".join(info.envs) or "-")),
+        Text(safe_name(info.reason), style="dim"),
     )
 
 

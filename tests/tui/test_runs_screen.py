@@ -144,3 +144,29 @@ async def test_a_single_run_has_no_runs_screen(outputs: Outputs) -> None:
         await pilot.press("r")
         await pilot.pause()
         assert not isinstance(app.screen, RunsScreen)
+
+
+def test_watch_on_a_folder_of_runs_opens_the_runs_screen(
+    outputs: Outputs, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import argparse
+
+    import prime_rl_logs.commands.watch as watch
+    from prime_rl_logs.cli import main
+
+    seen: list[argparse.Namespace] = []
+
+    def fake_main(args: argparse.Namespace) -> int:
+        seen.append(args)
+        return 0
+
+    monkeypatch.setattr(watch, "main", fake_main)
+    assert main(["watch", str(outputs.root)]) == 0
+    args = seen[-1]
+    assert args.runs == outputs.root and args.runs_screen
+    assert "opening the newest" not in capsys.readouterr().err  # the runs screen opens
+    assert main(["watch", str(outputs.root), "--run", "math"]) == 0
+    assert seen[-1].output_dir == outputs.finished and not seen[-1].runs_screen
+    assert seen[-1].runs == outputs.root  # r still shows the runs
+    assert main(["watch", str(outputs.finished)]) == 0
+    assert seen[-1].runs is None and not seen[-1].runs_screen  # a single run opens as today
