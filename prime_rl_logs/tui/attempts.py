@@ -205,11 +205,15 @@ def _note(app: PrimeLogsApp) -> None:
     app.refresh_bindings()
 
 
+OWN_SCREENS: tuple[type, ...] = (RunsScreen, AttemptPicker)
+"""Screens with keys of their own: the app's pane keys are off over them."""
+
+
 def check_action(app: PrimeLogsApp, action: str) -> bool:
     """The app's keys for runs and attempts exist (and show in the footer) only where
     they mean something: `r` with a folder of runs, `a` and `L` with several attempts;
     over another screen (runs, picker, config) only ``q`` and ``?`` stay the app's."""
-    if app.screen is not app.screen_stack[0] and action not in ("quit", "help"):
+    if isinstance(app.screen, OWN_SCREENS) and action not in ("quit", "help"):
         return False  # the runs screen, the picker or the config view has its own keys
     if action == "runs":
         return app.runs_folder is not None
