@@ -127,6 +127,7 @@ class PrimeLogsApp(App[int]):
         Binding("r,backspace", "runs", "Runs", key_display="r"),
         Binding("a", "attempts", "Attempts"),
         Binding("L", "live_attempt", "Live attempt", show=False),
+        Binding("C", "config", "Config", show=False),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "quit", "Quit"),
     ]
@@ -559,6 +560,9 @@ class PrimeLogsApp(App[int]):
 
     def action_attempts(self) -> None:
         attempts.pick_attempt(self)
+
+    def action_config(self) -> None:
+        attempts.open_config(self)
 
     def action_live_attempt(self) -> None:
         attempts.switch_run(self, self.output_dir)

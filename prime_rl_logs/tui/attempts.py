@@ -9,6 +9,7 @@ one phrase for the header: "attempt 1 of 2, crashed" while an older attempt is s
 "resumed after crash at step 12" on the live one when an earlier attempt crashed.
 `AttemptPicker` is the ``a`` modal: one line per attempt with its status, the steps
 it covers and its first error (escaped), dismissed with the chosen attempt's number.
+`open_config` shows the shown attempt's config (`tui.config_view`);
 `open_runs_screen` pushes the runs screen and opens the run it is dismissed with.
 Nothing here is drawn unescaped: names, reasons and errors go through
 `layout.safe_name`.
@@ -30,6 +31,7 @@ from prime_rl_logs.core.run import Run
 from prime_rl_logs.layout import LOGS_DIR, safe_name
 from prime_rl_logs.metrics import LiveMetrics
 from prime_rl_logs.runs import AttemptInfo, RunInfo, is_run_dir, run_info
+from prime_rl_logs.tui.config_view import ConfigView
 from prime_rl_logs.tui.runs_screen import STATUS_STYLE, RunsScreen
 
 if TYPE_CHECKING:
@@ -174,6 +176,17 @@ def pick_attempt(app: PrimeLogsApp) -> None:
     app.push_screen(AttemptPicker(info, app.shown_logs), chosen)
 
 
+def open_config(app: PrimeLogsApp) -> None:
+    """``C``: the config view of the shown attempt (its configs and command.txt)."""
+    info = info_of(app.output_dir)
+    if info is None:
+        app.notify("no config here yet", timeout=3)
+        return
+    shown = shown_attempt(info, app.shown_logs)
+    title = f"config of {safe_name(info.name)}, attempt {shown.number}"
+    app.push_screen(ConfigView(title, shown.attempt.config_files(), info.path))
+
+
 def open_runs_screen(app: PrimeLogsApp, *, can_go_back: bool = True) -> None:
     """Push the runs screen of ``app.runs_folder``; enter there opens that run."""
     folder = app.runs_folder
@@ -205,7 +218,7 @@ def _note(app: PrimeLogsApp) -> None:
     app.refresh_bindings()
 
 
-OWN_SCREENS: tuple[type, ...] = (RunsScreen, AttemptPicker)
+OWN_SCREENS: tuple[type, ...] = (RunsScreen, AttemptPicker, ConfigView)
 """Screens with keys of their own: the app's pane keys are off over them."""
 
 

@@ -12,6 +12,7 @@ from textual.pilot import Pilot
 
 from prime_rl_logs.tui.app import PrimeLogsApp
 from prime_rl_logs.tui.attempts import AttemptPicker
+from prime_rl_logs.tui.config_view import MATCH_STYLE, ConfigView, config_text
 from prime_rl_logs.tui.runs_screen import RunsScreen, sparkline
 from tests.fixtures import settle
 from tests.runs_fixture import FINISHED, LIVE, STALLED, Outputs, write_finished, write_outputs
@@ -170,3 +171,46 @@ def test_watch_on_a_folder_of_runs_opens_the_runs_screen(
     assert seen[-1].runs == outputs.root  # r still shows the runs
     assert main(["watch", str(outputs.finished)]) == 0
     assert seen[-1].runs is None and not seen[-1].runs_screen  # a single run opens as today
+
+
+def body_text(view: ConfigView) -> str:
+    return view.shown.plain
+
+
+async def test_config_view_shows_the_shown_attempts_config_and_searches(
+    outputs: Outputs,
+) -> None:
+    app = PrimeLogsApp(outputs.live)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await pilot.press("C")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfigView))
+        view = app.screen
+        assert isinstance(view, ConfigView)
+        text = body_text(view)
+        assert "configs/attempt_2/rl.toml" in text and "configs/attempt_2/command.txt" in text
+        assert 'name = "Qwen/Qwen3-0.6B"' in text and "uv run rl" in text
+        assert any(span.style for span in view.text.spans)  # highlighted by rich
+        await pilot.press("slash", *"max_steps", "enter")
+        await pilot.pause()
+        assert view.matches and view.current == 0
+        assert any(str(s.style) == MATCH_STYLE for s in view.shown.spans)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, ConfigView))
+        # the config of an older attempt, once it is shown
+        await pilot.press("a", "up", "enter")
+        await wait_for(pilot, lambda: app.shown_logs is not None)
+        await pilot.press("C")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfigView))
+        assert isinstance(app.screen, ConfigView)
+        assert "configs/attempt_1/rl.toml" in body_text(app.screen)
+        assert "attempt 1" in app.screen.title_text
+
+
+def test_config_text_escapes_control_characters(tmp_path: Path) -> None:
+    path = tmp_path / "rl.toml"
+    path.write_bytes(b'name = "\x1b]0;pwned\x07\x1b[31mred"\n\tx = 1\nbad = "\xff"\n')
+    text = config_text([path], tmp_path)
+    assert not any(ord(c) < 32 and c != "\n" for c in text.plain)
+    assert "\\x1b]0;pwned\\x07\\x1b[31mred" in text.plain and "\\xff" in text.plain
+    assert "    x = 1" in text.plain  # a tab is spaces, not \x09
