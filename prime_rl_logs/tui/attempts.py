@@ -10,7 +10,9 @@ one phrase for the header: "attempt 1 of 2, crashed" while an older attempt is s
 `AttemptPicker` is the ``a`` modal: one line per attempt with its status, the steps
 it covers and its first error (escaped), dismissed with the chosen attempt's number.
 `open_config` shows the shown attempt's config (`tui.config_view`);
-`open_runs_screen` pushes the runs screen and opens the run it is dismissed with.
+`open_runs_screen` pushes the runs screen and opens the run it is dismissed with;
+the runs marked there (``space``) are read in a thread (`load_compared`) and
+overlaid on the Metrics pane's plots.
 Nothing here is drawn unescaped: names, reasons and errors go through
 `layout.safe_name`.
 """
@@ -29,7 +31,7 @@ from textual.widgets.option_list import Option
 
 from prime_rl_logs.core.run import Run
 from prime_rl_logs.layout import LOGS_DIR, safe_name
-from prime_rl_logs.metrics import LiveMetrics
+from prime_rl_logs.metrics import LiveMetrics, MetricsStore, scan_run
 from prime_rl_logs.runs import AttemptInfo, RunInfo, is_run_dir, run_info
 from prime_rl_logs.tui.config_view import ConfigView
 from prime_rl_logs.tui.runs_screen import STATUS_STYLE, RunsScreen
@@ -158,6 +160,19 @@ def switch_run(app: PrimeLogsApp, output_dir: Path, logs: Path | None = None) ->
     _note(app)
     app._watch()
     app._load_metrics()
+    load_compared(app)
+
+
+def load_compared(app: PrimeLogsApp) -> None:
+    """Read the runs marked in the runs screen (other than the shown one) in a thread
+    and overlay them in the Metrics pane (`MetricsView.set_compare`)."""
+    runs = [p for p in app.compared if p != app.output_dir]
+
+    def read() -> None:
+        stores: list[tuple[str, MetricsStore]] = [(p.name, scan_run(p)) for p in runs]
+        app.call_from_thread(app.metrics_view.set_compare, stores)
+
+    app.run_worker(read, thread=True, exclusive=True, group="compare")
 
 
 def pick_attempt(app: PrimeLogsApp) -> None:
@@ -198,6 +213,8 @@ def open_runs_screen(app: PrimeLogsApp, *, can_go_back: bool = True) -> None:
         app.compared = list(screen.marked)
         if run is not None:
             switch_run(app, run)
+        else:
+            load_compared(app)
 
     screen = RunsScreen(folder, marked=app.compared, can_go_back=can_go_back)
     app.push_screen(screen, chosen)
@@ -208,6 +225,16 @@ def on_mount(app: PrimeLogsApp) -> None:
     _note(app)
     if app.runs_screen:
         open_runs_screen(app, can_go_back=False)
+    app.set_interval(COMPARE_S, lambda: _reload_compared(app))
+
+
+COMPARE_S = 10.0
+"""Seconds between rereads of the compared runs while the Metrics pane shows."""
+
+
+def _reload_compared(app: PrimeLogsApp) -> None:
+    if app.compared and app.metrics_view.display:
+        load_compared(app)
 
 
 def _note(app: PrimeLogsApp) -> None:

@@ -214,3 +214,33 @@ def test_config_text_escapes_control_characters(tmp_path: Path) -> None:
     assert not any(ord(c) < 32 and c != "\n" for c in text.plain)
     assert "\\x1b]0;pwned\\x07\\x1b[31mred" in text.plain and "\\xff" in text.plain
     assert "    x = 1" in text.plain  # a tab is spaces, not \x09
+
+
+async def test_marked_runs_are_overlaid_in_the_metrics_pane(outputs: Outputs) -> None:
+    app = PrimeLogsApp(outputs.live, runs=outputs.root, runs_screen=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen))
+        screen = app.screen
+        assert isinstance(screen, RunsScreen)
+        await wait_for(pilot, lambda: screen.table.row_count == 3)
+        # mark the stalled and the finished run, open the live one
+        await pilot.press("down", "space", "down", "space", "up", "up")
+        assert screen.marked == [outputs.stalled, outputs.finished]
+        assert "●" in table_text(screen)[1]
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: not isinstance(app.screen, RunsScreen))
+        assert app.compared == [outputs.stalled, outputs.finished]
+        await pilot.press("m")
+        key = "orchestrator/reward"
+        await wait_for(
+            pilot,
+            lambda: (plot := app.metrics_view.plot(key)) is not None and len(plot.others) == 2,
+        )
+        plot = app.metrics_view.plot(key)
+        assert plot is not None
+        names = [name for name, _, _ in plot.others]
+        assert names == [STALLED, FINISHED]
+        colours = {plot.colour, *(c for _, _, c in plot.others)}
+        assert len(colours) == 3  # distinct colours
+        text = plot.render().plain
+        assert "this run" in text and STALLED in text and FINISHED in text  # the legend
