@@ -237,11 +237,11 @@ class MetricsView(Widget):
 
     def _others(self, plot: SeriesPlot) -> list[tuple[str, list[tuple[float, float]], str]]:
         colours = [c for c in COMPARE_COLOURS if c != plot.colour]
-        out = []
+        out: list[tuple[str, list[tuple[float, float]], str]] = []
         for i, (name, store) in enumerate(self._compare):
             if plot.series in store.series:
                 steps, values = store.values(plot.series)
-                points = list(zip(steps, values, strict=True))
+                points = [(float(x), y) for x, y in zip(steps, values, strict=True)]
                 out.append((safe_name(name), points, colours[i % len(colours)]))
         return out
 
