@@ -130,16 +130,11 @@ def open_dashboard(
     """
     from prime_rl_logs.tui.app import PrimeLogsApp
 
-    attempt = {"logs": logs} if logs is not None else {}  # the current attempt: logs/
+    extra: dict[str, object] = {"logs": logs} if logs is not None else {}  # else logs/
+    if runs is not None:
+        extra.update(runs=runs, runs_screen=runs_screen)
     app = PrimeLogsApp(
-        output_dir,
-        pane=pane or DEFAULT_PANE,
-        split=split,
-        flt=flt,
-        poll=poll,
-        runs=runs,
-        runs_screen=runs_screen,
-        **attempt,
+        output_dir, pane=pane or DEFAULT_PANE, split=split, flt=flt, poll=poll, **extra
     )
     app.run()
     return app.return_code or 0
