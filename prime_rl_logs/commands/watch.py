@@ -16,6 +16,7 @@ import os
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from prime_rl_logs.core.view import Filter
 from prime_rl_logs.errors import UsageError
@@ -130,7 +131,7 @@ def open_dashboard(
     """
     from prime_rl_logs.tui.app import PrimeLogsApp
 
-    extra: dict[str, object] = {"logs": logs} if logs is not None else {}  # else logs/
+    extra: dict[str, Any] = {"logs": logs} if logs is not None else {}  # else logs/
     if runs is not None:
         extra.update(runs=runs, runs_screen=runs_screen)
     app = PrimeLogsApp(
