@@ -19,6 +19,7 @@ Nothing here is drawn unescaped: names, reasons and errors go through
 
 from __future__ import annotations
 
+from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -170,7 +171,8 @@ def load_compared(app: PrimeLogsApp) -> None:
 
     def read() -> None:
         stores: list[tuple[str, MetricsStore]] = [(p.name, scan_run(p)) for p in runs]
-        app.call_from_thread(app.metrics_view.set_compare, stores)
+        with suppress(RuntimeError):  # the app closed meanwhile
+            app.call_from_thread(app.metrics_view.set_compare, stores)
 
     app.run_worker(read, thread=True, exclusive=True, group="compare")
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from contextlib import suppress
 from pathlib import Path
 from typing import ClassVar
 
@@ -143,10 +144,14 @@ class RunsScreen(Screen[Path | None]):
             infos, error = [], str(exc)
         except OSError as exc:
             infos, error = [], f"cannot read {safe_name(str(self.folder))}: {exc.strerror}"
-        self.app.call_from_thread(self.show_infos, infos, error)
+        if self.is_attached:  # not dismissed meanwhile
+            with suppress(RuntimeError):  # the app closed meanwhile
+                self.app.call_from_thread(self.show_infos, infos, error)
 
     def show_infos(self, infos: list[RunInfo], error: str | None = None) -> None:
         """Redraw the table from ``infos``, keeping the highlighted run."""
+        if not self.is_attached:
+            return
         self.infos, self.error = infos, error
         table = self.table
         keep = self.highlighted
