@@ -81,8 +81,9 @@ class PrimeLogsApp(App[int]):
             if None.
         poll: poll files instead of waiting for events (None: decide by filesystem).
         logs: one attempt's logs folder to show instead of ``logs/`` (``--attempt N``).
-        runs: the folder of runs this run was opened from: the app opens on its runs
-            screen (``runs_screen``), and `r` returns to it (`tui.attempts`).
+        runs: the folder of runs this run was opened from: `r` shows its runs screen
+            (`tui.attempts`, `tui.runs_screen`).
+        runs_screen: open on the runs screen of ``runs``.
     """
 
     TITLE = "prime-logs"
@@ -148,8 +149,8 @@ class PrimeLogsApp(App[int]):
         self.output_dir = output_dir
         self.shown_logs = logs
         self.runs_folder = runs
-        self.runs_screen = runs_screen and runs is not None
         """The folder of runs `r` shows (`tui.runs_screen`); None for a single run."""
+        self.runs_screen = runs_screen and runs is not None
         self.compared: list[Path] = []
         """Runs marked in the runs screen, overlaid in the Metrics pane."""
         self.attempt_note = Text()

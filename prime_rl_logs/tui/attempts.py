@@ -86,7 +86,7 @@ def header_note(info: RunInfo | None, logs: Path | None) -> Text:
     at = f" at step {last.last_step}" if last.last_step is not None else ""
     return Text.assemble(
         f"attempt {shown.number} of {len(info.attempts)}, ",
-        (f"resumed after crash{at}", "bold red"),
+        (f"resumed after crash{at}", "bold white on dark_red"),
     )
 
 
