@@ -215,12 +215,12 @@ def apply_run_options(args: argparse.Namespace, *, allow_all: bool = False) -> N
     """Resolve ``args.output_dir`` (default: `default_output_dir`), ``--run``,
     ``--latest`` and ``--attempt`` in place: ``output_dir`` becomes the run,
     ``logs`` the attempt's folder (None: ``logs/``) and ``attempts`` the attempts
-    ``--attempt all`` names (None otherwise). For ``watch``, ``runs`` becomes the
+    ``--attempt all`` names (None otherwise). For ``watch`` and ``serve``, ``runs`` becomes the
     folder of runs given (None for a single run) and ``runs_screen`` whether to
     open on its runs screen (neither ``--run`` nor ``--latest``).
     """
     path = args.output_dir if args.output_dir is not None else default_output_dir()
-    folder = runs_folder(path) if args.command == "watch" else None
+    folder = runs_folder(path) if args.command in ("watch", "serve") else None
     name = getattr(args, "run", None)
     latest = getattr(args, "latest", False)
     args.runs = folder

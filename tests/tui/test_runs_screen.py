@@ -244,3 +244,12 @@ async def test_marked_runs_are_overlaid_in_the_metrics_pane(outputs: Outputs) ->
         assert len(colours) == 3  # distinct colours
         text = plot.render().plain
         assert "this run" in text and STALLED in text and FINISHED in text  # the legend
+
+
+def test_serve_on_a_folder_of_runs_serves_the_runs_screen(outputs: Outputs) -> None:
+    from prime_rl_logs.cli import build_parser
+    from prime_rl_logs.commands.run_dir import apply_run_options
+
+    args = build_parser().parse_args(["serve", str(outputs.root)])
+    apply_run_options(args)
+    assert args.runs == outputs.root and args.runs_screen  # serve.main then serves the folder
