@@ -4,9 +4,11 @@
     python scripts/screenshots.py [--out screenshots] [--steps 24] [--speed 1]
                                   [--renderer auto] [--run OUTPUT_DIR] [SCENE ...]
 
-Writes a demo run with `prime-logs demo --no-ui` into a folder named ``demo-run``
-(the header shows it), then drives `PrimeLogsApp` with Textual's Pilot through the
-main screens and saves each as ``NAME.svg`` and ``NAME.png``.
+Writes a demo run with `prime-logs demo --no-ui --layout seed` into a folder named
+``demo-run`` (the header shows it), then drives `PrimeLogsApp` with Textual's Pilot
+through the main screens and saves each as ``NAME.svg`` and ``NAME.png``. The
+`RUNS_SCENES` (runs screen, attempt picker, compare, config view) are shot on the
+demo's folder of two runs (``--layout today``), written into ``outputs``.
 
 PNG: headless Chromium (Debian's ``chromium``) draws Textual's SVG faithfully;
 ``rsvg-convert`` (librsvg2-bin) is the fallback, but it drops the leading spaces
@@ -54,6 +56,15 @@ SCENES: dict[str, tuple[str, str | None, Filter, Sequence[str]]] = {
     "help": ("orchestrator", None, Filter(), ("question_mark",)),
 }
 
+# Scenes on the demo's folder of runs (``--layout today``): name -> keys pressed on
+# the runs screen once its table is filled (the live run is the top row).
+RUNS_SCENES: dict[str, Sequence[str]] = {
+    "runs-screen": (),
+    "attempt-picker": ("enter", "a"),
+    "compare": ("down", "space", "up", "enter", "m"),
+    "config": ("enter", "C"),
+}
+
 
 def pin_sidebar_clock(run_dir: Path) -> None:
     """Make the sidebar's "age since last write" relative to the run's last write."""
@@ -84,6 +95,55 @@ async def shoot(run_dir: Path, out: Path, name: str) -> Path:
         svg = out / f"{name}.svg"
         app.save_screenshot(filename=svg.name, path=str(out))
     return svg
+
+
+async def shoot_runs(folder: Path, out: Path, name: str) -> Path:
+    """A scene of `RUNS_SCENES`: the app opened on the runs screen of ``folder``."""
+    from prime_rl_logs.demo.runs import LIVE
+    from prime_rl_logs.tui.runs_screen import RunsScreen
+
+    app = PrimeLogsApp(folder / LIVE, runs=folder, runs_screen=True)
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(500):
+            await pilot.pause()
+            screen = app.screen
+            if isinstance(screen, RunsScreen) and screen.table.row_count:
+                break
+            await asyncio.sleep(0.02)
+        for key in RUNS_SCENES[name]:
+            await pilot.press(key)
+            await settle(pilot, app)
+        if name == "compare":
+            for _ in range(500):  # the marked run is read in a thread
+                plot = app.metrics_view.plot("orchestrator/reward")
+                if plot is not None and plot.others:
+                    break
+                await asyncio.sleep(0.02)
+            await pilot.pause(0.3)
+        svg = out / f"{name}.svg"
+        app.save_screenshot(filename=svg.name, path=str(out))
+    return svg
+
+
+def demo(folder: Path, layout: str, steps: int, speed: float) -> None:
+    """``prime-logs demo FOLDER --no-ui`` in the given layout."""
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "prime_rl_logs",
+            "demo",
+            str(folder),
+            "--layout",
+            layout,
+            "--no-ui",
+            "--steps",
+            str(steps),
+            "--speed",
+            str(speed),
+        ],
+        check=True,
+    )
 
 
 def svg_size(svg: Path) -> tuple[int, int]:
@@ -145,37 +205,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="auto",
         help="SVG to PNG: auto prefers Chromium, then rsvg-convert",
     )
-    parser.add_argument("scenes", nargs="*", metavar="SCENE", help=", ".join(SCENES))
+    every = [*SCENES, *RUNS_SCENES]
+    parser.add_argument("scenes", nargs="*", metavar="SCENE", help=", ".join(every))
     args = parser.parse_args(argv)
-    unknown = [name for name in args.scenes if name not in SCENES]
+    unknown = [name for name in args.scenes if name not in every]
     if unknown:
-        parser.error(f"unknown scene(s): {', '.join(unknown)}; choose from {', '.join(SCENES)}")
-    scenes = args.scenes or list(SCENES)
+        parser.error(f"unknown scene(s): {', '.join(unknown)}; choose from {', '.join(every)}")
+    scenes = args.scenes or every
     args.out.mkdir(parents=True, exist_ok=True)
     renderer = find_renderer(args.renderer)
     run_dir = args.run
-    if run_dir is None:
+    if run_dir is None and any(name in SCENES for name in scenes):
         run_dir = Path(tempfile.mkdtemp(prefix="prime-logs-shots-")) / "demo-run"
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "prime_rl_logs",
-                "demo",
-                str(run_dir),
-                "--layout",
-                "seed",
-                "--no-ui",
-                "--steps",
-                str(args.steps),
-                "--speed",
-                str(args.speed),
-            ],
-            check=True,
-        )
-    pin_sidebar_clock(run_dir)
+        demo(run_dir, "seed", args.steps, args.speed)
+    folder = None
+    if any(name in RUNS_SCENES for name in scenes):
+        folder = Path(tempfile.mkdtemp(prefix="prime-logs-shots-")) / "outputs"
+        demo(folder, "today", args.steps, args.speed)
+    if run_dir is not None:
+        pin_sidebar_clock(run_dir)
     for name in scenes:
-        svg = asyncio.run(shoot(run_dir, args.out, name))
+        if name in RUNS_SCENES:
+            assert folder is not None
+            svg = asyncio.run(shoot_runs(folder, args.out, name))
+        else:
+            assert run_dir is not None
+            svg = asyncio.run(shoot(run_dir, args.out, name))
         png = to_png(svg, renderer) if renderer else None
         print(f"{svg}" + (f"  {png}" if png else "  (no PNG renderer found)"))
     return 0

@@ -34,3 +34,33 @@ def test_demo_writes_a_folder_of_two_runs(
     assert cli.main(argv) == 2
     assert "already holds the demo's runs" in capsys.readouterr().err
     assert cli.main([*argv, "--force"]) == 0
+
+
+def test_demo_opens_on_the_runs_screen_of_its_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sys
+    import types
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    seen: list[tuple[Path, dict[str, object]]] = []
+
+    class FakeApp:
+        return_code = 0
+
+        def __init__(self, output_dir: Path, **options: object) -> None:
+            seen.append((output_dir, options))
+
+        def run(self) -> None:
+            pass
+
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    fake = types.ModuleType("prime_rl_logs.tui.app")
+    fake.PrimeLogsApp = FakeApp  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "prime_rl_logs.tui.app", fake)
+    out = tmp_path / "outputs"
+    assert cli.main(["demo", str(out), "--steps", "1", "--speed", "50", "--ranks", "1"]) == 0
+    ((output_dir, options),) = seen
+    assert output_dir == out / LIVE
+    assert options["runs"] == out and options["runs_screen"] is True
+    assert "opening the runs screen" in capsys.readouterr().err

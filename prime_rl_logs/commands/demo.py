@@ -9,7 +9,7 @@ the logs are written anyway.
 ``--layout today`` (the default) makes OUTPUT_DIR a folder of two runs as prime-rl
 writes them now (`prime_rl_logs.demo.runs`): a finished one, and a live one whose
 first attempt crashed, whose second attempt is the simulation; the dashboard opens
-the live run directly (the runs screen, when it exists, is the place for the folder).
+the runs screen of the folder (`tui.runs_screen`), the live run first.
 ``--layout seed`` writes one run in the library's layout into OUTPUT_DIR, as before.
 
 Never silently replaces a run: an OUTPUT_DIR that already holds the demo's runs
@@ -67,7 +67,7 @@ def main(args: argparse.Namespace) -> int:
                 ) from None
             print(
                 f"prime-logs demo: {out} holds two runs, {FINISHED} (finished) and {LIVE} "
-                "(live; its first attempt crashed); opening the live one",
+                "(live; its first attempt crashed); opening the runs screen (enter opens a run)",
                 file=sys.stderr,
             )
         sim = out if seed else sim_dir(out)
@@ -83,7 +83,7 @@ def main(args: argparse.Namespace) -> int:
             speed=speed,
             steps=steps,
             ranks=ranks,
-            dashboard=None if no_ui else lambda: _dashboard(shown),
+            dashboard=None if no_ui else lambda: _dashboard(shown, None if seed else out),
             say_where=keep or not temporary,
             name=None if seed else out,
         )
@@ -143,8 +143,9 @@ def _refuse_existing_logs(out: Path, *, force: bool) -> None:
         raise UsageError(f"cannot clear {logs}: {exc.strerror or exc}") from None
 
 
-def _dashboard(out: Path) -> int | None:
-    """Run the dashboard on ``out``; None when it cannot be imported."""
+def _dashboard(out: Path, runs: Path | None = None) -> int | None:
+    """Run the dashboard on ``out`` (on the runs screen of ``runs``, the folder of
+    runs, when given); None when it cannot be imported."""
     try:
         import prime_rl_logs.tui.app  # noqa: F401  (checked here, so a failure is one line)
     except Exception as exc:
@@ -156,4 +157,6 @@ def _dashboard(out: Path) -> int | None:
         return None
     from prime_rl_logs.commands.watch import open_dashboard
 
-    return open_dashboard(out)
+    if runs is None:
+        return open_dashboard(out)
+    return open_dashboard(out, runs=runs, runs_screen=True)

@@ -39,6 +39,7 @@ __all__ = [
     "is_run_dir",
     "parse_attempt",
     "resolve_run_dir",
+    "runs_folder",
     "select_attempts",
 ]
 
@@ -104,13 +105,20 @@ def _say(text: str) -> None:
 
 
 def choose_run(
-    path: Path, *, name: str | None = None, latest: bool = False, strict: bool = True
+    path: Path,
+    *,
+    name: str | None = None,
+    latest: bool = False,
+    strict: bool = True,
+    say: bool = True,
 ) -> Path:
     """The run a command opens: ``path`` resolved (`resolve_run_dir`), then, for a
     folder of runs, the one ``--run NAME`` names (a prefix is enough), else the
     running one with the newest write (``--latest``), else the newest; which one is
     said in one line on stderr. A path that does not exist yet, or an empty folder,
     is a run to wait for; so is any other folder when not ``strict`` (``tmux``).
+    ``say=False`` keeps the newest run's line quiet (``watch`` opens on the runs
+    screen instead, `runs_folder`).
 
     Raises:
         UsageError: no such run, an ambiguous name, or a path that is neither a
@@ -144,11 +152,24 @@ def choose_run(
         _say(f"opening {safe_name(chosen.name)}, the newest running run in {where}")
     else:
         chosen = infos[0]
-        _say(
-            f"{where} holds {len(infos)} runs; opening the newest, {safe_name(chosen.name)}"
-            " (--run NAME picks another; `prime-logs runs` lists them)"
-        )
+        if say:
+            _say(
+                f"{where} holds {len(infos)} runs; opening the newest, {safe_name(chosen.name)}"
+                " (--run NAME picks another; `prime-logs runs` lists them)"
+            )
     return chosen.path
+
+
+def runs_folder(path: Path) -> Path | None:
+    """The folder of runs ``path`` names (resolved as `choose_run` does), or None
+    when it names a run, a path inside one, or nothing yet."""
+    folder = resolve_run_dir(path)
+    if not folder.is_dir() or is_run_dir(folder) or _empty(folder):
+        return None
+    try:
+        return folder if find_runs(folder).kind == "folder" else None
+    except UsageError:
+        return None
 
 
 def _empty(folder: Path) -> bool:
@@ -194,17 +215,21 @@ def apply_run_options(args: argparse.Namespace, *, allow_all: bool = False) -> N
     """Resolve ``args.output_dir`` (default: `default_output_dir`), ``--run``,
     ``--latest`` and ``--attempt`` in place: ``output_dir`` becomes the run,
     ``logs`` the attempt's folder (None: ``logs/``) and ``attempts`` the attempts
-    ``--attempt all`` names (None otherwise).
+    ``--attempt all`` names (None otherwise). For ``watch`` and ``serve``, ``runs`` becomes the
+    folder of runs given (None for a single run) and ``runs_screen`` whether to
+    open on its runs screen (neither ``--run`` nor ``--latest``).
     """
     path = args.output_dir if args.output_dir is not None else default_output_dir()
+    folder = runs_folder(path) if args.command in ("watch", "serve") else None
+    name = getattr(args, "run", None)
+    latest = getattr(args, "latest", False)
+    args.runs = folder
+    args.runs_screen = folder is not None and name is None and not latest
     attempt = parse_attempt(getattr(args, "attempt", None))
     if attempt == "all" and not allow_all:
         raise UsageError(f"--attempt all is for `tail`; {args.command} shows one attempt")
     run = choose_run(
-        path,
-        name=getattr(args, "run", None),
-        latest=getattr(args, "latest", False),
-        strict=args.command != "tmux",
+        path, name=name, latest=latest, strict=args.command != "tmux", say=not args.runs_screen
     )
     args.output_dir = run
     args.logs = None

@@ -72,6 +72,8 @@ def main(args: argparse.Namespace) -> int:
         from prime_rl_logs import web
     except ImportError:
         raise UsageError(INSTALL_HINT) from None
+    if getattr(args, "runs_screen", False):
+        args.output_dir = args.runs  # each tab's watch opens on the runs screen
     if args.output_dir is not None:
         args.output_dir = args.output_dir.absolute()
     argv = [sys.executable, "-m", "prime_rl_logs", "watch", *watch_argv(args, args.watch_parser)]

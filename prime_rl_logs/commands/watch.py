@@ -16,10 +16,11 @@ import os
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from prime_rl_logs.core.view import Filter
 from prime_rl_logs.errors import UsageError
-from prime_rl_logs.layout import DEFAULT_PANE, pane_key
+from prime_rl_logs.layout import DEFAULT_PANE, pane_key, safe_name
 from prime_rl_logs.levels import LEVELS, name_at_or_below
 
 __all__ = ["check_options", "main", "open_dashboard", "starting_state", "under_web_driver"]
@@ -78,6 +79,12 @@ def main(args: argparse.Namespace) -> int:
     """
     check_options(args)
     if not sys.stdout.isatty() and not under_web_driver():
+        if getattr(args, "runs_screen", False):
+            print(
+                f"prime-logs: {safe_name(str(args.runs))} holds runs; following the newest,"
+                f" {safe_name(Path(args.output_dir).name)} (--run NAME picks another)",
+                file=sys.stderr,
+            )
         print(
             "prime-logs: stdout is not a terminal; printing as `prime-logs tail --follow`",
             file=sys.stderr,
@@ -93,6 +100,8 @@ def main(args: argparse.Namespace) -> int:
         flt=flt,
         poll=True if args.poll else None,
         logs=getattr(args, "logs", None),
+        runs=getattr(args, "runs", None),
+        runs_screen=getattr(args, "runs_screen", False),
     )
 
 
@@ -104,6 +113,8 @@ def open_dashboard(
     flt: Filter | None = None,
     poll: bool | None = None,
     logs: Path | None = None,
+    runs: Path | None = None,
+    runs_screen: bool = False,
 ) -> int:
     """Run the dashboard on ``output_dir`` until the user quits; returns the exit code.
 
@@ -114,12 +125,17 @@ def open_dashboard(
         flt: the app-wide filter (level, ranks, include, exclude); every level if None.
         poll: poll files instead of waiting for events (None: decide by filesystem).
         logs: one attempt's logs folder instead of ``logs/`` (``--attempt N``).
+        runs: the folder of runs ``output_dir`` was picked from (`r` shows its runs
+            screen), or None.
+        runs_screen: open on the runs screen of ``runs``.
     """
     from prime_rl_logs.tui.app import PrimeLogsApp
 
-    attempt = {"logs": logs} if logs is not None else {}  # the current attempt: logs/
+    extra: dict[str, Any] = {"logs": logs} if logs is not None else {}  # else logs/
+    if runs is not None:
+        extra.update(runs=runs, runs_screen=runs_screen)
     app = PrimeLogsApp(
-        output_dir, pane=pane or DEFAULT_PANE, split=split, flt=flt, poll=poll, **attempt
+        output_dir, pane=pane or DEFAULT_PANE, split=split, flt=flt, poll=poll, **extra
     )
     app.run()
     return app.return_code or 0

@@ -43,6 +43,7 @@ from prime_rl_logs.layout import (
 )
 from prime_rl_logs.levels import DEBUG, ERROR, INFO, LEVELS, SUCCESS, WARNING
 from prime_rl_logs.metrics import LiveMetrics
+from prime_rl_logs.tui import attempts
 from prime_rl_logs.tui.help import HelpScreen
 from prime_rl_logs.tui.metrics_view import MetricsView
 from prime_rl_logs.tui.pane import LogPane, PaneSpec, TextLine, describe
@@ -86,6 +87,9 @@ class PrimeLogsApp(App[int]):
             if None.
         poll: poll files instead of waiting for events (None: decide by filesystem).
         logs: one attempt's logs folder to show instead of ``logs/`` (``--attempt N``).
+        runs: the folder of runs this run was opened from: `r` shows its runs screen
+            (`tui.attempts`, `tui.runs_screen`).
+        runs_screen: open on the runs screen of ``runs``.
     """
 
     TITLE = "prime-logs"
@@ -127,6 +131,10 @@ class PrimeLogsApp(App[int]):
         Binding("S", "save", "Save record", show=False),
         Binding("o", "sources", "Sources", show=False),
         Binding("b", "toggle_sidebar", "Hide/show sidebar", show=False),
+        Binding("r,backspace", "runs", "Runs", key_display="r"),
+        Binding("a", "attempts", "Attempts"),
+        Binding("L", "live_attempt", "Live attempt", show=False),
+        Binding("C", "config", "Config", show=False),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "quit", "Quit"),
     ]
@@ -140,9 +148,19 @@ class PrimeLogsApp(App[int]):
         flt: Filter | None = None,
         poll: bool | None = None,
         logs: Path | None = None,
+        runs: Path | None = None,
+        runs_screen: bool = False,
     ) -> None:
         super().__init__()
         self.output_dir = output_dir
+        self.shown_logs = logs
+        self.runs_folder = runs
+        """The folder of runs `r` shows (`tui.runs_screen`); None for a single run."""
+        self.runs_screen = runs_screen and runs is not None
+        self.compared: list[Path] = []
+        """Runs marked in the runs screen, overlaid in the Metrics pane."""
+        self.attempt_note = Text()
+        self.attempt_count = 1
         self.run_model = Run(output_dir, logs)
         self.filter = flt or Filter()
         """The app-wide filter; each pane narrows it (`PaneSpec.filter`)."""
@@ -194,6 +212,7 @@ class PrimeLogsApp(App[int]):
         # History and metrics wait for the first frame: the end of the file first.
         self.call_after_refresh(self._build_history)
         self.call_after_refresh(self._load_metrics)
+        attempts.on_mount(self)
 
     @property
     def active_pane(self) -> LogPane:
@@ -234,6 +253,8 @@ class PrimeLogsApp(App[int]):
     def _update_header(self) -> None:
         name = safe_name(self.output_dir.resolve().name or str(self.output_dir))
         header = Text.assemble(" prime-logs  ", (name, "bold"))
+        if self.attempt_note:
+            header.append("  │  ").append_text(self.attempt_note)
         if self.metrics.ready:
             header.append("  │  " + self.metrics.store.summary().text())
         else:
@@ -466,6 +487,21 @@ class PrimeLogsApp(App[int]):
         sidebar.display = not sidebar.display
         if not sidebar.display and self.focused is sidebar:
             self.active_pane.log_view.focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return attempts.check_action(self, action)
+
+    def action_runs(self) -> None:
+        attempts.open_runs_screen(self)
+
+    def action_attempts(self) -> None:
+        attempts.pick_attempt(self)
+
+    def action_config(self) -> None:
+        attempts.open_config(self)
+
+    def action_live_attempt(self) -> None:
+        attempts.switch_run(self, self.output_dir)
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.BINDINGS))

@@ -9,7 +9,8 @@ The picker lists every series, the ones people watch first (reward, train then
 eval and per environment; loss, entropy, grad norm, throughput, MFU, peak memory,
 step time, KV-cache use), then the rest. Those watched ones start selected; a
 series that appears later is added in its place without touching what the user
-picked or unpicked.
+picked or unpicked. `MetricsView.set_compare` overlays other runs' series (the runs
+marked in the runs screen) on each plot, in distinct colours with a legend.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from textual.widgets.selection_list import Selection
 
 from prime_rl_logs.layout import safe_name
 from prime_rl_logs.metrics import KEY_SERIES, MetricsStore
-from prime_rl_logs.tui.plot import plot_text
+from prime_rl_logs.tui.plot import plot_overlay, plot_text
 
 __all__ = [
     "EMPTY_MESSAGE",
@@ -65,6 +66,8 @@ _GROUPS: Final[tuple[tuple[re.Pattern[str], str], ...]] = tuple(
     )
 )
 _OTHER_COLOUR: Final = "grey62"
+COMPARE_COLOURS: Final = ("magenta", "bright_cyan", "orange1", "bright_white", "chartreuse1")
+"""The colours of compared runs, in the order they were marked."""
 # Within a group: trainer, orchestrator, per-env train, eval, inference, the rest.
 _COMPONENT_ORDER: Final = {"trainer": 0, "orchestrator": 1, "env": 2, "eval": 3, "inference": 4}
 _PER_ENV_REWARD: Final = re.compile(r"(env|eval)/[^/]+/reward")
@@ -118,6 +121,8 @@ class SeriesPlot(Widget):
         self.colour = series_colour(series)
         self.steps: list[int] = []
         self.values: list[float] = []
+        self.others: list[tuple[str, list[tuple[float, float]], str]] = []
+        """Compared runs' points of this series: (run name, points, colour)."""
 
     def set_data(self, steps: list[int], values: list[float]) -> bool:
         """Replace the points; repaint (only) if they changed. True if they did."""
@@ -127,6 +132,12 @@ class SeriesPlot(Widget):
         self.refresh()
         return True
 
+    def set_others(self, others: list[tuple[str, list[tuple[float, float]], str]]) -> None:
+        """The compared runs' points of this series; repaint if they changed."""
+        if others != self.others:
+            self.others = others
+            self.refresh()
+
     @property
     def last_value(self) -> float | None:
         return self.values[-1] if self.values else None
@@ -134,7 +145,11 @@ class SeriesPlot(Widget):
     def render(self) -> Text:
         size = self.content_size
         points = list(zip(self.steps, self.values, strict=True))
-        return plot_text(safe_name(self.series), points, size.width, size.height, self.colour)
+        title = safe_name(self.series)
+        if self.others:
+            mine = ("this run", points, self.colour)
+            return plot_overlay(title, [mine, *self.others], size.width, size.height)
+        return plot_text(title, points, size.width, size.height, self.colour)
 
 
 class PlotGrid(VerticalScroll):
@@ -211,6 +226,24 @@ class MetricsView(Widget):
         self._known: set[str] = set()
         self._plots: dict[str, SeriesPlot] = {}
         self._ready = False
+        self._compare: list[tuple[str, MetricsStore]] = []
+
+    def set_compare(self, runs: list[tuple[str, MetricsStore]]) -> None:
+        """Overlay these runs' series (name, store) on each plot, each in a colour of
+        `COMPARE_COLOURS` (never the series' own); [] shows this run alone."""
+        self._compare = runs
+        if self._ready and self._store is not None:
+            self._sync_plots()
+
+    def _others(self, plot: SeriesPlot) -> list[tuple[str, list[tuple[float, float]], str]]:
+        colours = [c for c in COMPARE_COLOURS if c != plot.colour]
+        out: list[tuple[str, list[tuple[float, float]], str]] = []
+        for i, (name, store) in enumerate(self._compare):
+            if plot.series in store.series:
+                steps, values = store.values(plot.series)
+                points = [(float(x), y) for x, y in zip(steps, values, strict=True)]
+                out.append((safe_name(name), points, colours[i % len(colours)]))
+        return out
 
     def compose(self) -> ComposeResult:
         picker: SelectionList[str] = SelectionList(id="metrics-picker")
@@ -317,6 +350,7 @@ class MetricsView(Widget):
                 grid.mount(plot, before=before)
         for series, plot in self._plots.items():
             plot.set_data(*store.values(series))
+            plot.set_others(self._others(plot))
         if wanted:
             self._show_plots()
         else:

@@ -7,6 +7,9 @@ so a plot of a 100k-step series is as quick to redraw as one of 100 steps:
 points that land in the same dot column become one vertical run (their min to
 max), and consecutive columns are joined by a straight run of dots.
 
+`plot_overlay` draws several series (runs compared) on one scale, each in its colour,
+with a legend.
+
 NaN and infinite values cannot be placed on the y axis; they are left out of
 the body, counted in the header, and a last value that is NaN shows as ``nan``,
 because a loss that turned NaN is what the plot is there to show.
@@ -52,12 +55,27 @@ def braille_lines(xs: Sequence[float], ys: Sequence[float], width: int, height: 
     A flat series is drawn across the middle; a single x in the middle column, and
     a single point as a full cell.
     """
+    grid = braille_grid(xs, ys, width, height)
+    return ["".join(chr(_BRAILLE + bits) if bits else " " for bits in row) for row in grid]
+
+
+def braille_grid(
+    xs: Sequence[float],
+    ys: Sequence[float],
+    width: int,
+    height: int,
+    x_range: tuple[float, float] | None = None,
+    y_range: tuple[float, float] | None = None,
+) -> list[list[int]]:
+    """The dot bits of each cell (`braille_lines` before it becomes text); the axes
+    span ``x_range`` and ``y_range`` when given (several series on one scale),
+    else the series' own first and last x and min and max y."""
     width, height = max(width, 1), max(height, 1)
     grid = [[0] * width for _ in range(height)]
     if xs:
         dots_w, dots_h = width * 2, height * 4
-        x0, x1 = xs[0], xs[-1]
-        y0, y1 = min(ys), max(ys)
+        x0, x1 = x_range if x_range is not None else (xs[0], xs[-1])
+        y0, y1 = y_range if y_range is not None else (min(ys), max(ys))
         sx = (dots_w - 1) / (x1 - x0) if x1 > x0 else 0.0
         sy = (dots_h - 1) / (y1 - y0) if y1 > y0 else 0.0
         mid_x, mid_y = dots_w // 2, dots_h // 2
@@ -65,8 +83,8 @@ def braille_lines(xs: Sequence[float], ys: Sequence[float], width: int, height: 
         # One entry per dot column: [first y, last y, lowest y, highest y] in dots.
         columns: dict[int, list[int]] = {}
         for x, y in zip(xs, ys, strict=True):
-            px = round((x - x0) * sx) if sx else mid_x
-            py = round((y1 - y) * sy) if sy else mid_y
+            px = min(max(round((x - x0) * sx), 0), dots_w - 1) if sx else mid_x
+            py = min(max(round((y1 - y) * sy), 0), dots_h - 1) if sy else mid_y
             column = columns.get(px)
             if column is None:
                 columns[px] = [py, py, py, py]
@@ -92,10 +110,12 @@ def braille_lines(xs: Sequence[float], ys: Sequence[float], width: int, height: 
             for py in range(low, high + 1):
                 set_dot(px, py)
             prev = (px, last)
-        if len(columns) == 1 and columns[mid_x][2] == columns[mid_x][3]:
-            # A single point: a whole cell, or one dot would be easy to miss.
-            grid[mid_y >> 2][mid_x >> 1] = 0xFF
-    return ["".join(chr(_BRAILLE + bits) if bits else " " for bits in row) for row in grid]
+        if len(columns) == 1:
+            [(px, column)] = columns.items()
+            if column[2] == column[3]:
+                # A single point: a whole cell, or one dot would be easy to miss.
+                grid[column[2] >> 2][px >> 1] = 0xFF
+    return grid
 
 
 def plot_text(
@@ -162,5 +182,72 @@ def plot_text(
         else:
             gap = body_w - len(left) - len(right)
             axis = " " * indent + left + " " * gap + right if gap >= 1 else right.rjust(width)
+        out.append(axis[:width], style="dim")
+    return out
+
+
+def plot_overlay(
+    title: str,
+    series: Sequence[tuple[str, Sequence[tuple[float, float]], str]],
+    width: int,
+    height: int,
+) -> Text:
+    """Several ``(label, points, colour)`` series on one scale, the first on top.
+
+    Line 1: the title; line 2: the legend, each label in its colour with its last
+    value. Then the braille body (a cell takes the colour of the first series with
+    a dot in it; the dots of all are merged) with the shared max and min on its
+    left, then the x axis: the first and the last step over every series.
+    """
+    width, height = max(width, 1), max(height, 4)
+    cleaned = []
+    for label, points, colour in series:
+        pts = sorted(points, key=lambda p: p[0])
+        cleaned.append((label, pts, [p for p in pts if all(map(math.isfinite, p))], colour))
+    out = Text(no_wrap=True, overflow="crop")
+    out.append(title, style="bold")
+    out.append("\n")
+    for i, (label, pts, _, colour) in enumerate(cleaned):
+        if i:
+            out.append("  ")
+        out.append("━ ", style=f"bold {colour}")
+        out.append(label, style=colour)
+        last = f" {format_value(pts[-1][1])}" if pts else " -"
+        out.append(last, style=f"bold {colour}")
+    every = [p for _, _, finite, _ in cleaned for p in finite]
+    body_h = height - 3
+    labels = [""] * body_h
+    x_range = y_range = None
+    if every:
+        xs = [p[0] for p in every]
+        ys = [p[1] for p in every]
+        x_range, y_range = (min(xs), max(xs)), (min(ys), max(ys))
+        if y_range[0] == y_range[1]:
+            labels[body_h // 2] = format_value(y_range[0])
+        else:
+            labels[0], labels[-1] = format_value(y_range[1]), format_value(y_range[0])
+    label_w = max(map(len, labels))
+    body_w = max(width - label_w - 1, 1) if label_w else width
+    cells: list[list[tuple[int, str]]] = [[(0, "")] * body_w for _ in range(body_h)]
+    for _, _, finite, colour in reversed(cleaned):  # the first series drawn last, on top
+        grid = braille_grid(
+            [p[0] for p in finite], [p[1] for p in finite], body_w, body_h, x_range, y_range
+        )
+        for row, bits_row in zip(cells, grid, strict=True):
+            for x, bits in enumerate(bits_row):
+                if bits:
+                    row[x] = (row[x][0] | bits, colour)
+    for label, row in zip(labels, cells, strict=True):
+        out.append("\n")
+        if label_w:
+            out.append(f"{label:>{label_w}} ", style="dim")
+        for bits, colour in row:
+            out.append(chr(_BRAILLE + bits) if bits else " ", style=colour)
+    out.append("\n")
+    if x_range is not None:
+        left, right = format_step(x_range[0]), format_step(x_range[1])
+        gap = body_w - len(left) - len(right)
+        indent = width - body_w
+        axis = " " * indent + left + " " * gap + right if gap >= 1 else right.rjust(width)
         out.append(axis[:width], style="dim")
     return out

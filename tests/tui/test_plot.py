@@ -121,3 +121,20 @@ def test_format_value() -> None:
     assert format_value(3e-6) == "3.00e-06"
     assert format_value(0) == "0.0000"
     assert format_value(math.nan) == "nan"
+
+
+def test_overlay_draws_every_series_on_one_scale_with_a_legend() -> None:
+    from prime_rl_logs.tui.plot import plot_overlay
+
+    up = [(float(x), float(x)) for x in range(11)]
+    flat = [(float(x), 20.0) for x in range(11)]
+    text = plot_overlay("reward", [("this run", up, "green"), ("other", flat, "magenta")], 30, 9)
+    lines = text.plain.split("\n")
+    assert lines[0] == "reward"
+    assert "━ this run 10.00" in lines[1] and "━ other 20.00" in lines[1]
+    body = lines[2:-1]
+    assert body[0].lstrip().startswith("20.00") and body[-1].lstrip().startswith("0.0000")
+    # the flat series at 20 is the top row, drawn across the whole width in its colour
+    top_styles = {str(s.style) for s in text.spans if "magenta" in str(s.style)}
+    assert top_styles and body[0].count(" ") < 10
+    assert lines[-1].split() == ["0", "10"]
