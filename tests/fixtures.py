@@ -421,3 +421,17 @@ def wait_until(predicate: Callable[[], object], timeout_s: float = 30, what: str
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what or predicate}")
         time.sleep(0.1)
+
+
+async def pilot_wait_for(
+    pilot: Pilot[Any], check: Callable[[], bool], timeout: float = 10.0
+) -> None:
+    """Let the app run until ``check()`` holds; fail after ``timeout`` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        await pilot.pause()
+        if check():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("condition not met in time")

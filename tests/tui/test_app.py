@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 import re
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from rich.console import Console
-from textual.pilot import Pilot
 
 from prime_rl_logs.core.view import Filter
 from prime_rl_logs.levels import ERROR
@@ -19,6 +16,7 @@ from prime_rl_logs.tui.help import HelpScreen
 from prime_rl_logs.tui.log_view import LogView
 from prime_rl_logs.tui.pane import PaneSpec
 from tests.fixtures import FixtureRun, loguru_line, settle
+from tests.fixtures import pilot_wait_for as wait_for
 
 SIZE = (160, 40)
 
@@ -37,17 +35,6 @@ def view_messages(lv: LogView) -> list[str]:
     """Plain text of every row of the pane's view (not only the visible ones)."""
     assert lv.view is not None
     return [lv.row_text(i).plain for i in range(len(lv.view))]
-
-
-async def wait_for(pilot: Pilot[int], check: Callable[[], bool], timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while loop.time() < deadline:
-        await pilot.pause()
-        if check():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("condition not met in time")
 
 
 def active(app: PrimeLogsApp) -> LogView:

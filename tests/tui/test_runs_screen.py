@@ -3,17 +3,15 @@ on a folder of runs written as prime-rl writes it today (`tests.runs_fixture`)."
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from textual.pilot import Pilot
 
 from prime_rl_logs.tui.app import PrimeLogsApp
 from prime_rl_logs.tui.attempts import AttemptPicker
 from prime_rl_logs.tui.config_view import MATCH_STYLE, ConfigView, config_text
 from prime_rl_logs.tui.runs_screen import RunsScreen, sparkline
+from tests.fixtures import pilot_wait_for as wait_for
 from tests.fixtures import settle
 from tests.runs_fixture import FINISHED, LIVE, STALLED, Outputs, write_finished, write_outputs
 
@@ -24,17 +22,6 @@ SIZE = (180, 40)
 def outputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Outputs:
     monkeypatch.setenv("HOME", str(tmp_path / "home"))  # no registry of this machine
     return write_outputs(tmp_path / "outputs")
-
-
-async def wait_for(pilot: Pilot[int], check: Callable[[], bool], timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while loop.time() < deadline:
-        await pilot.pause()
-        if check():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("condition not met in time")
 
 
 def table_text(screen: RunsScreen) -> list[str]:
