@@ -45,6 +45,7 @@ from prime_rl_logs.levels import DEBUG, ERROR, INFO, LEVELS, SUCCESS, WARNING
 from prime_rl_logs.metrics import LiveMetrics
 from prime_rl_logs.tui import attempts
 from prime_rl_logs.tui.help import HelpScreen
+from prime_rl_logs.tui.keys import KEYS
 from prime_rl_logs.tui.metrics_view import MetricsView
 from prime_rl_logs.tui.pane import LogPane, PaneSpec, TextLine, describe
 from prime_rl_logs.tui.prompt import Prompt
@@ -72,9 +73,6 @@ LEVEL_CYCLE = (0, DEBUG, INFO, SUCCESS, WARNING, ERROR)
 """The minimum levels `l` cycles through; 0 shows every level (TRACE included)."""
 
 
-PANE_KEYS = Binding.Group("Panes", compact=True)
-
-
 class PrimeLogsApp(App[int]):
     """Watch every log of a prime-rl run.
 
@@ -97,47 +95,7 @@ class PrimeLogsApp(App[int]):
 
     # The screen gets "-narrow" under 120 columns: app.tcss narrows the sidebar.
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]  # noqa: RUF012
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("1", "pane('trainer')", "Trainer", group=PANE_KEYS),
-        Binding("2", "pane('orchestrator')", "Orchestrator", group=PANE_KEYS),
-        Binding("3", "pane('inference')", "Inference", group=PANE_KEYS),
-        Binding("4", "pane('env')", "Env workers", group=PANE_KEYS),
-        Binding("5", "pane('launcher')", "Launcher", group=PANE_KEYS),
-        Binding("6", "pane('all')", "All (merged)", group=PANE_KEYS),
-        Binding("tab", "cycle_pane(1)", "Next pane", show=False, priority=True),
-        Binding("shift+tab", "cycle_pane(-1)", "Previous pane", show=False, priority=True),
-        Binding("0", "toggle_rank0", "Rank 0"),
-        Binding("l", "cycle_level", "Level"),
-        Binding("d", "level('DEBUG')", "Level DEBUG", show=False),
-        Binding("i", "level('INFO')", "Level INFO", show=False),
-        Binding("w", "level('WARNING')", "Level WARNING", show=False),
-        Binding("e", "level('ERROR')", "Level ERROR", show=False),
-        Binding("slash", "prompt('search')", "Search", key_display="/"),
-        Binding("n", "search_next(1)", "Next match", show=False),
-        Binding("N", "search_next(-1)", "Previous match", show=False),
-        Binding("f", "prompt('include')", "Filter"),
-        Binding("F", "prompt('exclude')", "Exclude", show=False),
-        Binding("escape", "clear", "Clear filters", show=False),
-        Binding("right_square_bracket", "problem(1)", "Next warn/error", key_display="]"),
-        Binding(
-            "left_square_bracket", "problem(-1)", "Prev warn/error", key_display="[", show=False
-        ),
-        Binding("g", "home", "Top", show=False),
-        Binding("G", "end", "Bottom", show=False),
-        Binding("space", "toggle_follow", "Pause", key_display="space"),
-        Binding("s", "split", "Split"),
-        Binding("m", "metrics", "Metrics"),
-        Binding("c", "copy", "Copy", show=False),
-        Binding("S", "save", "Save record", show=False),
-        Binding("o", "sources", "Sources", show=False),
-        Binding("b", "toggle_sidebar", "Hide/show sidebar", show=False),
-        Binding("r,backspace", "runs", "Runs", key_display="r"),
-        Binding("a", "attempts", "Attempts"),
-        Binding("L", "live_attempt", "Live attempt", show=False),
-        Binding("C", "config", "Config", show=False),
-        Binding("question_mark", "help", "Help", key_display="?"),
-        Binding("q", "quit", "Quit"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = list(KEYS)
 
     def __init__(
         self,
