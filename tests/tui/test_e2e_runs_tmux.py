@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.runs_fixture import FINISHED, LIVE, write_live, write_outputs
-from tests.tui.test_e2e_tmux import PRIME_LOGS, pytestmark, screen, tmux, wait_until
+from tests.tui.test_e2e_tmux import pytestmark, screen, start_watch, tmux, wait_until
 
 __all__ = ["pytestmark"]
 
@@ -28,22 +28,10 @@ def outputs(tmp_path: Path) -> Iterator[Path]:
 
 
 def test_a_new_run_appears_in_the_runs_screen(outputs: Path, tmp_path: Path) -> None:
-    assert PRIME_LOGS.exists(), "prime-logs is not installed in this environment"
     env = f"HOME={shlex.quote(str(tmp_path / 'home'))}"  # no registry of this machine
     if "PYTHONPATH" in os.environ:
         env += f" PYTHONPATH={shlex.quote(os.environ['PYTHONPATH'])}"
-    tmux(
-        "new-session",
-        "-d",
-        "-s",
-        "e2e",
-        "-x",
-        "200",
-        "-y",
-        "40",
-        f"env TERM=xterm-256color COLUMNS=200 LINES=40 {env} "
-        f"{PRIME_LOGS} watch {shlex.quote(str(outputs))}",
-    )
+    start_watch(outputs, height=40, env=env)
     text = wait_until(lambda s: LIVE in s and FINISHED in s and "3 runs" in s)
     assert "running" in text and "finished" in text
     assert NEW not in text

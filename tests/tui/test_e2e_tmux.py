@@ -7,6 +7,7 @@ rank-0 toggle must change what is on screen.
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -42,6 +43,17 @@ def wait_until(check: Callable[[str], bool], timeout: float = 20.0) -> str:
     raise AssertionError(f"screen never matched; last screen:\n{text}")
 
 
+def start_watch(target: Path, *, height: int, env: str = "") -> None:
+    """`prime-logs watch TARGET` in a detached 200-column tmux session named e2e.
+
+    COLUMNS/LINES as tuibench sets them: the app may start before tmux sizes the pane.
+    """
+    assert PRIME_LOGS.exists(), "prime-logs is not installed in this environment"
+    size = f"COLUMNS=200 LINES={height}"
+    command = f"env TERM=xterm-256color {size} {env} {PRIME_LOGS} watch {shlex.quote(str(target))}"
+    tmux("new-session", "-d", "-s", "e2e", "-x", "200", "-y", str(height), command)
+
+
 def line(level: str, message: str) -> str:
     colour = {"INFO": "", "SUCCESS": "\x1b[32m\x1b[1m", "WARNING": "\x1b[33m\x1b[1m"}[level]
     stamp = time.strftime("%H:%M:%S")
@@ -65,20 +77,8 @@ def live_run(tmp_path: Path) -> Iterator[Path]:
 
 
 def test_watch_shows_appended_lines_and_switches_panes(live_run: Path) -> None:
-    assert PRIME_LOGS.exists(), "prime-logs is not installed in this environment"
     logs = live_run / "logs"
-    tmux(
-        "new-session",
-        "-d",
-        "-s",
-        "e2e",
-        "-x",
-        "200",
-        "-y",
-        "50",
-        # COLUMNS/LINES as tuibench does: the app may start before tmux sizes the pane.
-        f"env TERM=xterm-256color COLUMNS=200 LINES=50 {PRIME_LOGS} watch {live_run}",
-    )
+    start_watch(live_run, height=50)
     wait_until(lambda s: "orchestrator starting" in s)
 
     # Live append to the file on screen.

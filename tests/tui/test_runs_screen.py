@@ -3,9 +3,11 @@ on a folder of runs written as prime-rl writes it today (`tests.runs_fixture`)."
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
+from textual.pilot import Pilot
 
 from prime_rl_logs.tui.app import PrimeLogsApp
 from prime_rl_logs.tui.attempts import AttemptPicker
@@ -22,6 +24,15 @@ SIZE = (180, 40)
 def outputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Outputs:
     monkeypatch.setenv("HOME", str(tmp_path / "home"))  # no registry of this machine
     return write_outputs(tmp_path / "outputs")
+
+
+async def runs_screen(pilot: Pilot[int], app: PrimeLogsApp, *, rows: int) -> RunsScreen:
+    """Wait until the app shows its runs screen with ``rows`` runs listed."""
+    await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen))
+    screen = app.screen
+    assert isinstance(screen, RunsScreen)
+    await wait_for(pilot, lambda: screen.table.row_count == rows)
+    return screen
 
 
 def table_text(screen: RunsScreen) -> list[str]:
@@ -43,10 +54,7 @@ def test_sparkline_follows_the_values() -> None:
 async def test_runs_screen_lists_the_runs_newest_first_and_opens_one(outputs: Outputs) -> None:
     app = PrimeLogsApp(outputs.live, runs=outputs.root, runs_screen=True)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen))
-        screen = app.screen
-        assert isinstance(screen, RunsScreen)
-        await wait_for(pilot, lambda: screen.table.row_count == 3)
+        screen = await runs_screen(pilot, app, rows=3)
         rows = table_text(screen)
         assert [r.split()[0] for r in rows] == [LIVE, STALLED, FINISHED]  # newest first
         live, stalled, finished = rows
@@ -72,12 +80,7 @@ async def test_runs_screen_lists_the_runs_newest_first_and_opens_one(outputs: Ou
 async def test_a_run_that_starts_while_the_screen_is_open_appears(outputs: Outputs) -> None:
     app = PrimeLogsApp(outputs.live, runs=outputs.root, runs_screen=True)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen))
-        screen = app.screen
-        assert isinstance(screen, RunsScreen)
-        await wait_for(pilot, lambda: screen.table.row_count == 3)
-        import time
-
+        screen = await runs_screen(pilot, app, rows=3)
         write_finished(outputs.root / "new--run--0000", time.time())
         await wait_for(pilot, lambda: screen.table.row_count == 4, timeout=15)
         assert any("new--run--0000" in r for r in table_text(screen))
@@ -89,10 +92,7 @@ async def test_names_are_drawn_escaped(outputs: Outputs) -> None:
     write_finished(outputs.root / "evil\x1b]0;pwned\x07run", time.time())
     app = PrimeLogsApp(outputs.live, runs=outputs.root, runs_screen=True)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen))
-        screen = app.screen
-        assert isinstance(screen, RunsScreen)
-        await wait_for(pilot, lambda: screen.table.row_count == 4)
+        screen = await runs_screen(pilot, app, rows=4)
         text = "\n".join(table_text(screen))
         assert "\x1b" not in text and "\x07" not in text
         assert "evil\\x1b]0;pwned\\x07run" in text
@@ -206,10 +206,7 @@ def test_config_text_escapes_control_characters(tmp_path: Path) -> None:
 async def test_marked_runs_are_overlaid_in_the_metrics_pane(outputs: Outputs) -> None:
     app = PrimeLogsApp(outputs.live, runs=outputs.root, runs_screen=True)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, RunsScreen))
-        screen = app.screen
-        assert isinstance(screen, RunsScreen)
-        await wait_for(pilot, lambda: screen.table.row_count == 3)
+        screen = await runs_screen(pilot, app, rows=3)
         # mark the stalled and the finished run, open the live one
         await pilot.press("down", "space", "down", "space", "up", "up")
         assert screen.marked == [outputs.stalled, outputs.finished]
