@@ -18,7 +18,8 @@ Two layouts are in use and both are read:
 `classify` turns any path into a `Source`; a file it does not recognise is still a
 `Source` with component ``"other"``, never an error. `discover` lists a run's log
 files without recursion, down to `MAX_DEPTH` folders below ``logs/``; what it left
-out for depth, `too_deep` says, so every reader can report it rather than drop it.
+out for depth it hands back (``cut=``), so every reader can report it rather than
+drop it (`too_deep_notice`).
 
 Names are hostile input: anything under ``logs/`` can be named by a process of the
 run. `safe_name` makes a name printable (control characters, escape sequences and
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -374,7 +376,9 @@ def _is_log_file(name: str) -> bool:
     return name.endswith(LOG_SUFFIXES) and not name.startswith(".")
 
 
-def discover(logs: str | os.PathLike[str], max_depth: int = MAX_DEPTH) -> list[Path]:
+def discover(
+    logs: str | os.PathLike[str], max_depth: int = MAX_DEPTH, *, cut: list[Path] | None = None
+) -> list[Path]:
     """Every log file under a run's ``logs/`` folder, sorted.
 
     When ``logs/latest`` exists (prime-rl's newer layout) the current attempt is read
@@ -385,8 +389,8 @@ def discover(logs: str | os.PathLike[str], max_depth: int = MAX_DEPTH) -> list[P
 
     The walk is a loop over a stack, not a recursion, so no depth of folders can
     overflow it. Files down to ``max_depth`` folders below ``logs/`` are found;
-    folders deeper than that are not entered, and `too_deep` lists them until the
-    next call for the same ``logs/``.
+    folders deeper than that are not entered, and are appended to ``cut`` when given
+    (`too_deep_notice` words them).
     """
     root = Path(logs)
     has_latest = (root / "latest").is_dir()
@@ -414,24 +418,16 @@ def discover(logs: str | os.PathLike[str], max_depth: int = MAX_DEPTH) -> list[P
                     found.append(Path(entry.path))
             except OSError:
                 continue
-    _too_deep[os.fspath(root)] = (max_depth, tuple(sorted(skipped)))
+    if cut is not None:
+        cut.extend(sorted(skipped))
     return sorted(found)
 
 
-# What the last `discover` of each logs/ folder did not enter. A stop-gap that lets
-# every reader report the cut without `Run` passing it along; one small entry per run.
-_too_deep: dict[str, tuple[int, tuple[Path, ...]]] = {}
-
-
-def too_deep(logs: str | os.PathLike[str]) -> tuple[Path, ...]:
-    """The folders the last `discover` of ``logs`` did not enter: deeper than its
-    ``max_depth``. Empty when there were none, or ``logs`` was never discovered."""
-    return _too_deep.get(os.fspath(Path(logs)), (0, ()))[1]
-
-
-def too_deep_notice(logs: str | os.PathLike[str]) -> str | None:
-    """One line saying what the last `discover` of ``logs`` left out, or None."""
-    depth, cut = _too_deep.get(os.fspath(Path(logs)), (0, ()))
+def too_deep_notice(
+    logs: str | os.PathLike[str], cut: Sequence[Path], depth: int = MAX_DEPTH
+) -> str | None:
+    """One line saying which folders under ``logs`` `discover` did not enter (its
+    ``cut``, deeper than ``depth``), or None when there were none."""
     if not cut:
         return None
     first = safe_name(os.path.relpath(cut[0], logs))

@@ -458,7 +458,7 @@ def _notices(changes: RunChanges) -> None:
 
 def _warn_too_deep(run: Run, said: set[str]) -> None:
     """One line on stderr when discovery left folders out for depth (once per text)."""
-    notice = too_deep_notice(run.logs)
+    notice = too_deep_notice(run.logs, run.too_deep)
     if notice is not None and notice not in said:
         said.add(notice)
         print(f"prime-logs: warning: {notice}", file=sys.stderr, flush=True)

@@ -22,7 +22,7 @@ import pytest
 
 from prime_rl_logs import layout
 from prime_rl_logs.cli import main
-from prime_rl_logs.layout import classify, discover, safe_name, too_deep, too_deep_notice
+from prime_rl_logs.layout import classify, discover, safe_name, too_deep_notice
 from tests.fixtures import loguru_line
 from tests.test_tail import Lines
 
@@ -269,17 +269,18 @@ def test_discover_is_iterative_and_reports_what_it_cut(
     deep_run: Callable[[int], Path],
 ) -> None:
     logs = deep_run(1000) / "logs"
-    assert discover(logs) == [logs / "orchestrator.log"]  # no RecursionError
-    cut = too_deep(logs)
+    cut: list[Path] = []
+    assert discover(logs, cut=cut) == [logs / "orchestrator.log"]  # no RecursionError
     assert len(cut) == 1 and len(cut[0].relative_to(logs).parts) == layout.MAX_DEPTH + 1
-    notice = too_deep_notice(logs)
+    notice = too_deep_notice(logs, cut)
     assert notice is not None and f"more than {layout.MAX_DEPTH} deep" in notice
 
 
 def test_discover_finds_files_down_to_the_limit(deep_run: Callable[[int], Path]) -> None:
     logs = deep_run(layout.MAX_DEPTH) / "logs"
-    assert len(discover(logs)) == 2
-    assert too_deep(logs) == () and too_deep_notice(logs) is None
+    cut: list[Path] = []
+    assert len(discover(logs, cut=cut)) == 2
+    assert cut == [] and too_deep_notice(logs, cut) is None
 
 
 @pytest.mark.parametrize("command", ["tail", "metrics"])

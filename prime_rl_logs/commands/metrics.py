@@ -2,7 +2,7 @@
 
 Checks that OUTPUT_DIR looks like a run, reads it with
 `prime_rl_logs.metrics.scan_run`, warns on stderr about files it could not read,
-about folders too deep to be read (`layout.too_deep_notice`) and (in one line)
+about folders too deep to be read (both in the store's ``errors``) and (in one line)
 about values skipped for a step beyond 64 bits, names escaped by
 `layout.safe_name`, and writes CSV (one row per step) or JSON. A reader that goes
 away (``| head``) ends the command quietly with exit code 0.
@@ -30,9 +30,6 @@ def main(args: argparse.Namespace) -> int:
     store = scan_run(out, getattr(args, "logs", None))
     for error in store.errors:
         print(f"prime-logs: warning: {layout.safe_name(error)}", file=sys.stderr)
-    notice = layout.too_deep_notice(layout.logs_dir(out))
-    if notice is not None:
-        print(f"prime-logs: warning: {notice}", file=sys.stderr)
     if store.skipped:
         print(
             f"prime-logs: warning: {store.skipped} value(s) skipped: step beyond 64 bits",

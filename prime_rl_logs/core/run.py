@@ -84,6 +84,8 @@ class Run:
         self._by_path: dict[Path, LogFile] = {}
         self._by_real: dict[str, LogFile] = {}
         self._first_refresh = True
+        self.too_deep: tuple[Path, ...] = ()
+        """Folders under ``logs/`` the last discovery did not enter (`layout.MAX_DEPTH`)."""
         self.templates = HeaderTemplates()
         """Header layouts learned from this run's files, shared by its views."""
 
@@ -198,7 +200,9 @@ class Run:
 
     def _discover(self, changes: RunChanges, *, first: bool) -> None:
         added = False
-        paths = discover(self.logs)
+        cut: list[Path] = []
+        paths = discover(self.logs, cut=cut)
+        self.too_deep = tuple(cut)
         if self._outside:
             paths += discover_torchrun_trees(self.output_dir)
         for path in paths:

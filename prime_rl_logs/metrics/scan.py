@@ -101,12 +101,16 @@ def scan_run(
     named in the returned store's ``errors``.
     """
     out = Path(output_dir)
-    paths = layout.discover(layout.logs_dir(out) if logs is None else logs)
+    cut: list[Path] = []
+    paths = layout.discover(layout.logs_dir(out) if logs is None else logs, cut=cut)
     if logs is None:
         paths += layout.discover_torchrun_trees(out)
     logs = layout.logs_dir(out) if logs is None else Path(logs)
     store = MetricsStore()
     errors: list[str] = []
+    notice = layout.too_deep_notice(logs, cut)
+    if notice is not None:
+        errors.append(notice)
     sources = [layout.classify_in_run(path, out, logs) for path in paths]
     sources = [s for s in sources if s.path.name != "metrics.jsonl"]
     sources.sort(key=lambda s: (s.component == INFERENCE, s.sort_key))

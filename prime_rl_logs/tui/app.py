@@ -237,7 +237,7 @@ class PrimeLogsApp(App[int]):
     def _update_sidebar(self) -> None:
         self.sidebar.update_sources(self.run_model.files)
         self._sidebar_dirty = False
-        notice = too_deep_notice(self.run_model.logs)
+        notice = too_deep_notice(self.run_model.logs, self.run_model.too_deep)
         if notice is not None and notice not in self._notices:
             self._notices.add(notice)
             self.notify(notice, title="Not every folder is read", severity="warning", timeout=30)
