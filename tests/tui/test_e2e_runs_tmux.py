@@ -48,5 +48,5 @@ def test_a_new_run_appears_in_the_runs_screen(outputs: Path, tmp_path: Path) -> 
     tmux("send-keys", "-t", "e2e", "r")
     wait_until(lambda s: "runs in" in s and "4 runs" in s)
     tmux("send-keys", "-t", "e2e", "q")
-    wait_until(lambda s: "4 runs" not in s, timeout=10)
+    wait_until(lambda s: "[prime-logs exited 0]" in s, timeout=10)
     assert "Traceback" not in screen()

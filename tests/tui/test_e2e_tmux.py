@@ -6,6 +6,7 @@ rank-0 toggle must change what is on screen.
 
 from __future__ import annotations
 
+import itertools
 import os
 import shlex
 import shutil
@@ -19,12 +20,17 @@ import pytest
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 
-SOCKET = f"prime-logs-e2e-{os.getpid()}"
 PRIME_LOGS = Path(sys.executable).with_name("prime-logs")
+
+# Every start gets its own tmux server. Reusing one socket name raced: `kill-server` at
+# the end of one test returns before the server has gone, and a `new-session` on the
+# same socket right after could join the dying server and vanish with it (CI, stop 17).
+_starts = itertools.count()
+_socket = f"prime-logs-e2e-{os.getpid()}-start"
 
 
 def tmux(*args: str) -> str:
-    out = subprocess.run(["tmux", "-L", SOCKET, *args], capture_output=True, text=True)
+    out = subprocess.run(["tmux", "-L", _socket, *args], capture_output=True, text=True)
     return out.stdout
 
 
@@ -40,17 +46,24 @@ def wait_until(check: Callable[[str], bool], timeout: float = 20.0) -> str:
         if check(text):
             return text
         time.sleep(0.05)
-    raise AssertionError(f"screen never matched; last screen:\n{text}")
+    alive = subprocess.run(["tmux", "-L", _socket, "has-session", "-t", "e2e"], capture_output=True)
+    state = "session alive" if alive.returncode == 0 else "session gone"
+    raise AssertionError(f"screen never matched ({state}); last screen:\n{text}")
 
 
 def start_watch(target: Path, *, height: int, env: str = "") -> None:
     """`prime-logs watch TARGET` in a detached 200-column tmux session named e2e.
 
     COLUMNS/LINES as tuibench sets them: the app may start before tmux sizes the pane.
+    The shell stays after the app exits and prints its exit status, so a crash leaves
+    its traceback on the screen that a failing wait reports.
     """
+    global _socket
     assert PRIME_LOGS.exists(), "prime-logs is not installed in this environment"
+    _socket = f"prime-logs-e2e-{os.getpid()}-{next(_starts)}"
     size = f"COLUMNS=200 LINES={height}"
-    command = f"env TERM=xterm-256color {size} {env} {PRIME_LOGS} watch {shlex.quote(str(target))}"
+    watch = f"env TERM=xterm-256color {size} {env} {PRIME_LOGS} watch {shlex.quote(str(target))}"
+    command = f'{watch}; echo "[prime-logs exited $?]"; sleep 600'
     tmux("new-session", "-d", "-s", "e2e", "-x", "200", "-y", str(height), command)
 
 
@@ -106,4 +119,4 @@ def test_watch_shows_appended_lines_and_switches_panes(live_run: Path) -> None:
     wait_until(lambda s: "rollout buffer is full" in s)
 
     tmux("send-keys", "-t", "e2e", "q")
-    wait_until(lambda s: "Reward: 0.4100" not in s, timeout=10)
+    wait_until(lambda s: "[prime-logs exited 0]" in s, timeout=10)
