@@ -24,6 +24,7 @@ from prime_rl_logs import layout
 from prime_rl_logs.core.ansi import sanitize, strip_sgr
 from prime_rl_logs.diagnose import Group, Report, diagnose
 from prime_rl_logs.diagnose.model import Finding
+from prime_rl_logs.diagnose.text import ranks_text
 from prime_rl_logs.errors import UsageError
 from prime_rl_logs.runs import Attempt, attempts_of
 from prime_rl_logs.stdout import write_all
@@ -96,16 +97,15 @@ def _who(f: Finding) -> str:
 def _group_line(g: Group, run: Path | None, colour: bool, indent: str) -> list[str]:
     who = []
     if g.ranks:
-        from prime_rl_logs.diagnose.text import ranks_text
-
         who.append(f"ranks {ranks_text(g.ranks)}" if len(g.ranks) > 1 else f"rank {g.ranks[0]}")
     who.append(", ".join(g.components))
     span = _when(g.first_seen)
     if g.last_seen is not None and g.last_seen != g.first_seen:
         span += f" .. {_when(g.last_seen)[11:]}"
     name = f"[{g.signature}] " if g.signature else ""
+    head, indent = indent, " " * len(indent)
     out = [
-        f"{indent}{g.level:<8} x{g.count:<5} {name}{_clean(g.title or g.template, colour)}",
+        f"{head}{g.level:<8} x{g.count:<5} {name}{_clean(g.title or g.template, colour)}",
         f"{indent}         {'; '.join(who)}; {span}; "
         f"first at {_where(run, g.first.file, g.first.line)}",
     ]

@@ -95,6 +95,7 @@ class Doctor:
         self._groups: dict[str, _Acc] = {}
         self._first_errors: dict[Path, Finding] = {}
         self.too_deep: list[Path] = []
+        self._copies: set[Path] = set()
 
     # ------------------------------------------------------------------ files
 
@@ -116,9 +117,8 @@ class Doctor:
             current = next((a.number for a in attempts_of(run) if a.current), None)
             paths = layout.discover(logs, cut=cut) if logs.is_dir() else []
             paths += layout.discover_torchrun_trees(run)
-            for p in paths:
-                src = layout.classify_in_run(p, run, logs)
-                out.append((p, src, src.attempt if src.attempt is not None else current))
+            # (Source.attempt of a torchrun file is torchrun's restart count, not the run's.)
+            out.extend((p, layout.classify_in_run(p, run, logs), current) for p in paths)
         else:
             for a in self.attempts:
                 paths = layout.discover(a.logs, cut=cut) if a.logs.is_dir() else []
@@ -132,11 +132,10 @@ class Doctor:
                     paths += layout.discover_torchrun_trees(run)
                 out.extend((p, layout.classify_in_run(p, run, a.logs), a.number) for p in paths)
         self.too_deep = cut
-        # trainer.log repeats rank 0's own file when per-rank files exist.
-        per_rank = {
-            att for _, s, att in out if s.stream is not None and s.component == layout.TRAINER
-        }
-        out = [t for t in out if not (t[1].console_copy and t[2] in per_rank)]
+        # trainer.log repeats rank 0's lines (behind "[trainer0]:") when per-rank files
+        # exist: only its own lines count then (torchrun's agent, ChildFailedError).
+        per_rank = {a for _, s, a in out if s.stream is not None and s.component == layout.TRAINER}
+        self._copies = {p for p, s, a in out if s.console_copy and a in per_rank}
         # A rank's stdout before its stderr (a bare traceback borrows its time).
         out.sort(key=lambda t: (t[1].stream == "stderr", t[1].sort_key))
         return out
@@ -156,8 +155,10 @@ class Doctor:
             if hits is None:
                 continue
             changed = True
+            copy = path in self._copies
             for hit in hits:
-                self._add(scan, hit)
+                if not (copy and hit.rank is not None):
+                    self._add(scan, hit)
         return changed
 
     def _time_of(self, scan: FileScan, hit: Hit) -> tuple[float | None, bool]:

@@ -130,7 +130,8 @@ SIGNATURES: Final[tuple[Signature, ...]] = (
         "killed",
         "Process killed by a signal, or ChildFailedError",
         _re(
-            r"ChildFailedError|exitcode\s*:\s*-\d+|[Ss]ignal \d+ \(SIG\w+\) received"
+            r"ChildFailedError|exitcode\s*:\s*-\d+|failed \(exitcode: -?\d+\)"
+            r"|[Ss]ignal \d+ \(SIG\w+\) received"
             r"|closing signal SIG\w+|[Kk]illed by signal|\bSIG(?:KILL|SEGV|ABRT|BUS)\b"
             r"|Segmentation fault|core dumped|\S+ FAILED\s*$|Root Cause \(first observed failure\)",
             re.M,
