@@ -186,7 +186,7 @@ class Doctor:
         level = hit.level
         if sig is not None and sig.level is not None:
             level = max(level, levels.LEVELS[sig.level])
-        tmpl = template(hit.message)
+        tmpl = hit.template or template(hit.message)
         key = sig.name if sig is not None else f"{_level_name(level)}: {tmpl}"
         if key not in self._groups and len(self._groups) >= MAX_GROUPS:
             key = OTHER_GROUP

@@ -1,5 +1,6 @@
 """`Doctor.update` reads only what was appended: new groups appear, counts grow, nothing
-is read again from the start (bytes counted), a truncated file is read anew."""
+is read again from the start (bytes counted: what was appended plus the one line before
+it), a truncated file is read anew."""
 
 from __future__ import annotations
 
@@ -13,10 +14,14 @@ from tests import diagnose_fixture as fx
 
 
 def _append(path: Path, text: str) -> int:
+    """Append ``text``; the bytes the doctor reads for it: the text and, again, the
+    line before it (the line above that judges a traceback's first line)."""
+    old = path.read_bytes()
+    above = len(old.splitlines(keepends=True)[-1]) if old else 0
     data = text.encode()
     with path.open("ab") as fh:
         fh.write(data)
-    return len(data)
+    return len(data) + above
 
 
 def _run_files(run: Path) -> int:
@@ -44,7 +49,7 @@ def test_update_reads_only_what_was_appended(tmp_path: Path) -> None:
 
     stderr = fx.rank_dir(case.run / "logs" / "attempt_1", 1) / "stderr.log"
     more = _append(orch, fx.loguru(now + 3, "WARNING", "Slow rollout 18: 44.0s"))
-    more += _append(
+    more += _append(  # (an empty stderr: nothing above)
         stderr, fx.traceback("/app/train.py", last="torch.OutOfMemoryError: CUDA out of memory.")
     )
     read = doctor.bytes_read
