@@ -44,6 +44,7 @@ MAX_GROUPS: Final = 400
 `OTHER_GROUP` (a run that logs a new message per record must not grow memory)."""
 OTHER_GROUP: Final = "(other)"
 MAX_RANKS: Final = 4096
+TITLE_MAX: Final = 80
 
 
 def _level_name(level: int) -> str:
@@ -258,7 +259,7 @@ class Doctor:
                 caused_by = cause.key
                 there = _where({first.rank} if first.rank is not None else set(), {first.component})
                 note = (
-                    f"{_title(acc)} {_where(acc.ranks, acc.components)}, "
+                    f"{_named(acc)} {_where(acc.ranks, acc.components)}, "
                     f"{format_duration(acc.first_seen - first.time)} after {_title(cause)} {there}"
                 )
             out.append(
@@ -335,10 +336,17 @@ def _component_order(name: str) -> int:
     return layout.COMPONENTS.index(name) if name in layout.COMPONENTS else len(layout.COMPONENTS)
 
 
+def _named(acc: _Acc) -> str:
+    """The title in a sentence: a message in quotes."""
+    return _title(acc) if acc.signature is not None else f'"{_title(acc)}"'
+
+
 def _title(acc: _Acc) -> str:
+    """The signature's title, else the first record's message (cut at `TITLE_MAX`)."""
     if acc.signature is not None:
         return acc.signature.title
-    return acc.template if len(acc.template) <= 60 else acc.template[:59] + "…"
+    text = " ".join(acc.first.message.split())
+    return text if len(text) <= TITLE_MAX else text[: TITLE_MAX - 1] + "…"
 
 
 def _where(ranks: set[int], components: set[str]) -> str:
