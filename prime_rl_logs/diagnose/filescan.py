@@ -345,6 +345,7 @@ class FileScan:
             rel = self._rel(clock)
         message = info.message.strip() if info.header else bare_line(text).strip()
         lines: list[str] = []
+        fmt = "other"
         if level >= levels.ERROR:
             _, starts = self._record_end(buf, start, hi)
             lines = [decode_line(buf[s : line_end(buf, s, hi)]) for s in starts]
@@ -371,7 +372,7 @@ class FileScan:
         if len(lines) > head + tail:
             skipped = len(lines) - head - tail
             lines = [*lines[:head], f"  ... ({skipped} lines)", *lines[-tail:]]
-        if _fmt_of(text, info) == "traceback":
+        if fmt == "traceback":
             lines = [text, *lines]
         rank = info.rank
         return Hit(0, line, level, message, full, tuple(lines), rank, rel, inferred, sig, tmpl)

@@ -123,7 +123,7 @@ SIGNATURES: Final[tuple[Signature, ...]] = (
         "training diverged: lower the learning rate, check the rewards and the data "
         "of the step it starts at",
         any_level=True,
-        needles=(b"nan", b"inf"),
+        needles=(b"nan",),
         level="ERROR",
     ),
     Signature(
