@@ -54,11 +54,14 @@ RECORD_BYTES: Final = 32 << 10
 TRACEBACK_KEEP: Final = (8, 32)
 """The first and last lines of a longer traceback that a finding keeps."""
 SIG_CACHE: Final = 1024
-"""Templates whose signature a file remembers (one-line records)."""
+"""Record texts (digits zeroed) whose signature a file remembers..."""
+SIG_KEY_MAX: Final = 2048
+"""... when no longer than this (at most 2 MiB of keys per file)."""
 PREFIX_MAX: Final = 4096
 """The line before a chunk, kept to judge its first line (a bare traceback's above)."""
 
 _STEP: Final = re.compile(r"^\s*Step\s+(\d+)\b")
+_ZEROS: Final = str.maketrans("123456789", "000000000")
 
 
 def epoch_of(clock: int, mtime: float) -> float:
@@ -357,17 +360,15 @@ class FileScan:
         plain_lines = [strip_sgr(ln) for ln in lines]
         full = "\n".join([strip_sgr(message), *plain_lines])
         tmpl = template(message)
-        if plain_lines:
-            sig = signatures.match(full)
-        else:
-            # One line: its signature is its template's (numbers do not name a failure;
-            # a sign or a word such as nan stays in the template). Cached per file.
-            cached = self._sigs.get(tmpl, False)
-            if cached is False:
-                cached = signatures.match(full)
-                if len(self._sigs) < SIG_CACHE:
-                    self._sigs[tmpl] = cached
-            sig = cached if isinstance(cached, signatures.Signature) else None
+        # The signature of a record is that of its text with every digit a 0 (numbers
+        # do not name a failure; a sign or a word such as nan stays): cached per file.
+        key = full.translate(_ZEROS)
+        cached = self._sigs.get(key, False)
+        if cached is False:
+            cached = signatures.match(full)
+            if len(self._sigs) < SIG_CACHE and len(key) <= SIG_KEY_MAX:
+                self._sigs[key] = cached
+        sig = cached if isinstance(cached, signatures.Signature) else None
         head, tail = TRACEBACK_KEEP
         if len(lines) > head + tail:
             skipped = len(lines) - head - tail
