@@ -144,6 +144,7 @@ class FileScan:
 
     def _restart(self) -> None:
         self.offset = self.lines = 0
+        self.size = -1  # read the new content even if its size and mtime are the old ones
         self._prefix = 0  # the length of the line before `offset` (read again)
         self._day = 0
         self._clock = None
