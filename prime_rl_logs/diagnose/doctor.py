@@ -31,7 +31,7 @@ from typing import Final
 
 from prime_rl_logs import layout, levels
 from prime_rl_logs.core.formats import RANK_IN_MESSAGE_RE
-from prime_rl_logs.diagnose.filescan import FileScan, Hit
+from prime_rl_logs.diagnose.filescan import FileScan, Hit, SignatureCache
 from prime_rl_logs.diagnose.model import Finding, Group, Report, Stall
 from prime_rl_logs.diagnose.signatures import Signature
 from prime_rl_logs.diagnose.stalls import find_stalls
@@ -99,6 +99,7 @@ class Doctor:
         self.too_deep: list[Path] = []
         self._copies: set[Path] = set()
         self._sources: dict[Path, layout.Source] = {}
+        self._sigs: SignatureCache = {}
         self._current: int | None = None
 
     # ------------------------------------------------------------------ files
@@ -170,7 +171,7 @@ class Doctor:
         for path, source, attempt in self._targets():
             scan = self._scans.get(path)
             if scan is None:
-                scan = self._scans[path] = FileScan(path, source, attempt)
+                scan = self._scans[path] = FileScan(path, source, attempt, self._sigs)
                 changed = True
             hits = scan.poll()
             if hits is None:

@@ -53,10 +53,10 @@ RECORD_LINES: Final = 80
 RECORD_BYTES: Final = 32 << 10
 TRACEBACK_KEEP: Final = (8, 32)
 """The first and last lines of a longer traceback that a finding keeps."""
-SIG_CACHE: Final = 1024
-"""Record texts (digits zeroed) whose signature a file remembers..."""
+SIG_CACHE: Final = 4096
+"""Record texts (digits zeroed) whose signature a `SignatureCache` remembers..."""
 SIG_KEY_MAX: Final = 2048
-"""... when no longer than this (at most 2 MiB of keys per file)."""
+"""... when no longer than this (at most 8 MiB of keys, shared by a doctor's files)."""
 PREFIX_MAX: Final = 4096
 """The line before a chunk, kept to judge its first line (a bare traceback's above)."""
 
@@ -71,6 +71,11 @@ def epoch_of(clock: int, mtime: float) -> float:
     midnight = time.mktime((lt.tm_year, lt.tm_mon, lt.tm_mday, 0, 0, 0, 0, 0, -1))
     t = midnight + clock
     return t - 86_400 if t > mtime + 300 else t
+
+
+SignatureCache = dict[str, "signatures.Signature | None"]
+"""A record's text with its digits zeroed -> its signature (`FileScan._hit`), shared by
+the files of one doctor."""
 
 
 @dataclass(slots=True)
@@ -96,7 +101,13 @@ class Hit:
 class FileScan:
     """One file of a run, read incrementally."""
 
-    def __init__(self, path: Path, source: layout.Source, attempt: int | None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        source: layout.Source,
+        attempt: int | None,
+        sigs: SignatureCache | None = None,
+    ) -> None:
         self.path = path
         self.source = source
         self.attempt = attempt
@@ -115,7 +126,7 @@ class FileScan:
         self.bytes_read = 0
         self.error: str | None = None
         self.resets = 0
-        self._sigs: dict[str, signatures.Signature | None] = {}
+        self._sigs: SignatureCache = {} if sigs is None else sigs
 
     # ------------------------------------------------------------------ time
 
