@@ -88,6 +88,15 @@ def _units(scans: Iterable[FileScan]) -> tuple[list[_Unit], _Unit | None]:
     return [ranks[r] for r in sorted(ranks)], orch
 
 
+def _trainer_step(path: Path) -> int | None:
+    """The step ``trainer_step`` holds (prime-rl's trainer writes its last finished step)."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace").strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() and len(text) < 19 else None
+
+
 def _mtime(path: Path) -> float | None:
     try:
         return os.stat(path).st_mtime
@@ -121,6 +130,9 @@ def find_stalls(
     newest = max(writes)
     out: list[Stall] = []
     last_steps = [u.steps[-1][0] for u in [*ranks, *([orch] if orch else [])] if u.steps]
+    trained = _trainer_step(run_dir / "trainer_step")
+    if trained is not None:
+        last_steps.append(trained)
     top_step = max(last_steps) if last_steps else None
     silent = now - newest
     run_silent = silent > limit

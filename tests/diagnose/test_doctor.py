@@ -5,6 +5,7 @@ folded under their cause, stalls, the JSON keys and the exit codes of
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -248,3 +249,13 @@ def test_a_healthy_running_run_exits_0(tmp_path: Path, capsys: pytest.CaptureFix
     code, data = doctor_json(capsys, str(case.run))
     assert code == 0
     assert data["status"] == "running" and data["stalls"] == [] and data["groups"] == []
+
+
+def test_trainer_step_counts_as_a_write_and_a_step(tmp_path: Path) -> None:
+    now = time.time()
+    case = fx.write_lagging(tmp_path / "run", now)
+    (case.run / "trainer_step").write_text("43\n")
+    os.utime(case.run / "trainer_step", (now - 2000, now - 2000))
+    report = diagnose(case.run, now=now)
+    [silent] = [s for s in report.stalls if s.reason == "run silent"]
+    assert silent.last_step == 43 and silent.silent_s == pytest.approx(2000, abs=5)
