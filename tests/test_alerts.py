@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -167,7 +166,6 @@ def test_on_alert_gets_exactly_one_json_alert_per_new_group(tmp_path: Path) -> N
     command, out = appender(tmp_path)
     errors: list[str] = []
     hook = OnAlert(command, errors.append)
-    threads: list[threading.Thread] = []
     reports = [
         report(),
         report(group("a")),
@@ -176,13 +174,11 @@ def test_on_alert_gets_exactly_one_json_alert_per_new_group(tmp_path: Path) -> N
         report(group("a", count=9), group("b", count=4)),
         report(group("a", count=9), group("b", count=5)),
     ]
-    loop = DoctorLoop(
-        FakeDoctor(reports), lambda a: threads.append(hook.send(a)), on_error=errors.append
-    )
+    doctor = FakeDoctor(reports)
+    loop = DoctorLoop(lambda: doctor, hook.send, on_error=errors.append)
     for minute in range(len(reports)):
         loop.step(now=1000.0 + 61 * minute)
-    for thread in threads:
-        thread.join(10)
+    hook.wait()
     lines = out.read_text().splitlines()
     alerts = [json.loads(line) for line in lines]
     assert [a["key"] for a in alerts] == ["a", "b"]
@@ -205,7 +201,8 @@ def test_on_alert_gets_exactly_one_json_alert_per_new_group(tmp_path: Path) -> N
 def test_on_alert_failures_are_reported_not_raised(command: str, expected: str) -> None:
     said: list[str] = []
     hook = OnAlert(command, said.append, timeout_s=0.5)
-    hook.send(Alert("new group", "t", "b", "k", 0.0)).join(10)
+    hook.send(Alert("new group", "t", "b", "k", 0.0))
+    hook.wait()
     assert len(said) == 1 and expected in said[0]
     if expected == "exit 3":
         assert said[0].endswith(": nope")
@@ -227,7 +224,7 @@ def test_a_failing_doctor_is_reported_once_and_never_raised() -> None:
             raise AssertionError("not reached")
 
     said: list[str] = []
-    loop = DoctorLoop(Broken(), lambda a: None, on_error=said.append)
+    loop = DoctorLoop(Broken, lambda a: None, on_error=said.append)
     loop.step(now=0)
     loop.step(now=1)
     assert said == ["the doctor failed: OSError: disk gone"]

@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import queue
 import re
 import shlex
 import subprocess
@@ -35,7 +36,8 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Final, Protocol
+from pathlib import Path
+from typing import Any, Final, Protocol, TextIO
 
 from prime_rl_logs.diagnose.model import Group, Report, Stall
 
@@ -50,6 +52,8 @@ __all__ = [
     "OnAlert",
     "alert_line",
     "clean",
+    "doctor_for",
+    "follow_alerts",
     "is_nan",
     "terminal_notification",
 ]
@@ -304,7 +308,8 @@ def alert_line(alert: Alert) -> str:
 
 
 class OnAlert:
-    """Runs ``--on-alert CMD`` with each alert as JSON on stdin, in a thread.
+    """Runs ``--on-alert CMD`` with each alert as JSON on stdin, one at a time in the
+    order sent, on a daemon thread (started with the first alert).
 
     Args:
         command: the command line, split with `shlex` and run without a shell.
@@ -327,12 +332,27 @@ class OnAlert:
             raise ValueError("--on-alert needs a command")
         self.report = report
         self.timeout_s = timeout_s
+        self._queue: queue.Queue[Alert] = queue.Queue()
+        self._thread: threading.Thread | None = None
 
-    def send(self, alert: Alert) -> threading.Thread:
-        """Start the command for ``alert``; returns its thread (daemon)."""
-        thread = threading.Thread(target=self._run, args=(alert,), name="on-alert", daemon=True)
-        thread.start()
-        return thread
+    def send(self, alert: Alert) -> None:
+        """Queue the command for ``alert``; it runs on the hook's thread."""
+        self._queue.put(alert)
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._work, name="on-alert", daemon=True)
+            self._thread.start()
+
+    def wait(self) -> None:
+        """Until every queued alert's command has run (tests, and a clean exit)."""
+        self._queue.join()
+
+    def _work(self) -> None:
+        while True:
+            alert = self._queue.get()
+            try:
+                self._run(alert)
+            finally:
+                self._queue.task_done()
 
     def _run(self, alert: Alert) -> None:
         data = json.dumps(alert.to_json(), ensure_ascii=False).encode() + b"\n"
@@ -361,23 +381,40 @@ class OnAlert:
             self.report(message)
 
 
+def doctor_for(run_dir: Path, logs: Path | None = None, *, every_attempt: bool = False) -> Any:
+    """The `diagnose.doctor.Doctor` of a run: the attempt whose folder is ``logs``,
+    else every attempt (``every_attempt``: the Problems pane, where the crash of the
+    attempt before the live one is the first failure), else the current one."""
+    from prime_rl_logs.diagnose.doctor import Doctor
+    from prime_rl_logs.runs.find import attempts_of
+
+    if logs is not None:
+        chosen = [a for a in attempts_of(run_dir) if a.logs == logs]
+        return Doctor(run_dir, chosen or None)
+    if every_attempt and run_dir.is_dir():
+        return Doctor(run_dir, attempts_of(run_dir))
+    return Doctor(run_dir)
+
+
 class DoctorLoop:
     """A doctor updated every `POLL_S` on a daemon thread; new alerts go to ``sink``.
 
-    ``sink`` and ``on_error`` are called from the thread. A doctor that raises is
-    reported once per message through ``on_error`` and tried again next time.
+    The doctor is made by ``make`` on the thread, at the first look. ``sink`` and
+    ``on_error`` are called from the thread. A doctor that raises is reported once
+    per message through ``on_error`` and tried again next time.
     """
 
     def __init__(
         self,
-        doctor: DoctorLike,
+        make: Callable[[], DoctorLike],
         sink: Callable[[Alert], None],
         *,
         on_error: Callable[[str], None],
         tracker: AlertTracker | None = None,
         poll_s: float = POLL_S,
     ) -> None:
-        self.doctor = doctor
+        self.make = make
+        self.doctor: DoctorLike | None = None
         self.sink = sink
         self.on_error = on_error
         self.tracker = tracker or AlertTracker()
@@ -396,6 +433,8 @@ class DoctorLoop:
     def step(self, now: float | None = None) -> list[Alert]:
         """One look: update, report, compare; the alerts sent."""
         try:
+            if self.doctor is None:
+                self.doctor = self.make()
             self.doctor.update()
             report = self.doctor.report(now)
         except Exception as exc:  # never into the caller: say it once
@@ -414,3 +453,48 @@ class DoctorLoop:
         while not self._stop.is_set():
             self.step()
             self._stop.wait(self.poll_s)
+
+
+def follow_alerts(
+    run_dir: Path, logs: Path | None, notify: bool, on_alert: str | None, err: TextIO
+) -> DoctorLoop | None:
+    """``tail --follow --notify / --on-alert``: the doctor of the run on a thread (None
+    without either option); each alert is a line on ``err``, with ``notify`` the bell
+    and OSCs on the terminal (``err`` when it is one, else ``/dev/tty``), with
+    ``on_alert`` the command."""
+    if not (notify or on_alert):
+        return None
+    lock = threading.Lock()
+
+    def say(line: str) -> None:
+        with lock, contextlib.suppress(OSError, ValueError):
+            err.write(line + "\n")
+            err.flush()
+
+    hook = OnAlert(on_alert, lambda m: say(f"prime-logs: {m}")) if on_alert else None
+
+    def sink(alert: Alert) -> None:
+        say(alert_line(alert))
+        if notify:
+            _to_terminal(err, terminal_notification(alert))
+        if hook is not None:
+            hook.send(alert)
+
+    loop = DoctorLoop(
+        lambda: doctor_for(run_dir, logs), sink, on_error=lambda m: say(f"prime-logs: {m}")
+    )
+    return loop.start()
+
+
+def _to_terminal(err: TextIO, seq: str) -> None:
+    """Write ``seq`` to the terminal: ``err`` if it is one, else ``/dev/tty``, else nowhere."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        if err.isatty():
+            err.write(seq)
+            err.flush()
+            return
+        fd = os.open("/dev/tty", os.O_WRONLY | os.O_NOCTTY)
+        try:
+            os.write(fd, seq.encode())
+        finally:
+            os.close(fd)

@@ -37,6 +37,7 @@ from prime_rl_logs.diagnose.alerts import (
     DoctorLike,
     OnAlert,
     clean,
+    doctor_for,
     terminal_notification,
 )
 from prime_rl_logs.diagnose.model import Finding, Group, Report, Stall
@@ -68,9 +69,8 @@ class Target:
 def default_doctor(output_dir: Path, logs: Path | None) -> DoctorLike:
     """The doctor of the run the app shows: every attempt of it, so a crash of the
     attempt before this one is the first failure."""
-    from prime_rl_logs.diagnose.doctor import Doctor
-
-    return Doctor(output_dir, attempts="all")
+    doctor: DoctorLike = doctor_for(output_dir, logs, every_attempt=True)
+    return doctor
 
 
 def plain(text: str) -> str:
