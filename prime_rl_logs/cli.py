@@ -1,11 +1,11 @@
-"""prime-logs: watch | serve | tail | runs | demo | tmux | metrics.
+"""prime-logs: watch | serve | tail | runs | demo | tmux | metrics | doctor.
 
 The parser (`build_parser`) and the dispatch (`main`). Each command lives in its own
 module of `prime_rl_logs.commands` (the `COMMANDS` table) and is imported only when
 it runs, so ``prime-logs tail`` never pays for Textual. A command returns its exit
 code; bad input raises `UsageError` (old name `CLIError`), which becomes one line on
 stderr and exit code 2. Without a command the help goes to stderr, exit code 2.
-For ``watch``, ``serve``, ``tail``, ``metrics`` and ``tmux`` (`RESOLVES_RUN`), PATH may be a
+For ``watch``, ``serve``, ``tail``, ``metrics``, ``doctor`` and ``tmux`` (`RESOLVES_RUN`), PATH may be a
 run, a path inside one (its ``logs/``, ``logs/latest``...) or a folder of runs;
 ``--run``, ``--latest`` and ``--attempt`` pick the run and the attempt
 (`prime_rl_logs.commands.run_dir.apply_run_options`); what was opened instead of
@@ -35,10 +35,11 @@ COMMANDS: Final = {
     "tmux": "prime_rl_logs.commands.tmux",
     "metrics": "prime_rl_logs.commands.metrics",
     "serve": "prime_rl_logs.commands.serve",
+    "doctor": "prime_rl_logs.commands.doctor",
 }
 """Each command's module, imported when it runs; each has ``main(args) -> int``."""
 
-RESOLVES_RUN: Final = frozenset({"watch", "serve", "tail", "metrics", "tmux"})
+RESOLVES_RUN: Final = frozenset({"watch", "serve", "tail", "metrics", "tmux", "doctor"})
 """Commands whose OUTPUT_DIR may name a run's ``logs/`` or a path inside it
 (`prime_rl_logs.commands.run_dir.resolve_run_dir`)."""
 
@@ -156,6 +157,17 @@ def build_parser() -> argparse.ArgumentParser:
     fmt.add_argument("--csv", action="store_true", help="CSV, one row per step (default)")
     fmt.add_argument("--json", action="store_true", help="JSON object of series")
 
+    doctor = sub.add_parser("doctor", help="what went wrong in a run, where, and first")
+    doctor.add_argument(
+        "output_dir",
+        nargs="?",
+        type=output_dir_arg,
+        metavar="PATH",
+        help=path_help + " (default: $PRL_OUTPUT_DIR, ./outputs, .)",
+    )
+    add_run(doctor, attempts="attempt to examine: a number, latest (default) or all")
+    doctor.add_argument("--json", action="store_true", help="one JSON object (docs/doctor.md)")
+
     runs = sub.add_parser("runs", help="list the runs of a folder with their status")
     runs.add_argument(
         "output_dir",
@@ -182,7 +194,7 @@ def dispatch(args: argparse.Namespace) -> int:
     if args.command in RESOLVES_RUN:
         from prime_rl_logs.commands.run_dir import apply_run_options
 
-        apply_run_options(args, allow_all=args.command == "tail")
+        apply_run_options(args, allow_all=args.command in ("tail", "doctor"))
     check_output_dir(args.output_dir)
     module = COMMANDS.get(args.command)
     if module is None:

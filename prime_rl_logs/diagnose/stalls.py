@@ -1,0 +1,263 @@
+"""Stalls: which rank or component stopped making progress, and compared with what.
+
+`find_stalls` looks at what the doctor's `FileScan`s hold (each file's last step
+lines with their times, its mtime) plus ``trainer_step`` and ``metrics.jsonl``'s
+mtimes, and says, each in words with how long and against what:
+
+* **run silent**: no file written for longer than the limit, the same rule as
+  `runs.status.judge` (``max(stall_factor x cadence, stall_min_s)``, or
+  ``no_cadence_s`` before a cadence is known);
+* **lagging**: a trainer rank whose last step is behind the step its peers reached
+  more than ``max(2 x cadence, 60 s)`` ago;
+* **silent**: a rank (or the orchestrator) quiet for longer than the limit while
+  its peers (the other files) wrote within it;
+* **frozen**: the orchestrator writes, but the same line over and over (3 times or
+  more among its last lines) and no step for longer than the limit.
+
+The cadence is the median seconds per step of the orchestrator's step lines, else
+of the ranks'. Reads only the last `TAIL` bytes of the orchestrator's file; never
+raises for a file gone.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import statistics
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from itertools import pairwise
+from pathlib import Path
+from typing import Final
+
+from prime_rl_logs import layout
+from prime_rl_logs.core.parse import decode_line, parse_line
+from prime_rl_logs.diagnose.filescan import FileScan
+from prime_rl_logs.diagnose.model import Stall
+from prime_rl_logs.diagnose.text import template
+from prime_rl_logs.runs.status import Thresholds, format_duration
+
+__all__ = ["REPEATS", "TAIL", "cadence_of", "find_stalls"]
+
+TAIL: Final = 16 << 10
+_STEP: Final = re.compile(r"\s*Step\s+\d+")
+REPEATS: Final = 3
+"""The orchestrator's last line, seen this many times among its last lines, is a wait."""
+
+
+@dataclass
+class _Unit:
+    component: str
+    rank: int | None
+    scans: list[FileScan] = field(default_factory=list)
+
+    @property
+    def last_write(self) -> float:
+        return max((s.mtime for s in self.scans if s.mtime is not None), default=0.0)
+
+    @property
+    def steps(self) -> list[tuple[int, float]]:
+        """(step, epoch) of the unit's last step lines, oldest first."""
+        best: list[tuple[int, float]] = []
+        for s in self.scans:
+            timed = [(n, t) for n, rel in s.steps if (t := s.epoch(rel)) is not None]
+            if len(timed) > len(best) or (timed and best and timed[-1][0] > best[-1][0]):
+                best = timed
+        return best
+
+    @property
+    def name(self) -> str:
+        return f"rank {self.rank}" if self.rank is not None else self.component
+
+
+def cadence_of(steps: list[tuple[int, float]]) -> list[float]:
+    """Seconds per step between successive step lines."""
+    return [(t1 - t0) / (s1 - s0) for (s0, t0), (s1, t1) in pairwise(steps) if s1 > s0 and t1 >= t0]
+
+
+def _units(scans: Iterable[FileScan]) -> tuple[list[_Unit], _Unit | None]:
+    ranks: dict[int, _Unit] = {}
+    orch: _Unit | None = None
+    for s in scans:
+        src = s.source
+        if src.component == layout.TRAINER and src.rank is not None:
+            ranks.setdefault(src.rank, _Unit(layout.TRAINER, src.rank)).scans.append(s)
+        elif src.component == layout.ORCHESTRATOR:
+            orch = orch or _Unit(layout.ORCHESTRATOR, None)
+            orch.scans.append(s)
+    return [ranks[r] for r in sorted(ranks)], orch
+
+
+def _mtime(path: Path) -> float | None:
+    try:
+        return os.stat(path).st_mtime
+    except OSError:
+        return None
+
+
+def find_stalls(
+    scans: list[FileScan], run_dir: Path, now: float, thresholds: Thresholds
+) -> list[Stall]:
+    """The stalls of the files ``scans`` (one attempt's, or several), at ``now``."""
+    ranks, orch = _units(scans)
+    per_step: list[float] = cadence_of(orch.steps) if orch is not None else []
+    if len(per_step) < 1:
+        per_step = [x for u in ranks for x in cadence_of(u.steps)]
+    cadence = statistics.median(per_step[-40:]) if per_step else None
+    limit = (
+        max(thresholds.stall_factor * cadence, thresholds.stall_min_s)
+        if cadence is not None
+        else thresholds.no_cadence_s
+    )
+    pace = f"step cadence {format_duration(cadence)}" if cadence is not None else "no cadence yet"
+    writes = [s.mtime for s in scans if s.mtime is not None]
+    writes += [
+        t
+        for p in (run_dir / "trainer_step", layout.metrics_jsonl(run_dir))
+        if (t := _mtime(p)) is not None
+    ]
+    if not writes:
+        return []
+    newest = max(writes)
+    out: list[Stall] = []
+    last_steps = [u.steps[-1][0] for u in [*ranks, *([orch] if orch else [])] if u.steps]
+    top_step = max(last_steps) if last_steps else None
+    silent = now - newest
+    run_silent = silent > limit
+    if run_silent:
+        out.append(
+            Stall(
+                "run",
+                None,
+                top_step,
+                silent,
+                "run silent",
+                f"no log written for {format_duration(silent)} ({pace}; limit "
+                f"{format_duration(limit)})",
+            )
+        )
+    out.extend(_lagging(ranks, now, cadence, pace))
+    if not run_silent:
+        out.extend(_silent(ranks, orch, scans, now, limit, pace))
+        if orch is not None:
+            frozen = _frozen(orch, now, limit, pace)
+            if frozen is not None:
+                out.append(frozen)
+    return out
+
+
+def _lagging(ranks: list[_Unit], now: float, cadence: float | None, pace: str) -> list[Stall]:
+    stepped = [(u, u.steps) for u in ranks]
+    stepped = [(u, st) for u, st in stepped if st]
+    if len(stepped) < 2:
+        return []
+    top = max(st[-1][0] for _, st in stepped)
+    at_top = [st[-1][1] for _, st in stepped if st[-1][0] == top]
+    reached = min(at_top)
+    grace = max(2 * cadence, 60.0) if cadence is not None else 300.0
+    behind_for = now - reached
+    if behind_for <= grace:
+        return []
+    out = []
+    for u, st in stepped:
+        step, when = st[-1]
+        if step >= top:
+            continue
+        out.append(
+            Stall(
+                layout.TRAINER,
+                u.rank,
+                step,
+                max(0.0, now - when),
+                "lagging",
+                f"{u.name} at step {step}, {len(at_top)} of its peers at step {top} for "
+                f"{format_duration(behind_for)} ({pace})",
+                u.scans[0].path,
+            )
+        )
+    return out
+
+
+def _silent(
+    ranks: list[_Unit],
+    orch: _Unit | None,
+    scans: list[FileScan],
+    now: float,
+    limit: float,
+    pace: str,
+) -> list[Stall]:
+    out = []
+    units = [*ranks, *([orch] if orch is not None else [])]
+    for u in units:
+        quiet = now - u.last_write
+        if quiet <= limit:
+            continue
+        if u.component == layout.TRAINER:
+            peers = [p.last_write for p in ranks if p is not u]
+            whom = "its peers"
+        else:
+            peers = [s.mtime for s in scans if s.mtime is not None and s not in u.scans]
+            whom = "the other files"
+        if not peers or now - max(peers) > limit:
+            continue
+        step = u.steps[-1][0] if u.steps else None
+        out.append(
+            Stall(
+                u.component,
+                u.rank,
+                step,
+                quiet,
+                "silent",
+                f"{u.name} silent for {format_duration(quiet)} while {whom} wrote "
+                f"{format_duration(now - max(peers))} ago ({pace}; limit {format_duration(limit)})",
+                u.scans[0].path,
+            )
+        )
+    return out
+
+
+def _frozen(orch: _Unit, now: float, limit: float, pace: str) -> Stall | None:
+    if now - orch.last_write > limit:
+        return None  # silent, not frozen
+    steps = orch.steps
+    if not steps:
+        return None
+    step, when = steps[-1]
+    if now - when <= limit:
+        return None
+    main = max(orch.scans, key=lambda s: s.size)
+    line, count = _repeated_last_line(main.path)
+    if count < REPEATS or _STEP.match(line):
+        return None
+    return Stall(
+        layout.ORCHESTRATOR,
+        None,
+        step,
+        now - when,
+        "frozen",
+        f"orchestrator: no step for {format_duration(now - when)} (last step {step}; {pace}), "
+        f"repeating {line!r} ({count} times in its last lines)",
+        main.path,
+    )
+
+
+def _repeated_last_line(path: Path) -> tuple[str, int]:
+    """The message of the last record of a file and how many of its last records share
+    its template (read from the last `TAIL` bytes)."""
+    try:
+        with open(path, "rb") as fh:
+            size = fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, size - TAIL))
+            data = fh.read(TAIL)
+    except OSError:
+        return "", 0
+    records = []
+    for raw in data.splitlines()[1:] if len(data) == TAIL else data.splitlines():
+        info = parse_line(decode_line(raw))
+        if info.header and info.message.strip():
+            records.append(info.message.strip())
+    if not records:
+        return "", 0
+    last = template(records[-1])
+    count = sum(1 for m in records[-200:] if template(m) == last)
+    return records[-1][:80], count
