@@ -28,10 +28,12 @@ STARTUP_STEPS: Final = 3  # start-up phase, in step periods
 EVAL_EVERY: Final = 10
 PAUSE_EVERY: Final = 6
 CKPT_EVERY: Final = 5
-QUIET_FROM: Final = 8  # the last rank is silent from this step ...
-# ... for this many step periods: 50 s at speed 1, so the sidebar (red after 15 s of
-# silence, `tui.sidebar.SILENT_MIN_S`) shows it red for about 35 s.
-QUIET_STEPS: Final = 25
+QUIET_FROM: Final = 2  # the last rank is silent from this step ...
+# ... for this many step periods: 100 s at speed 1. The sidebar shows it red after 15 s
+# of silence (`tui.sidebar.SILENT_MIN_S`); the doctor calls it lagging once its peers
+# passed its step 60 s before (`diagnose.stalls`), about 70 s into the demo, so the
+# Problems pane shows a stall in the first minutes, until the rank catches up.
+QUIET_STEPS: Final = 50
 # The max_steps the launcher logs when --steps is not given (the run goes on past it).
 NOMINAL_MAX_STEPS: Final = 1000
 TRACEBACK_STEP: Final = 7
