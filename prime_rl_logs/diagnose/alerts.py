@@ -139,7 +139,7 @@ def _where(component: str, rank: int | None) -> str:
 
 def _group_alert(report: Report, g: Group, now: float) -> Alert:
     kind = "nan" if is_nan(g) else "new group"
-    what = g.signature or g.template
+    what = g.title or g.signature or g.template
     title = f"{'NaN' if kind == 'nan' else 'new error'}: {what}"
     bits = [g.note] if g.note else []
     where = ", ".join(g.components)

@@ -6,31 +6,23 @@ tick of the app (2 s), never on the event loop, one run at a time. Each report g
 to an `AlertTracker` (the header's count turns red on a new error group or stall
 until the pane is opened; alerts go to a toast, and with ``--notify`` / ``--on-alert``
 to the terminal through the driver and to the command), to the sidebar (the files
-involved get a marker) and to the pane. `ProblemsView` is the pane: the first
-failure at the top with its traceback, then the groups (consequences folded under
-their cause, indented), then the stalls. It rebuilds its rows only while shown, so
-hidden it costs nothing. ``enter`` on an entry opens its file as the first pane with
-that record selected and its traceback below it (`open_target`; another attempt's
-file switches to that attempt first). Every text from a file goes through
-`core.ansi.sanitize` (and then plain), names through `layout.safe_name`.
+involved get a marker) and to the pane (`tui.problems_view.ProblemsView`: the first
+failure at the top with its traceback, then the groups, consequences folded under
+their cause, then the stalls; hidden, it costs nothing). ``enter`` on an entry opens
+its file as the first pane with that record selected and its traceback below it
+(`Problems.open`; another attempt's file switches to that attempt first).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from rich.text import Text
-from textual import on
-from textual.widgets import OptionList
-from textual.widgets.option_list import Option
 
-from prime_rl_logs.core.ansi import sanitize, strip_sgr
 from prime_rl_logs.diagnose.alerts import (
     Alert,
     AlertTracker,
@@ -40,10 +32,11 @@ from prime_rl_logs.diagnose.alerts import (
     doctor_for,
     terminal_notification,
 )
-from prime_rl_logs.diagnose.model import Finding, Group, Report, Stall
+from prime_rl_logs.diagnose.model import Report
 from prime_rl_logs.layout import safe_name
 from prime_rl_logs.runs.find import attempts_of
 from prime_rl_logs.tui.pane import PaneSpec
+from prime_rl_logs.tui.problems_view import ProblemsView, Target
 
 if TYPE_CHECKING:
     from prime_rl_logs.core.log_file import LogFile
@@ -52,18 +45,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Problems", "ProblemsView", "Target", "default_doctor", "row_at"]
 
-TRACEBACK_LINES: Final = 12
-"""Traceback lines shown under the first failure (the last ones, where it ends)."""
 OPEN_SLICE_S: Final = 0.02
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """Where ``enter`` on an entry goes: a file and the byte offset of a record."""
-
-    file: Path
-    offset: int
-    line: int
 
 
 def default_doctor(output_dir: Path, logs: Path | None) -> DoctorLike:
@@ -71,175 +53,6 @@ def default_doctor(output_dir: Path, logs: Path | None) -> DoctorLike:
     attempt before this one is the first failure."""
     doctor: DoctorLike = doctor_for(output_dir, logs, every_attempt=True)
     return doctor
-
-
-def plain(text: str) -> str:
-    """Text from a file, safe to draw: no control sequence, no colour."""
-    return strip_sgr(sanitize(text))
-
-
-def clock(t: float | None) -> str:
-    return time.strftime("%H:%M:%S", time.localtime(t)) if t is not None else "--:--:--"
-
-
-def _where(component: str, rank: int | None) -> str:
-    return safe_name(component) + (f" r{rank}" if rank is not None else "")
-
-
-def _file(f: Finding) -> str:
-    return f"{safe_name(f.file.name)}:{f.line}"
-
-
-def finding_text(f: Finding) -> Text:
-    text = Text(no_wrap=True, overflow="ellipsis")
-    text.append(f"{clock(f.time)}{'~' if f.time_inferred else ' '} ", style="dim")
-    text.append(f"{_where(f.component, f.rank):<14} ", style="bold")
-    if f.signature:
-        text.append(f"{plain(f.signature)}: ", style="bold red")
-    text.append(plain(f.message), style="red")
-    text.append(f"  {_file(f)}", style="dim")
-    if f.attempt is not None:
-        text.append(f"  attempt {f.attempt}", style="dim")
-    if f.hint:
-        text.append(f"\n    hint: {plain(f.hint)}", style="italic")
-    for line in f.traceback[-TRACEBACK_LINES:]:
-        text.append("\n    " + plain(line), style="dim")
-    return text
-
-
-def _ranks(ranks: tuple[int, ...]) -> str:
-    if not ranks:
-        return ""
-    if len(ranks) > 6:
-        return f" r{min(ranks)}-{max(ranks)} ({len(ranks)} ranks)"
-    return " r" + ",".join(map(str, ranks))
-
-
-def group_text(g: Group, *, folded: bool) -> Text:
-    text = Text(no_wrap=True, overflow="ellipsis")
-    text.append("    ↳ " if folded else "  ", style="dim")
-    style = "yellow" if g.level == "WARNING" else "red"
-    text.append(f"{g.count:>5}× ", style=f"bold {style}")
-    name = plain(g.signature) if g.signature else plain(g.template)
-    text.append(name, style=style)
-    text.append(f"  {', '.join(map(safe_name, g.components))}{_ranks(g.ranks)}", style="bold")
-    text.append(f"  {clock(g.first_seen)} – {clock(g.last_seen)}", style="dim")
-    text.append(f"  {_file(g.first)}", style="dim")
-    if g.note:
-        text.append("\n      " + plain(g.note), style="italic")
-    return text
-
-
-def stall_text(s: Stall) -> Text:
-    text = Text(no_wrap=True, overflow="ellipsis")
-    text.append("  ⏸ ", style="bold yellow")
-    text.append(f"{_where(s.component, s.rank)} {plain(s.reason)}", style="bold yellow")
-    if s.last_step is not None:
-        text.append(f"  step {s.last_step}", style="dim")
-    text.append(f"  {plain(s.detail)}")
-    return text
-
-
-def _title(label: str, count: int | None = None) -> Option:
-    words = label if count is None else f"{label} ({count})"
-    return Option(Text(words, style="bold underline"), disabled=True)
-
-
-class ProblemsView(OptionList):
-    """The Problems pane: first failure, groups, stalls; ``enter`` opens one."""
-
-    DEFAULT_CSS = """
-    ProblemsView { height: 1fr; border: none; padding: 0 1; }
-    """
-
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self.report: Report | None = None
-        self.targets: list[Target] = []
-        self._shown: Report | None = None
-        self.note = "reading the logs…"
-
-    def show_report(self, report: Report | None) -> None:
-        """Keep ``report``; rebuild the rows now only if the pane is on screen."""
-        self.report = report
-        if self.display:
-            self.rebuild()
-
-    def rebuild(self) -> None:
-        report = self.report
-        if report is self._shown and self.option_count:
-            return
-        self._shown = report
-        highlighted = self.highlighted
-        options, self.targets = self._rows(report)
-        self.set_options(options)
-        if highlighted is not None and highlighted < len(options):
-            self.highlighted = highlighted
-        elif self.targets:
-            self.highlighted = next(
-                i for i, o in enumerate(options) if o.id is not None and o.id.startswith("t")
-            )
-
-    def _rows(self, report: Report | None) -> tuple[list[Option], list[Target]]:
-        options: list[Option] = []
-        targets: list[Target] = []
-
-        def entry(text: Text, target: Target | None) -> None:
-            if target is None:
-                options.append(Option(text, disabled=True))
-                return
-            options.append(Option(text, id=f"t{len(targets)}"))
-            targets.append(target)
-
-        if report is None:
-            return [Option(Text(self.note, style="dim italic"), disabled=True)], []
-        head = Text.assemble(
-            ("run ", "dim"),
-            (safe_name(report.run), "bold"),
-            ("  status ", "dim"),
-            (safe_name(report.status), "bold red" if report.status == "crashed" else "bold"),
-        )
-        if report.attempt is not None:
-            head.append(f"  attempt {report.attempt}", style="dim")
-        options.append(Option(head, disabled=True))
-        if report.healthy:
-            options.append(Option(Text("No problems found.", style="green"), disabled=True))
-        f = report.first_failure
-        if f is not None:
-            options.append(_title("First failure"))
-            entry(finding_text(f), Target(f.file, f.offset, f.line))
-        if report.groups:
-            options.append(_title("Groups", len(report.groups)))
-            keys = {g.key for g in report.groups}
-            tops = [g for g in report.groups if g.caused_by not in keys]
-            for top in tops:
-                entry(group_text(top, folded=False), _target(top.first))
-                for g in report.groups:
-                    if g.caused_by == top.key and g is not top:
-                        entry(group_text(g, folded=True), _target(g.first))
-        if report.stalls:
-            options.append(_title("Stalls", len(report.stalls)))
-            for s in report.stalls:
-                target = Target(s.file, -1, 0) if s.file is not None else None
-                entry(stall_text(s), target)
-        for error in report.errors:
-            options.append(Option(Text(f"! {plain(error)}", style="dim red"), disabled=True))
-        return options, targets
-
-    @on(OptionList.OptionSelected)
-    def _selected(self, event: OptionList.OptionSelected) -> None:
-        event.stop()
-        oid = event.option.id
-        if oid is None or not oid.startswith("t"):
-            return
-        app = self.app
-        problems = getattr(app, "problems", None)
-        if isinstance(problems, Problems):
-            problems.open(self.targets[int(oid[1:])])
-
-
-def _target(f: Finding) -> Target:
-    return Target(f.file, f.offset, f.line)
 
 
 def row_at(view: View, offset: int) -> int | None:
@@ -277,6 +90,7 @@ class Problems:
         self.doctor_factory = doctor_factory
         self.hook = OnAlert(on_alert, self._hook_failed) if on_alert else None
         self.view = ProblemsView(id="problems")
+        self.view.on_open = self.open
         self.tracker = AlertTracker()
         self.report: Report | None = None
         self.marked: frozenset[str] = frozenset()
