@@ -60,21 +60,19 @@ def _file(f: Finding) -> str:
 
 
 def finding_text(f: Finding, name: str | None = None) -> Text:
-    """The first failure: when, where, the name of what it is (its group's title),
-    the message, file:line, the hint and the end of the traceback."""
-    text = Text(no_wrap=True, overflow="ellipsis")
+    """The first failure: when, where and what (its group's title); then the message,
+    file:line and attempt, the hint, and the end of the traceback, each indented."""
+    text = Text()
     text.append(f"{clock(f.time)}{'~' if f.time_inferred else ' '} ", style="dim")
-    text.append(f"{_where(f.component, f.rank):<14} ", style="bold")
-    if name or f.signature:
-        text.append(f"{plain(name or f.signature or '')}: ", style="bold red")
-    text.append(plain(f.message), style="red")
-    text.append(f"  {_file(f)}", style="dim")
-    if f.attempt is not None:
-        text.append(f"  attempt {f.attempt}", style="dim")
+    text.append(f"{_where(f.component, f.rank)}  ", style="bold")
+    text.append(plain(name or f.signature or "error"), style="bold red")
+    text.append("\n    " + plain(f.message), style="red")
+    attempt = f" · attempt {f.attempt}" if f.attempt is not None else ""
+    text.append(f"\n    {_file(f)}{attempt}", style="dim")
     if f.hint:
         text.append(f"\n    hint: {plain(f.hint)}", style="italic")
     for line in f.traceback[-TRACEBACK_LINES:]:
-        text.append("\n    " + plain(line), style="dim")
+        text.append("\n      " + plain(line), style="dim")
     return text
 
 
@@ -91,26 +89,30 @@ def _name(g: Group) -> str:
 
 
 def group_text(g: Group, *, folded: bool) -> Text:
-    text = Text(no_wrap=True, overflow="ellipsis")
-    text.append("    ↳ " if folded else "  ", style="dim")
+    """A group: count and title; under it where (components, ranks), when (first and
+    last seen) and the first record's file:line; a folded one, the note on its cause."""
+    indent = "    ↳ " if folded else ""
+    pad = " " * (len(indent) + 7)
     style = "yellow" if g.level == "WARNING" else "red"
+    text = Text(indent, style="dim")
     text.append(f"{g.count:>5}× ", style=f"bold {style}")
     text.append(plain(_name(g)), style=style)
-    text.append(f"  {', '.join(map(safe_name, g.components))}{_ranks(g.ranks)}", style="bold")
-    text.append(f"  {clock(g.first_seen)} – {clock(g.last_seen)}", style="dim")
-    text.append(f"  {_file(g.first)}", style="dim")
+    text.append(f"\n{pad}{', '.join(map(safe_name, g.components))}{_ranks(g.ranks)}")
+    when = clock(g.first_seen)
+    if g.last_seen != g.first_seen:
+        when += f" – {clock(g.last_seen)}"
+    text.append(f" · {when} · {_file(g.first)}", style="dim")
     if g.note and folded:
-        text.append("\n      " + plain(g.note), style="italic")
+        text.append(f"\n{pad}{plain(g.note)}", style="italic")
     return text
 
 
 def stall_text(s: Stall) -> Text:
-    text = Text(no_wrap=True, overflow="ellipsis")
-    text.append("  ⏸ ", style="bold yellow")
+    text = Text("  ⏸ ", style="bold yellow")
     text.append(f"{_where(s.component, s.rank)} {plain(s.reason)}", style="bold yellow")
     if s.last_step is not None:
-        text.append(f"  step {s.last_step}", style="dim")
-    text.append(f"  {plain(s.detail)}")
+        text.append(f" at step {s.last_step}", style="dim")
+    text.append(f"\n       {plain(s.detail)}")
     return text
 
 
@@ -197,7 +199,9 @@ class ProblemsView(OptionList):
 
         if report.groups:
             options.append(_title("Groups", len(report.groups)))
-            for top in (g for g in report.groups if cause_of(g) is None):
+            tops = [g for g in report.groups if cause_of(g) is None]
+            tops.sort(key=lambda g: g.level == "WARNING")  # errors first (a stable sort)
+            for top in tops:
                 entry(group_text(top, folded=False), _target(top.first))
                 for g in report.groups:
                     if cause_of(g) is top:

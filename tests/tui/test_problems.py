@@ -9,6 +9,7 @@ of a real run on disk, so the pane, the header and ``enter`` are the real thing.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -107,8 +108,10 @@ async def test_p_shows_the_first_failure_on_top_then_groups_and_stalls(tmp_path:
     first = finding(rank1, offset)
     oom = group("oom", first, signature="CUDA out of memory")
     nccl = group("nccl", first, caused_by="oom", note="NCCL timeout on rank 0, 600 s after OOM")
+    later = replace(first, attempt=2, message="a later attempt's error")
+    other = group("later", later, caused_by="oom", note="29 min after OOM")
     stall = Stall("trainer", 0, 7, 90.0, "silent", "rank 0 silent for 90 s" + HOSTILE, rank1)
-    doctor = StandIn(report(first, oom, nccl, stalls=(stall,)))
+    doctor = StandIn(report(first, oom, other, nccl, stalls=(stall,)))
     app = app_of(run, doctor)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.problems.report is not None)
@@ -117,16 +120,22 @@ async def test_p_shows_the_first_failure_on_top_then_groups_and_stalls(tmp_path:
         assert app.problems.view.display and not app.panes[0].display
         texts = option_texts(app)
         titles = [t for t in texts if t.split(" (")[0] in ("First failure", "Groups", "Stalls")]
-        assert titles == ["First failure", "Groups (2)", "Stalls (1)"]
-        assert texts.index("First failure") < texts.index("Groups (2)")
-        failure = texts[texts.index("First failure") + 1]
-        assert "CUDA out of memory: Training step 7 failed" in failure
-        assert "rank_1.log:201" in failure and "hint: lower the micro batch size" in failure
-        assert "ValueError: loss is nan" in failure  # the traceback
-        groups = texts[texts.index("Groups (2)") + 1 : texts.index("Stalls (1)")]
-        assert groups[0].startswith("      3× CUDA out of memory")
-        assert groups[1].startswith("    ↳ ") and "600 s after OOM" in groups[1]
-        assert "trainer r0 silent" in texts[-1]
+        assert titles == ["First failure", "Groups (3)", "Stalls (1)"]
+        failure = texts[texts.index("First failure") + 1].splitlines()
+        assert failure[0].endswith("trainer r1  CUDA out of memory")
+        assert failure[1:4] == [
+            "    Training step 7 failed",
+            "    rank_1.log:201",
+            "    hint: lower the micro batch size",
+        ]
+        assert failure[-1] == "      ValueError: loss is nan"  # the traceback, sanitised
+        groups = texts[texts.index("Groups (3)") + 1 : texts.index("Stalls (1)")]
+        assert groups[0].startswith("    3× CUDA out of memory\n       trainer r1 · ")
+        # The consequence in the same attempt is folded under its cause, with its note;
+        # one of another attempt is not (an earlier attempt's crash did not cause it).
+        assert groups[1].startswith("    ↳     3× nccl happened") and "600 s after OOM" in groups[1]
+        assert groups[2].startswith("    3× later happened") and "29 min" not in groups[2]
+        assert texts[-1].startswith("  ⏸ trainer r0 silent at step 7\n")
         assert all("\x1b" not in t and "\x07" not in t for t in texts)
         # The sidebar marks rank 1's file (the first failure's) and the stall's.
         assert app.sidebar.marked == {"trainer/rank_1.log"}
