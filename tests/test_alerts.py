@@ -5,8 +5,13 @@ The notification through the dashboard's driver is in tests/tui/test_problems.py
 
 from __future__ import annotations
 
+import itertools
 import json
+import os
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -21,6 +26,7 @@ from prime_rl_logs.diagnose.alerts import (
     terminal_notification,
 )
 from prime_rl_logs.diagnose.model import Finding, Group, Report, Stall
+from tests.fixtures import append, log_line
 
 
 def finding(message: str = "boom", *, rank: int | None = 1, line: int = 3) -> Finding:
@@ -273,3 +279,55 @@ def test_log_text_cannot_escape_the_notification() -> None:
 def test_clean() -> None:
     assert clean("a\x1b[31mred\x1b[0m\tb\nc", 50) == "ared b c"
     assert clean("x" * 100, 10) == "x" * 9 + "…"
+
+
+def test_tail_follow_on_alert_runs_the_command_with_the_alert(tmp_path: Path) -> None:
+    """``tail --follow --on-alert CMD`` with the real doctor: a new error group reaches
+    the command as one JSON object and stderr as one line. Errors written before the
+    doctor's first look are the baseline, so new templates are written until one
+    alerts; further ones within the minute wait (the rate limit), so there is one."""
+    command, out = appender(tmp_path)
+    run = tmp_path / "run"
+    log = run / "logs" / "orchestrator.log"
+    append(log, log_line(3600, "INFO", "Starting orchestrator"))
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    argv = [sys.executable, "-m", "prime_rl_logs", "tail", str(run), "-f", "--on-alert", command]
+    proc = subprocess.Popen(
+        argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        deadline = time.monotonic() + 60  # a guard against a hang, not a measure
+        words = itertools.cycle(("alpha", "bravo", "charlie", "delta", "echo", "golf"))
+        while not (out.exists() and out.read_text().endswith("\n")):
+            assert time.monotonic() < deadline, "no alert reached the command"
+            word = next(words)
+            append(log, log_line(3700, "ERROR", f"failure {word} in the {word} batch"))
+            time.sleep(0.5)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    [alert] = [json.loads(line) for line in out.read_text().splitlines()]
+    assert alert["kind"] == "new group" and alert["run"] == "run"
+    assert alert["title"].startswith("new error: failure ")
+    assert alert["file"] == str(log) and alert["line"] >= 2
+    assert f"prime-logs: alert: {alert['title']}" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["tail", "RUN", "--notify"], "add --follow"),
+        (["tail", "RUN", "-f", "--on-alert", "notify 'open"], "--on-alert: No closing quotation"),
+        (["watch", "RUN", "--on-alert", "  "], "--on-alert needs a command"),
+    ],
+)
+def test_alert_options_are_checked_before_anything_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], says: str
+) -> None:
+    from prime_rl_logs import cli
+
+    run = tmp_path / "run"
+    append(run / "logs" / "orchestrator.log", log_line(3600, "INFO", "Starting"))
+    assert cli.main([str(run) if a == "RUN" else a for a in argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("prime-logs: error: ") and says in err and err.count("\n") == 1

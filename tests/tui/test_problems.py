@@ -9,6 +9,17 @@ of a real run on disk, so the pane, the header and ``enter`` are the real thing.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import itertools
+import os
+import pty
+import signal
+import struct
+import sys
+import termios
+import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -220,3 +231,70 @@ async def test_notify_writes_bell_and_osc_through_the_driver(
         assert "\x1b]777;notify;prime-logs: new error: NCCL timeout" in seq
         assert seq.count("\x1b") == 4  # two OSCs, two STs: nothing from the log
     assert "\x07" not in seq[1:] and "]0;" not in seq  # the log's own OSC is gone
+
+
+# -- the real thing: `prime-logs watch --notify` on a pty, the real doctor --------------
+
+WORDS = ("alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel")
+
+
+def _read_all(fd: int, into: bytearray, done: threading.Event) -> None:
+    while not done.is_set():
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:
+            return
+        if not chunk:
+            return
+        into.extend(chunk)
+
+
+@pytest.mark.parametrize("tmux", [False, True])
+def test_watch_notify_writes_the_bell_and_oscs_to_its_terminal(tmp_path: Path, tmux: bool) -> None:
+    """A new error group while ``watch --notify`` runs on a terminal (a pty): the bytes
+    the app writes hold the bell, OSC 9 and OSC 777, through tmux's passthrough when
+    ``$TMUX`` is set. Until the doctor's first look (the baseline) an error is not
+    news, so errors of new templates are written until one alerts."""
+    run, rank1, _ = write_run(tmp_path)
+    env = {k: v for k, v in os.environ.items() if k != "TMUX"}
+    env.update(TERM="xterm-256color", PYTHONPATH=str(Path(__file__).parents[2]))
+    if tmux:
+        env["TMUX"] = "/tmp/tmux-0/fake,1,0"
+    argv = [sys.executable, "-m", "prime_rl_logs", "watch", str(run), "--notify"]
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the dashboard on the pty
+        os.execve(sys.executable, argv, env)
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 140, 0, 0))
+    out = bytearray()
+    done = threading.Event()
+    reader = threading.Thread(target=_read_all, args=(fd, out, done), daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 60  # a guard against a hang, not a measure
+        for word in itertools.cycle(WORDS):
+            if b"777;notify;" in out or time.monotonic() > deadline:
+                break
+            append(rank1, log_line(4000, "ERROR", f"failure {word} in the {word} collective"))
+            time.sleep(0.5)
+        os.write(fd, b"q")
+        os.waitpid(pid, 0)
+    finally:
+        done.set()
+        with contextlib.suppress(ProcessLookupError, ChildProcessError):
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        os.close(fd)
+    data = out.decode("utf-8", "replace")
+    at = data.find("777;notify;")
+    assert at >= 0, "no notification reached the terminal"
+    if tmux:
+        start = data.rfind("\x1bPtmux;", 0, at)
+        assert start >= 0 and data[start - 1] == "\a"
+        assert data[start:].startswith("\x1bPtmux;\x1b\x1b]9;prime-logs: new error: ")
+        assert data[at - 3 : at] == "\x1b\x1b]"
+    else:
+        start = data.rfind("\a\x1b]9;prime-logs: new error: ", 0, at)
+        assert start >= 0
+        assert data[at - 2 : at] == "\x1b]"
+    title = data[at:].split(";")[2]
+    assert title.startswith("prime-logs: new error: failure ")
