@@ -5,8 +5,8 @@ module of `prime_rl_logs.commands` (the `COMMANDS` table) and is imported only w
 it runs, so ``prime-logs tail`` never pays for Textual. A command returns its exit
 code; bad input raises `UsageError` (old name `CLIError`), which becomes one line on
 stderr and exit code 2. Without a command the help goes to stderr, exit code 2.
-For ``watch``, ``serve``, ``tail``, ``metrics``, ``doctor`` and ``tmux`` (`RESOLVES_RUN`), PATH may be a
-run, a path inside one (its ``logs/``, ``logs/latest``...) or a folder of runs;
+For ``watch``, ``serve``, ``tail``, ``metrics``, ``doctor`` and ``tmux`` (`RESOLVES_RUN`),
+PATH may be a run, a path inside one (its ``logs/``, ``logs/latest``...) or a folder of runs;
 ``--run``, ``--latest`` and ``--attempt`` pick the run and the attempt
 (`prime_rl_logs.commands.run_dir.apply_run_options`); what was opened instead of
 PATH is said in one line on stderr.

@@ -24,6 +24,7 @@ from prime_rl_logs import layout
 from prime_rl_logs.core.ansi import sanitize, strip_sgr
 from prime_rl_logs.diagnose import Group, Report, diagnose
 from prime_rl_logs.diagnose.model import Finding
+from prime_rl_logs.diagnose.text import ranks_text
 from prime_rl_logs.errors import UsageError
 from prime_rl_logs.runs import Attempt, attempts_of
 from prime_rl_logs.stdout import write_all
@@ -94,26 +95,23 @@ def _who(f: Finding) -> str:
 
 
 def _group_line(g: Group, run: Path | None, colour: bool, indent: str) -> list[str]:
+    """Two lines: level, count, signature and title (a folded group: its note, which
+    says who and how long after the cause); then who, when, and where the first is."""
     who = []
     if g.ranks:
-        from prime_rl_logs.diagnose.text import ranks_text
-
         who.append(f"ranks {ranks_text(g.ranks)}" if len(g.ranks) > 1 else f"rank {g.ranks[0]}")
     who.append(", ".join(g.components))
     span = _when(g.first_seen)
     if g.last_seen is not None and g.last_seen != g.first_seen:
         span += f" .. {_when(g.last_seen)[11:]}"
     name = f"[{g.signature}] " if g.signature else ""
-    out = [
-        f"{indent}{g.level:<8} x{g.count:<5} {name}{_clean(g.title or g.template, colour)}",
-        f"{indent}         {'; '.join(who)}; {span}; "
-        f"first at {_where(run, g.first.file, g.first.line)}",
+    head, pad = indent, " " * len(indent)
+    title = g.note or g.title or g.template
+    where = _where(run, g.first.file, g.first.line)
+    return [
+        f"{head}{g.level:<8} x{g.count:<5} {name}{_clean(title, colour)}",
+        f"{pad}{'':16}{'; '.join(who)}; {span}; first at {where}",
     ]
-    if g.note:
-        out.append(f"{indent}         {_clean(g.note, colour)}")
-    if g.signature is None and g.title != g.first.message:
-        out.append(f"{indent}         e.g. {_clean(g.first.message[:200], colour)}")
-    return out
 
 
 def render(report: Report, *, colour: bool = False) -> str:

@@ -44,6 +44,7 @@ MAX_GROUPS: Final = 400
 `OTHER_GROUP` (a run that logs a new message per record must not grow memory)."""
 OTHER_GROUP: Final = "(other)"
 MAX_RANKS: Final = 4096
+TITLE_MAX: Final = 80
 
 
 def _level_name(level: int) -> str:
@@ -95,6 +96,7 @@ class Doctor:
         self._groups: dict[str, _Acc] = {}
         self._first_errors: dict[Path, Finding] = {}
         self.too_deep: list[Path] = []
+        self._copies: set[Path] = set()
 
     # ------------------------------------------------------------------ files
 
@@ -116,9 +118,8 @@ class Doctor:
             current = next((a.number for a in attempts_of(run) if a.current), None)
             paths = layout.discover(logs, cut=cut) if logs.is_dir() else []
             paths += layout.discover_torchrun_trees(run)
-            for p in paths:
-                src = layout.classify_in_run(p, run, logs)
-                out.append((p, src, src.attempt if src.attempt is not None else current))
+            # (Source.attempt of a torchrun file is torchrun's restart count, not the run's.)
+            out.extend((p, layout.classify_in_run(p, run, logs), current) for p in paths)
         else:
             for a in self.attempts:
                 paths = layout.discover(a.logs, cut=cut) if a.logs.is_dir() else []
@@ -132,11 +133,10 @@ class Doctor:
                     paths += layout.discover_torchrun_trees(run)
                 out.extend((p, layout.classify_in_run(p, run, a.logs), a.number) for p in paths)
         self.too_deep = cut
-        # trainer.log repeats rank 0's own file when per-rank files exist.
-        per_rank = {
-            att for _, s, att in out if s.stream is not None and s.component == layout.TRAINER
-        }
-        out = [t for t in out if not (t[1].console_copy and t[2] in per_rank)]
+        # trainer.log repeats rank 0's lines (behind "[trainer0]:") when per-rank files
+        # exist: only its own lines count then (torchrun's agent, ChildFailedError).
+        per_rank = {a for _, s, a in out if s.stream is not None and s.component == layout.TRAINER}
+        self._copies = {p for p, s, a in out if s.console_copy and a in per_rank}
         # A rank's stdout before its stderr (a bare traceback borrows its time).
         out.sort(key=lambda t: (t[1].stream == "stderr", t[1].sort_key))
         return out
@@ -156,8 +156,10 @@ class Doctor:
             if hits is None:
                 continue
             changed = True
+            copy = path in self._copies
             for hit in hits:
-                self._add(scan, hit)
+                if not (copy and hit.rank is not None):
+                    self._add(scan, hit)
         return changed
 
     def _time_of(self, scan: FileScan, hit: Hit) -> tuple[float | None, bool]:
@@ -185,7 +187,7 @@ class Doctor:
         level = hit.level
         if sig is not None and sig.level is not None:
             level = max(level, levels.LEVELS[sig.level])
-        tmpl = template(hit.message)
+        tmpl = hit.template or template(hit.message)
         key = sig.name if sig is not None else f"{_level_name(level)}: {tmpl}"
         if key not in self._groups and len(self._groups) >= MAX_GROUPS:
             key = OTHER_GROUP
@@ -257,7 +259,7 @@ class Doctor:
                 caused_by = cause.key
                 there = _where({first.rank} if first.rank is not None else set(), {first.component})
                 note = (
-                    f"{_title(acc)} {_where(acc.ranks, acc.components)}, "
+                    f"{_named(acc)} {_where(acc.ranks, acc.components)}, "
                     f"{format_duration(acc.first_seen - first.time)} after {_title(cause)} {there}"
                 )
             out.append(
@@ -334,10 +336,17 @@ def _component_order(name: str) -> int:
     return layout.COMPONENTS.index(name) if name in layout.COMPONENTS else len(layout.COMPONENTS)
 
 
+def _named(acc: _Acc) -> str:
+    """The title in a sentence: a message in quotes."""
+    return _title(acc) if acc.signature is not None else f'"{_title(acc)}"'
+
+
 def _title(acc: _Acc) -> str:
+    """The signature's title, else the first record's message (cut at `TITLE_MAX`)."""
     if acc.signature is not None:
         return acc.signature.title
-    return acc.template if len(acc.template) <= 60 else acc.template[:59] + "…"
+    text = " ".join(acc.first.message.split())
+    return text if len(text) <= TITLE_MAX else text[: TITLE_MAX - 1] + "…"
 
 
 def _where(ranks: set[int], components: set[str]) -> str:

@@ -39,6 +39,7 @@ from prime_rl_logs.core.scan.lines import line_end, line_start
 from prime_rl_logs.core.scan.records import header_level, problem_lines
 from prime_rl_logs.core.scan.timeline import clock_above, clock_at
 from prime_rl_logs.diagnose import signatures
+from prime_rl_logs.diagnose.text import template
 
 __all__ = ["CHUNK", "INFER_WINDOW", "STEP_HISTORY", "FileScan", "Hit", "epoch_of"]
 
@@ -52,6 +53,8 @@ RECORD_LINES: Final = 80
 RECORD_BYTES: Final = 32 << 10
 TRACEBACK_KEEP: Final = (8, 32)
 """The first and last lines of a longer traceback that a finding keeps."""
+SIG_CACHE: Final = 1024
+"""Templates whose signature a file remembers (one-line records)."""
 PREFIX_MAX: Final = 4096
 """The line before a chunk, kept to judge its first line (a bare traceback's above)."""
 
@@ -83,6 +86,8 @@ class Hit:
     """Time on the file's time line (`FileScan.epoch` turns it into epoch seconds)."""
     inferred: bool
     signature: signatures.Signature | None = None
+    template: str = ""
+    """`diagnose.text.template` of the message."""
 
 
 class FileScan:
@@ -97,7 +102,7 @@ class FileScan:
         self.mtime: float | None = None
         self.size = 0
         self._ident: tuple[int, int] | None = None
-        self._prefix = b""
+        self._prefix = 0  # the length of the line before `offset` (read again)
         self._day = 0
         self._clock: int | None = None
         self.last_rel: float | None = None
@@ -107,6 +112,7 @@ class FileScan:
         self.bytes_read = 0
         self.error: str | None = None
         self.resets = 0
+        self._sigs: dict[str, signatures.Signature | None] = {}
 
     # ------------------------------------------------------------------ time
 
@@ -135,7 +141,7 @@ class FileScan:
 
     def _restart(self) -> None:
         self.offset = self.lines = 0
-        self._prefix = b""
+        self._prefix = 0  # the length of the line before `offset` (read again)
         self._day = 0
         self._clock = None
         self.last_rel = None
@@ -165,20 +171,24 @@ class FileScan:
         try:
             with open(self.path, "rb") as fh:
                 while self.offset < st.st_size:
-                    fh.seek(self.offset)
+                    # The line before the offset is read again (judging the first line
+                    # may need it): no copy of a chunk to glue it on.
+                    lo = self._prefix if self._prefix <= self.offset else 0
+                    fh.seek(self.offset - lo)
                     want = min(CHUNK, st.st_size - self.offset)
-                    data = fh.read(want)
-                    self.bytes_read += len(data)
-                    if not data:
+                    buf = fh.read(lo + want)
+                    self.bytes_read += len(buf)
+                    if len(buf) <= lo:
                         break
-                    cut = data.rfind(b"\n")
+                    cut = buf.rfind(b"\n", lo)
                     if cut < 0:
-                        if len(data) < CHUNK:
+                        if len(buf) - lo < CHUNK:
                             break  # a partial line: it waits for its newline
-                        used = len(data)  # one huge line: passed over
+                        used = len(buf) - lo  # one huge line: passed over
+                        self._prefix = 0
                     else:
-                        final = self.offset + cut + 1 >= st.st_size
-                        used = self._chunk(data, cut + 1, final, hits)
+                        final = self.offset + cut + 1 - lo >= st.st_size
+                        used = self._chunk(buf, lo, cut + 1, final, hits)
                     self.offset += used
         except OSError as exc:
             self.error = f"{self.source.label}: {exc.strerror or exc}"
@@ -187,13 +197,10 @@ class FileScan:
             self._anchor = epoch_of(self._clock, st.st_mtime) - last
         return hits
 
-    def _chunk(self, data: bytes, hi_data: int, final: bool, hits: list[Hit]) -> int:
-        """Find the hits of ``data[:hi_data]`` (whole lines); returns how many bytes were
-        used (less when the last error record may go on in the next chunk)."""
-        prefix = self._prefix
-        buf = prefix + data[:hi_data] if prefix else data[:hi_data]
-        lo = len(prefix)
-        hi = len(buf)
+    def _chunk(self, buf: bytes, lo: int, hi: int, final: bool, hits: list[Hit]) -> int:
+        """Find the hits of ``buf[lo:hi]`` (whole lines; ``buf[:lo]`` is the line before);
+        returns how many bytes were used (less when the last error record may go on in
+        the next chunk)."""
         found = sorted(problem_lines(buf, lo, hi))
         if found and not final:
             # The last error record may run past the chunk: leave it for the next one.
@@ -233,8 +240,9 @@ class FileScan:
                     hit.offset = self.offset - lo + start
                     hits.append(hit)
         self.lines = line + buf.count(b"\n", pos, hi)
-        p = line_start(buf, hi - 1, lo) if hi > lo else lo
-        self._prefix = bytes(buf[p:hi]) if hi - p <= PREFIX_MAX else b""
+        if hi > lo:
+            p = line_start(buf, hi - 1, 0)
+            self._prefix = hi - p if hi - p <= PREFIX_MAX else 0
         return hi - lo
 
     def _record_end(self, buf: bytes, start: int, hi: int) -> tuple[int, list[int]]:
@@ -322,9 +330,9 @@ class FileScan:
                 return None
             when = self._rel(info.clock) if info.clock is not None else self.last_rel
             msg = info.message if info.header else bare_line(text).strip()
-            return Hit(
-                0, line, info.level, msg, plain, (), info.rank, when, info.clock is None, sig
-            )
+            untimed = info.clock is None
+            tmpl = template(msg)
+            return Hit(0, line, info.level, msg, plain, (), info.rank, when, untimed, sig, tmpl)
         rel: float | None
         clock = info.clock if info.header else None
         inferred = False
@@ -337,6 +345,7 @@ class FileScan:
             rel = self._rel(clock)
         message = info.message.strip() if info.header else bare_line(text).strip()
         lines: list[str] = []
+        fmt = "other"
         if level >= levels.ERROR:
             _, starts = self._record_end(buf, start, hi)
             lines = [decode_line(buf[s : line_end(buf, s, hi)]) for s in starts]
@@ -347,15 +356,26 @@ class FileScan:
                 message = _box_message([text, *lines]) or message
         plain_lines = [strip_sgr(ln) for ln in lines]
         full = "\n".join([strip_sgr(message), *plain_lines])
-        sig = signatures.match(full)
+        tmpl = template(message)
+        if plain_lines:
+            sig = signatures.match(full)
+        else:
+            # One line: its signature is its template's (numbers do not name a failure;
+            # a sign or a word such as nan stays in the template). Cached per file.
+            cached = self._sigs.get(tmpl, False)
+            if cached is False:
+                cached = signatures.match(full)
+                if len(self._sigs) < SIG_CACHE:
+                    self._sigs[tmpl] = cached
+            sig = cached if isinstance(cached, signatures.Signature) else None
         head, tail = TRACEBACK_KEEP
         if len(lines) > head + tail:
             skipped = len(lines) - head - tail
             lines = [*lines[:head], f"  ... ({skipped} lines)", *lines[-tail:]]
-        if _fmt_of(text, info) == "traceback":
+        if fmt == "traceback":
             lines = [text, *lines]
         rank = info.rank
-        return Hit(0, line, level, message, full, tuple(lines), rank, rel, inferred, sig)
+        return Hit(0, line, level, message, full, tuple(lines), rank, rel, inferred, sig, tmpl)
 
 
 def _fmt_of(text: str, info: object) -> str:

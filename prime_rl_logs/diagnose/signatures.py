@@ -123,14 +123,15 @@ SIGNATURES: Final[tuple[Signature, ...]] = (
         "training diverged: lower the learning rate, check the rewards and the data "
         "of the step it starts at",
         any_level=True,
-        needles=(b"nan", b"NaN", b"NAN", b"inf", b"Inf", b"INF"),
+        needles=(b"nan",),
         level="ERROR",
     ),
     Signature(
         "killed",
         "Process killed by a signal, or ChildFailedError",
         _re(
-            r"ChildFailedError|exitcode\s*:\s*-\d+|[Ss]ignal \d+ \(SIG\w+\) received"
+            r"ChildFailedError|exitcode\s*:\s*-\d+|failed \(exitcode: -?\d+\)"
+            r"|[Ss]ignal \d+ \(SIG\w+\) received"
             r"|closing signal SIG\w+|[Kk]illed by signal|\bSIG(?:KILL|SEGV|ABRT|BUS)\b"
             r"|Segmentation fault|core dumped|\S+ FAILED\s*$|Root Cause \(first observed failure\)",
             re.M,

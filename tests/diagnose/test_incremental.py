@@ -1,0 +1,111 @@
+"""`Doctor.update` reads only what was appended: new groups appear, counts grow, nothing
+is read again from the start (bytes counted: what was appended plus the one line before
+it), a truncated file is read anew."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from prime_rl_logs.diagnose import Doctor
+from prime_rl_logs.diagnose.filescan import CHUNK, FileScan
+from prime_rl_logs.layout import classify
+from tests import diagnose_fixture as fx
+
+
+def _append(path: Path, text: str) -> int:
+    """Append ``text``; the bytes the doctor reads for it: the text and, again, the
+    line before it (the line above that judges a traceback's first line)."""
+    old = path.read_bytes()
+    above = len(old.splitlines(keepends=True)[-1]) if old else 0
+    data = text.encode()
+    with path.open("ab") as fh:
+        fh.write(data)
+    return len(data) + above
+
+
+def _run_files(run: Path) -> int:
+    return sum(p.stat().st_size for p in (run / "logs" / "attempt_1").rglob("*.log"))
+
+
+def test_update_reads_only_what_was_appended(tmp_path: Path) -> None:
+    now = time.time() - 120
+    case = fx.write_nan(tmp_path / "run", now, from_step=100)  # no NaN: a healthy run
+    doctor = Doctor(case.run)
+    assert doctor.update() is True
+    assert doctor.bytes_read == _run_files(case.run)
+    report = doctor.report(now)
+    assert report.groups == () and report.first_failure is None
+    read = doctor.bytes_read
+    assert doctor.update() is False  # nothing changed: only stat
+    assert doctor.bytes_read == read
+
+    orch = case.run / "logs" / "attempt_1" / "orchestrator.log"
+    added = _append(orch, fx.loguru(now + 1, "WARNING", "Slow rollout 17: 31.2s"))
+    assert doctor.update() is True
+    assert doctor.bytes_read == read + added
+    [slow] = doctor.report(now + 2).groups
+    assert slow.count == 1 and slow.template == "Slow rollout <n>: <n>s"
+
+    stderr = fx.rank_dir(case.run / "logs" / "attempt_1", 1) / "stderr.log"
+    more = _append(orch, fx.loguru(now + 3, "WARNING", "Slow rollout 18: 44.0s"))
+    more += _append(  # (an empty stderr: nothing above)
+        stderr, fx.traceback("/app/train.py", last="torch.OutOfMemoryError: CUDA out of memory.")
+    )
+    read = doctor.bytes_read
+    assert doctor.update() is True
+    assert doctor.bytes_read == read + more
+    report = doctor.report(now + 4)
+    groups = {g.key: g for g in report.groups}
+    assert groups["WARNING: Slow rollout <n>: <n>s"].count == 2  # the old group grew
+    assert groups["cuda-oom"].count == 1 and groups["cuda-oom"].ranks == (1,)  # a new one
+    ff = report.first_failure
+    assert ff is not None and ff.rank == 1 and ff.line == 1
+
+
+def test_partial_line_waits_for_its_newline(tmp_path: Path) -> None:
+    now = time.time()
+    path = tmp_path / "logs" / "orchestrator.log"
+    fx.write(path, fx.loguru(now - 5, "INFO", "hello"), now - 5)
+    scan = FileScan(path, classify(path, tmp_path / "logs"), 1)
+    assert scan.poll() == []
+    line = fx.loguru(now - 1, "ERROR", "Rollout 3 failed")
+    _append(path, line[:20])
+    assert scan.poll() == []
+    assert scan.offset == len(fx.loguru(now - 5, "INFO", "hello").encode())
+    _append(path, line[20:])
+    [hit] = scan.poll() or []
+    assert hit.message == "Rollout 3 failed" and hit.line == 2
+
+
+def test_truncated_file_is_read_from_its_start(tmp_path: Path) -> None:
+    now = time.time()
+    path = tmp_path / "logs" / "orchestrator.log"
+    old = fx.loguru(now - 50, "INFO", "x" * 200) * 5 + fx.loguru(now - 40, "ERROR", "old failure")
+    fx.write(path, old, now - 40)
+    scan = FileScan(path, classify(path, tmp_path / "logs"), 1)
+    [first] = scan.poll() or []
+    assert first.line == 6
+    fx.write(path, fx.loguru(now - 2, "ERROR", "new failure"), now - 2)  # shorter: truncated
+    [again] = scan.poll() or []
+    assert (again.message, again.line, again.offset, scan.resets) == ("new failure", 1, 0, 1)
+
+
+def test_error_record_across_a_chunk_edge_keeps_its_traceback(tmp_path: Path) -> None:
+    now = time.time()
+    path = tmp_path / "logs" / "orchestrator.log"
+    filler = fx.loguru(now - 60, "INFO", "y" * 1000)
+    record = fx.loguru(now - 30, "ERROR", "Rollout failed") + fx.traceback(
+        "/app/a.py", "/app/b.py", last="TimeoutError: no answer in 600 s"
+    )
+    # The record's header sits just before the first CHUNK boundary.
+    n = (CHUNK - 200) // len(filler.encode())
+    head = filler * n
+    pad = CHUNK - 100 - len(head.encode())
+    text = head + fx.loguru(now - 50, "INFO", "z" * max(0, pad - 40)) + record
+    fx.write(path, text, now - 30)
+    scan = FileScan(path, classify(path, tmp_path / "logs"), 1)
+    [hit] = scan.poll() or []
+    assert hit.message == "Rollout failed"
+    assert hit.traceback[-1] == "TimeoutError: no answer in 600 s"
+    assert hit.line == n + 2
