@@ -144,7 +144,7 @@ class Problems:
             self._said.add(message)
             self.view.note = message
             self.view.show_report(self.report)
-            self.app.notify(message, severity="error", timeout=10)
+            self.app.notify(message, severity="error", timeout=10, markup=False)
 
     def _apply(self, report: Report, marked: frozenset[str]) -> None:
         self._busy = False
@@ -166,7 +166,8 @@ class Problems:
         """Tell ``alert``: a toast; the bell and OSC through the driver (``--notify``);
         the ``--on-alert`` command."""
         self.sent.append(alert)
-        self.app.notify(clean(alert.body, 200), title=clean(alert.title, 80), severity="warning")
+        body, title = clean(alert.body, 200), clean(alert.title, 80)
+        self.app.notify(body, title=title, severity="warning", markup=False)
         if self.notify:
             driver = self.app._driver
             if driver is not None:
@@ -177,7 +178,9 @@ class Problems:
 
     def _hook_failed(self, message: str) -> None:
         with contextlib.suppress(RuntimeError):  # the app closed meanwhile
-            self.app.call_from_thread(self.app.notify, message, severity="error", timeout=10)
+            self.app.call_from_thread(
+                self.app.notify, message, severity="error", timeout=10, markup=False
+            )
 
     # -- the header ------------------------------------------------------------
 
@@ -241,7 +244,7 @@ class Problems:
                 attempts.switch_run(app, app.output_dir, logs)
                 rel = _rel_in(app, target.file)
         if rel is None:
-            app.notify(f"{safe_name(str(target.file))} is not a file of this run", timeout=5)
+            app.notify(f"{safe_name(str(target.file))} is not a file of this run", markup=False)
             return
         self.hide()
         pane = app.panes[0]

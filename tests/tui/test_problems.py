@@ -165,7 +165,7 @@ async def test_enter_opens_the_file_at_the_record_with_its_traceback(tmp_path: P
         await pilot.press("enter")
         pane = app.panes[0]
         lv = pane.log_view
-        await wait_for(pilot, lambda: pane.spec.rel == "trainer/rank_1.log" and lv.cursor)
+        await wait_for(pilot, lambda: pane.spec.rel == "trainer/rank_1.log" and bool(lv.cursor))
         assert pane.display and not app.problems.view.display
         assert lv.view is not None and lv.cursor is not None
         assert lv.view.row(lv.cursor).offset == offset
@@ -188,9 +188,13 @@ async def test_the_header_count_turns_red_on_a_new_group(tmp_path: Path) -> None
         header = app.problems.header_text()
         assert "1 problem " in header.plain
         assert not any("red" in str(span.style) for span in header.spans)  # the baseline
-        doctor.current = report(first, group("oom", first), group("nccl", first))
+        # Log text in the toast is not markup: "[/nope]" would stop the app.
+        nccl = group("nccl", first, caused_by="oom", note="[/nope] [b]not bold[/b]")
+        doctor.current = report(first, group("oom", first), nccl)
         app.problems.tick()
         await wait_for(pilot, lambda: "2 problems" in app.problems.header_text().plain)
+        toasts = [n for n in app._notifications if "[/nope] [b]not bold[/b]" in n.message]
+        assert toasts and not any(n.markup for n in toasts)
         header = app.problems.header_text()
         assert any("on red" in str(span.style) for span in header.spans)
         assert "2 problems" in str(app.header.render())
