@@ -13,7 +13,8 @@ error-level record by time across the files), the groups of errors and warnings
 folded under their cause, and the stalls (`diagnose.stalls`). `diagnose(run_dir)`
 is one update and one report. The dashboard calls `update` from a worker thread
 every couple of seconds; the state it holds is per file a few numbers and the last
-step lines, per group two findings and counts.
+step lines, per group two findings and counts. When ``logs/latest`` moves to a new
+attempt, what was found is forgotten and the new attempt is read from its start.
 
 Folding (docs/doctor.md): a group other than the first failure's whose first record
 is at or after the first failure, with no signature or a ``consequence`` signature
@@ -30,7 +31,7 @@ from typing import Final
 
 from prime_rl_logs import layout, levels
 from prime_rl_logs.core.formats import RANK_IN_MESSAGE_RE
-from prime_rl_logs.diagnose.filescan import FileScan, Hit
+from prime_rl_logs.diagnose.filescan import FileScan, Hit, SignatureCache
 from prime_rl_logs.diagnose.model import Finding, Group, Report, Stall
 from prime_rl_logs.diagnose.signatures import Signature
 from prime_rl_logs.diagnose.stalls import find_stalls
@@ -97,6 +98,9 @@ class Doctor:
         self._first_errors: dict[Path, Finding] = {}
         self.too_deep: list[Path] = []
         self._copies: set[Path] = set()
+        self._sources: dict[Path, layout.Source] = {}
+        self._sigs: SignatureCache = {}
+        self._current: int | None = None
 
     # ------------------------------------------------------------------ files
 
@@ -116,10 +120,14 @@ class Doctor:
         if self.attempts is None:
             logs = run / layout.LOGS_DIR
             current = next((a.number for a in attempts_of(run) if a.current), None)
+            if current != self._current:
+                # logs/latest moved to a new attempt: what was found is the old one's.
+                self._forget()
+                self._current = current
             paths = layout.discover(logs, cut=cut) if logs.is_dir() else []
             paths += layout.discover_torchrun_trees(run)
             # (Source.attempt of a torchrun file is torchrun's restart count, not the run's.)
-            out.extend((p, layout.classify_in_run(p, run, logs), current) for p in paths)
+            out.extend((p, self._source(p, logs), current) for p in paths)
         else:
             for a in self.attempts:
                 paths = layout.discover(a.logs, cut=cut) if a.logs.is_dir() else []
@@ -131,7 +139,7 @@ class Doctor:
                     ]
                 if a.current:
                     paths += layout.discover_torchrun_trees(run)
-                out.extend((p, layout.classify_in_run(p, run, a.logs), a.number) for p in paths)
+                out.extend((p, self._source(p, a.logs), a.number) for p in paths)
         self.too_deep = cut
         # trainer.log repeats rank 0's lines (behind "[trainer0]:") when per-rank files
         # exist: only its own lines count then (torchrun's agent, ChildFailedError).
@@ -140,6 +148,19 @@ class Doctor:
         # A rank's stdout before its stderr (a bare traceback borrows its time).
         out.sort(key=lambda t: (t[1].stream == "stderr", t[1].sort_key))
         return out
+
+    def _source(self, path: Path, logs: Path) -> layout.Source:
+        """`layout.classify_in_run` of a path, once per path."""
+        source = self._sources.get(path)
+        if source is None:
+            source = self._sources[path] = layout.classify_in_run(path, self.run_dir, logs)
+        return source
+
+    def _forget(self) -> None:
+        self._scans.clear()
+        self._groups.clear()
+        self._first_errors.clear()
+        self._sources.clear()
 
     # ------------------------------------------------------------------ update
 
@@ -150,7 +171,7 @@ class Doctor:
         for path, source, attempt in self._targets():
             scan = self._scans.get(path)
             if scan is None:
-                scan = self._scans[path] = FileScan(path, source, attempt)
+                scan = self._scans[path] = FileScan(path, source, attempt, self._sigs)
                 changed = True
             hits = scan.poll()
             if hits is None:

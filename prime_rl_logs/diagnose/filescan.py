@@ -53,12 +53,15 @@ RECORD_LINES: Final = 80
 RECORD_BYTES: Final = 32 << 10
 TRACEBACK_KEEP: Final = (8, 32)
 """The first and last lines of a longer traceback that a finding keeps."""
-SIG_CACHE: Final = 1024
-"""Templates whose signature a file remembers (one-line records)."""
+SIG_CACHE: Final = 4096
+"""Record texts (digits zeroed) whose signature a `SignatureCache` remembers..."""
+SIG_KEY_MAX: Final = 2048
+"""... when no longer than this (at most 8 MiB of keys, shared by a doctor's files)."""
 PREFIX_MAX: Final = 4096
 """The line before a chunk, kept to judge its first line (a bare traceback's above)."""
 
 _STEP: Final = re.compile(r"^\s*Step\s+(\d+)\b")
+_ZEROS: Final = str.maketrans("123456789", "000000000")
 
 
 def epoch_of(clock: int, mtime: float) -> float:
@@ -68,6 +71,11 @@ def epoch_of(clock: int, mtime: float) -> float:
     midnight = time.mktime((lt.tm_year, lt.tm_mon, lt.tm_mday, 0, 0, 0, 0, 0, -1))
     t = midnight + clock
     return t - 86_400 if t > mtime + 300 else t
+
+
+SignatureCache = dict[str, "signatures.Signature | None"]
+"""A record's text with its digits zeroed -> its signature (`FileScan._hit`), shared by
+the files of one doctor."""
 
 
 @dataclass(slots=True)
@@ -93,7 +101,13 @@ class Hit:
 class FileScan:
     """One file of a run, read incrementally."""
 
-    def __init__(self, path: Path, source: layout.Source, attempt: int | None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        source: layout.Source,
+        attempt: int | None,
+        sigs: SignatureCache | None = None,
+    ) -> None:
         self.path = path
         self.source = source
         self.attempt = attempt
@@ -112,7 +126,7 @@ class FileScan:
         self.bytes_read = 0
         self.error: str | None = None
         self.resets = 0
-        self._sigs: dict[str, signatures.Signature | None] = {}
+        self._sigs: SignatureCache = {} if sigs is None else sigs
 
     # ------------------------------------------------------------------ time
 
@@ -141,6 +155,7 @@ class FileScan:
 
     def _restart(self) -> None:
         self.offset = self.lines = 0
+        self.size = -1  # read the new content even if its size and mtime are the old ones
         self._prefix = 0  # the length of the line before `offset` (read again)
         self._day = 0
         self._clock = None
@@ -357,17 +372,15 @@ class FileScan:
         plain_lines = [strip_sgr(ln) for ln in lines]
         full = "\n".join([strip_sgr(message), *plain_lines])
         tmpl = template(message)
-        if plain_lines:
-            sig = signatures.match(full)
-        else:
-            # One line: its signature is its template's (numbers do not name a failure;
-            # a sign or a word such as nan stays in the template). Cached per file.
-            cached = self._sigs.get(tmpl, False)
-            if cached is False:
-                cached = signatures.match(full)
-                if len(self._sigs) < SIG_CACHE:
-                    self._sigs[tmpl] = cached
-            sig = cached if isinstance(cached, signatures.Signature) else None
+        # The signature of a record is that of its text with every digit a 0 (numbers
+        # do not name a failure; a sign or a word such as nan stays): cached per file.
+        key = full.translate(_ZEROS)
+        cached = self._sigs.get(key, False)
+        if cached is False:
+            cached = signatures.match(full)
+            if len(self._sigs) < SIG_CACHE and len(key) <= SIG_KEY_MAX:
+                self._sigs[key] = cached
+        sig = cached if isinstance(cached, signatures.Signature) else None
         head, tail = TRACEBACK_KEEP
         if len(lines) > head + tail:
             skipped = len(lines) - head - tail

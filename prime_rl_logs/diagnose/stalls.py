@@ -7,10 +7,10 @@ mtimes, and says, each in words with how long and against what:
 * **run silent**: no file written for longer than the limit, the same rule as
   `runs.status.judge` (``max(stall_factor x cadence, stall_min_s)``, or
   ``no_cadence_s`` before a cadence is known);
-* **lagging**: a trainer rank whose last step is behind the step its peers reached
-  more than ``max(2 x cadence, 60 s)`` ago;
-* **silent**: a rank (or the orchestrator) quiet for longer than the limit while
-  its peers (the other files) wrote within it;
+* **lagging**: a trainer rank whose last step its peers passed more than
+  ``max(2 x cadence, 60 s)`` ago;
+* **silent**: a rank (or the orchestrator) that logged steps, quiet for longer than
+  the limit while its peers (the other files) wrote within it;
 * **frozen**: the orchestrator writes, but the same line over and over (3 times or
   more among its last lines) and no step for longer than the limit.
 
@@ -147,22 +147,25 @@ def find_stalls(
 
 
 def _lagging(ranks: list[_Unit], now: float, cadence: float | None, pace: str) -> list[Stall]:
-    stepped = [(u, u.steps) for u in ranks]
-    stepped = [(u, st) for u, st in stepped if st]
+    """Ranks whose last step its peers passed more than ``max(2 x cadence, 60 s)``
+    ago (when the peers passed it: their first step line after it that is still in
+    their history of `STEP_HISTORY` lines, else the oldest one there)."""
+    stepped = [(u, st) for u in ranks if (st := u.steps)]
     if len(stepped) < 2:
         return []
     top = max(st[-1][0] for _, st in stepped)
-    at_top = [st[-1][1] for _, st in stepped if st[-1][0] == top]
-    reached = min(at_top)
+    at_top = sum(1 for _, st in stepped if st[-1][0] == top)
     grace = max(2 * cadence, 60.0) if cadence is not None else 300.0
-    behind_for = now - reached
-    if behind_for <= grace:
-        return []
     out = []
     for u, st in stepped:
         step, when = st[-1]
         if step >= top:
             continue
+        passed = [t for p, pst in stepped if p is not u for s, t in pst if s > step]
+        behind_for = now - min(passed)
+        if behind_for <= grace:
+            continue
+        peers = f"{at_top} of its peers at step {top}"
         out.append(
             Stall(
                 layout.TRAINER,
@@ -170,7 +173,7 @@ def _lagging(ranks: list[_Unit], now: float, cadence: float | None, pace: str) -
                 step,
                 max(0.0, now - when),
                 "lagging",
-                f"{u.name} at step {step}, {len(at_top)} of its peers at step {top} for "
+                f"{u.name} at step {step}, {top - step} behind: {peers}, past its step for "
                 f"{format_duration(behind_for)} ({pace})",
                 u.scans[0].path,
             )
@@ -190,8 +193,8 @@ def _silent(
     units = [*ranks, *([orch] if orch is not None else [])]
     for u in units:
         quiet = now - u.last_write
-        if quiet <= limit:
-            continue
+        if quiet <= limit or not u.steps:
+            continue  # (a rank that never logs a step, rank 0 logging for all, is not judged)
         if u.component == layout.TRAINER:
             peers = [p.last_write for p in ranks if p is not u]
             whom = "its peers"

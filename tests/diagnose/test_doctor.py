@@ -218,3 +218,33 @@ def test_hostile_text_is_sanitised(tmp_path: Path, capsys: pytest.CaptureFixture
     assert code == 1
     assert "\x1b]" not in out and "\x07" not in out and "\x1b[2J" not in out
     assert "bad" in out
+
+
+def test_a_rank_silent_while_its_peers_write(tmp_path: Path) -> None:
+    now = time.time()
+    run = tmp_path / "run"
+    logs = fx._skeleton(run)
+    t0 = now - 60 * fx.CADENCE
+    for r in range(4):
+        last = 10 if r == 2 else 60  # rank 2 stopped 50 steps (10 min) ago
+        out = fx._steps(t0, range(1, last + 1))
+        fx.write(fx.rank_dir(logs, r) / "stdout.log", "".join(out), t0 + last * fx.CADENCE)
+    # rank 3 logs no step at all (rank 0 logs for everyone): not judged.
+    fx.write(fx.rank_dir(logs, 3) / "stdout.log", fx.loguru(t0, "INFO", "rank 3 up"), t0)
+    orch = fx._steps(t0, range(1, 61), orch=True)
+    fx.write(logs / "orchestrator.log", "".join(orch), t0 + 60 * fx.CADENCE)
+    report = diagnose(run, now=now)
+    assert report.status == "running"
+    [silent] = [s for s in report.stalls if s.reason == "silent"]
+    assert (silent.component, silent.rank, silent.last_step) == ("trainer", 2, 10)
+    assert silent.silent_s == pytest.approx(50 * fx.CADENCE, abs=2)
+    assert "rank 2 silent for 10 min while its peers wrote" in silent.detail
+    [lag] = [s for s in report.stalls if s.reason == "lagging"]
+    assert lag.rank == 2
+
+
+def test_a_healthy_running_run_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    case = fx.write_nan(tmp_path / "run", time.time(), from_step=100)  # never NaN
+    code, data = doctor_json(capsys, str(case.run))
+    assert code == 0
+    assert data["status"] == "running" and data["stalls"] == [] and data["groups"] == []

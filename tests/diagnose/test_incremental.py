@@ -109,3 +109,21 @@ def test_error_record_across_a_chunk_edge_keeps_its_traceback(tmp_path: Path) ->
     assert hit.message == "Rollout failed"
     assert hit.traceback[-1] == "TimeoutError: no answer in 600 s"
     assert hit.line == n + 2
+
+
+def test_a_new_attempt_starts_afresh(tmp_path: Path) -> None:
+    now = time.time()
+    case = fx.write_oom_cascade(tmp_path / "run", now - 3600)
+    doctor = Doctor(case.run)
+    doctor.update()
+    assert doctor.report(now).first_failure is not None
+    # The launcher resumes: attempt 2, logs/latest -> attempt_2, a healthy start.
+    logs2 = case.run / "logs" / "attempt_2"
+    fx.write(logs2 / "orchestrator.log", fx.loguru(now - 5, "INFO", "Resuming"), now - 5)
+    latest = case.run / "logs" / "latest"
+    tmp = case.run / "logs" / "latest.tmp"
+    tmp.symlink_to("attempt_2", target_is_directory=True)
+    tmp.replace(latest)
+    assert doctor.update() is True
+    report = doctor.report(now)
+    assert report.attempt == 2 and report.first_failure is None and report.groups == ()
