@@ -57,10 +57,14 @@ SIG_CACHE: Final = 4096
 """Record texts (digits zeroed) whose signature a `SignatureCache` remembers..."""
 SIG_KEY_MAX: Final = 2048
 """... when no longer than this (at most 8 MiB of keys, shared by a doctor's files)."""
+OPEN_S: Final = 5.0
+"""A bare traceback at the end of a file written this recently may still be growing."""
 PREFIX_MAX: Final = 4096
 """The line before a chunk, kept to judge its first line (a bare traceback's above)."""
 
 _STEP: Final = re.compile(r"^\s*Step\s+(\d+)\b")
+_EXCEPTION: Final = re.compile(r"(?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*(?::|$)")
+"""A traceback's last line: ``SomeError: message`` (or a bare name), unindented."""
 _ZEROS: Final = str.maketrans("123456789", "000000000")
 
 
@@ -126,6 +130,7 @@ class FileScan:
         self.bytes_read = 0
         self.error: str | None = None
         self.resets = 0
+        self._open = False  # a record at the end was left for the next poll
         self._sigs: SignatureCache = {} if sigs is None else sigs
 
     # ------------------------------------------------------------------ time
@@ -155,6 +160,7 @@ class FileScan:
 
     def _restart(self) -> None:
         self.offset = self.lines = 0
+        self._open = False
         self.size = -1  # read the new content even if its size and mtime are the old ones
         self._prefix = 0  # the length of the line before `offset` (read again)
         self._day = 0
@@ -178,7 +184,8 @@ class FileScan:
         if self._ident is not None and (ident != self._ident or st.st_size < self.offset):
             self._restart()
         self._ident = ident
-        if st.st_size == self.size and st.st_mtime == self.mtime and self.error is None:
+        unchanged = st.st_size == self.size and st.st_mtime == self.mtime
+        if unchanged and self.error is None and not self._open:
             return None
         self.size, self.mtime = st.st_size, st.st_mtime
         self.error = None
@@ -205,6 +212,8 @@ class FileScan:
                         final = self.offset + cut + 1 - lo >= st.st_size
                         used = self._chunk(buf, lo, cut + 1, final, hits)
                     self.offset += used
+                    if self._open:
+                        break  # a traceback still being written: the next poll reads it
         except OSError as exc:
             self.error = f"{self.source.label}: {exc.strerror or exc}"
         if self.last_rel is not None and self._clock is not None:
@@ -217,12 +226,16 @@ class FileScan:
         returns how many bytes were used (less when the last error record may go on in
         the next chunk)."""
         found = sorted(problem_lines(buf, lo, hi))
-        if found and not final:
-            # The last error record may run past the chunk: leave it for the next one.
+        self._open = False
+        if found:
+            # The last error record may run past the chunk: leave it for the next one. At
+            # the end of the file, a bare traceback or box without its last line, in a
+            # file written in the last `OPEN_S` seconds, is being written: the same.
             start, level = found[-1]
-            if level >= levels.ERROR and start > lo:
-                end, _ = self._record_end(buf, start, hi)
-                if end >= hi:
+            if level >= levels.ERROR and (start > lo or final):
+                end, starts = self._record_end(buf, start, hi)
+                if end >= hi and (not final or self._writing(buf, start, starts, hi)):
+                    self._open = final
                     hi = start
                     found.pop()
         seen = {s for s, _ in found}
@@ -272,6 +285,20 @@ class FileScan:
             starts.append(q)
             q = e
         return q, starts
+
+    def _writing(self, buf: bytes, start: int, starts: list[int], hi: int) -> bool:
+        """Whether the record at ``start`` (its other lines at ``starts``), last in the
+        file, is a bare traceback or a box still being written."""
+        if self.mtime is None or time.time() - self.mtime >= OPEN_S:
+            return False
+        first = bare_line(decode_line(buf[start : line_end(buf, start, hi)])).strip()
+        last = bare_line(decode_line(buf[starts[-1] : hi])).rstrip() if starts else ""
+        if first.startswith("Traceback (most recent call last)"):
+            ended = last[:1].strip() != "" and _EXCEPTION.match(last) is not None
+            return not ended or last.endswith("ChildFailedError:")
+        if first.startswith("=" * 20):
+            return not (len(starts) >= 2 and last.startswith("=" * 20))
+        return False
 
     def _needle_lines(self, buf: bytes, lo: int, hi: int, seen: set[int]) -> list[int]:
         """Starts of the lines (not in ``seen``) holding an ``any_level`` needle that

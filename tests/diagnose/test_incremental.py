@@ -4,10 +4,15 @@ it), a truncated file is read anew."""
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
 import time
 from pathlib import Path
 
-from prime_rl_logs.diagnose import Doctor
+import pytest
+
+from prime_rl_logs.diagnose import Doctor, diagnose, filescan
 from prime_rl_logs.diagnose.filescan import CHUNK, FileScan
 from prime_rl_logs.layout import classify
 from tests import diagnose_fixture as fx
@@ -127,3 +132,76 @@ def test_a_new_attempt_starts_afresh(tmp_path: Path) -> None:
     assert doctor.update() is True
     report = doctor.report(now)
     assert report.attempt == 2 and report.first_failure is None and report.groups == ()
+
+
+def test_small_chunks_find_what_one_read_finds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cut into 1 KiB reads (records across every edge), the report is the same."""
+    now = time.time()
+    runs = [
+        fx.write_oom_cascade(tmp_path / "oom", now).run,
+        fx.write_env_death(tmp_path / "env", now).run,
+        fx.write_nan(tmp_path / "nan", now).run,
+    ]
+    whole = [diagnose(run, now=now).to_json() for run in runs]
+    monkeypatch.setattr(filescan, "CHUNK", 1024)
+    cut = [diagnose(run, now=now).to_json() for run in runs]
+    assert cut == whole
+    assert whole[0]["first_failure"]["rank"] == 5  # type: ignore[index]
+
+
+def test_appending_a_line_at_a_time_finds_what_one_read_finds(tmp_path: Path) -> None:
+    now = time.time()
+    case = fx.write_oom_cascade(tmp_path / "run", now)
+    whole = diagnose(case.run, now=now).to_json()
+    # The same run, its files grown a line at a time between updates.
+    grown = tmp_path / "ran"  # (as long a name: the same sorting)
+    shutil.copytree(case.run, grown, symlinks=True)
+    files = sorted(p for p in (grown / "logs" / "attempt_1").rglob("*.log"))
+    contents = {p: p.read_bytes().splitlines(keepends=True) for p in files}
+    mtimes = {p: p.stat().st_mtime for p in files}
+    for p in files:
+        p.write_bytes(b"")
+    doctor = Doctor(grown)
+    doctor.update()
+    step = 0
+    while any(contents.values()):
+        # The ranks' stderr (the OOM's traceback, NCCL lines) grow after the other files,
+        # as a crash writes them: a bare traceback borrows its rank's stdout's last time.
+        others_done = not any(c for q, c in contents.items() if q.name != "stderr.log")
+        for p in files:
+            if contents[p] and (p.name != "stderr.log" or others_done):
+                with p.open("ab") as fh:
+                    fh.write(contents[p].pop(0))
+        step += 1
+        if step % 7 == 0:
+            doctor.update()
+    for p in files:  # written now; the run's times are the files' last writes
+        os.utime(p, (mtimes[p], mtimes[p]))
+    doctor.update()
+    got = doctor.report(now).to_json()
+    assert got.pop("run") == "ran" and whole.pop("run") == "run"
+    expected = json.dumps(whole, sort_keys=True).replace(str(case.run), str(grown))
+    assert json.dumps(got, sort_keys=True) == expected
+
+
+def test_a_traceback_being_written_waits_for_its_last_line(tmp_path: Path) -> None:
+    now = time.time()
+    path = tmp_path / "logs" / "trainer" / "stderr.log"
+    fx.write(path, 'Traceback (most recent call last):\n  File "t.py", line 1\n', now)
+    scan = FileScan(path, classify(path, tmp_path / "logs"), 1)
+    assert scan.poll() == []  # written just now and not ended: left for the next poll
+    _append(path, "torch.OutOfMemoryError: CUDA out of memory.\n")
+    [hit] = scan.poll() or []
+    assert hit.line == 1 and hit.signature is not None and hit.signature.name == "cuda-oom"
+    assert hit.message == "torch.OutOfMemoryError: CUDA out of memory."
+
+
+def test_a_cut_traceback_of_an_old_file_is_read_as_it_is(tmp_path: Path) -> None:
+    now = time.time()
+    path = tmp_path / "logs" / "trainer" / "stderr.log"
+    fx.write(path, 'Traceback (most recent call last):\n  File "t.py", line 1\n', now - 60)
+    scan = FileScan(path, classify(path, tmp_path / "logs"), 1)
+    [hit] = scan.poll() or []  # the process died while writing it
+    assert hit.line == 1 and hit.traceback[0] == "Traceback (most recent call last):"
