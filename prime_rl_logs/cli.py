@@ -73,6 +73,19 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--rank", metavar="RANK", help="trainer ranks to show, e.g. 0 or 0,3")
         p.add_argument("--poll", action="store_true", help="poll files (network filesystems)")
 
+    def add_alerts(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--notify",
+            action="store_true",
+            help="on a new error group, a stall, a crash or a NaN: ring the bell and "
+            "send a desktop notification through the terminal (OSC 9/777)",
+        )
+        p.add_argument(
+            "--on-alert",
+            metavar="CMD",
+            help="run CMD (no shell) with each alert as JSON on stdin; at most one a minute",
+        )
+
     def add_run(p: argparse.ArgumentParser, *, attempts: str) -> None:
         p.add_argument("--run", metavar="NAME", help="the run of a folder of runs (a prefix)")
         p.add_argument("--attempt", metavar="N", help=attempts)
@@ -91,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     watch.add_argument("--pane", metavar="NAME", help="starting pane (trainer, orchestrator, ...)")
     watch.add_argument("--split", metavar="A,B", help="start split with two panes")
     add_filters(watch)
+    add_alerts(watch)
 
     # serve takes every option of watch (it serves `prime-logs watch` with them).
     serve = sub.add_parser(
@@ -112,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     tail.add_argument("-n", "--lines", type=int, default=None, metavar="N", help="last N lines")
     tail.add_argument("--json", action="store_true", help="one JSON object per record")
     tail.add_argument("--no-color", action="store_true", help="drop colour codes")
+    add_alerts(tail)
 
     demo = sub.add_parser("demo", help="simulate a run and watch it")
     demo.add_argument("output_dir", nargs="?", type=output_dir_arg, metavar="OUTPUT_DIR")

@@ -65,6 +65,7 @@ from prime_rl_logs.core.rows import split_prefix, tag_of
 from prime_rl_logs.core.run import Run, RunChanges
 from prime_rl_logs.core.view import Filter, Row, View
 from prime_rl_logs.core.watch import watch_run
+from prime_rl_logs.diagnose.alerts import follow_alerts
 from prime_rl_logs.errors import UsageError
 from prime_rl_logs.layout import (
     ENV,
@@ -112,6 +113,8 @@ class Options:
     attempt: int | None = None
     """Tag every record with this attempt (``--attempt all``): ``a2`` before the
     source tag in text, an ``attempt`` key in JSON."""
+    notify: bool = False  # with follow: alerts ring the terminal (`diagnose.alerts`)
+    on_alert: str | None = None  # with follow: a command run with each alert as JSON
 
 
 # ---------------------------------------------------------------------------
@@ -406,6 +409,7 @@ async def _follow(options: Options, out: TextIO) -> int:
 
     said: set[str] = set()
     _warn_too_deep(run, said)
+    alerts = follow_alerts(folder, options.logs, options.notify, options.on_alert, sys.stderr)
     stop = asyncio.Event()
     closed = _on_closed(out, stop.set)
     async for changes in watch_run(run, poll=options.poll or None, stop_event=stop):
@@ -418,6 +422,8 @@ async def _follow(options: Options, out: TextIO) -> int:
         _check_stopped(view)
         if closed.is_set():
             break
+    if alerts is not None:
+        alerts.stop()  # the doctor's thread
     if closed.is_set():
         silence(out)
     return 0

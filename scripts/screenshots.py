@@ -63,6 +63,7 @@ RUNS_SCENES: dict[str, Sequence[str]] = {
     "attempt-picker": ("enter", "a"),
     "compare": ("down", "space", "up", "enter", "m"),
     "config": ("enter", "C"),
+    "problems": ("enter", "p"),  # --out docs: the README's "When something goes wrong"
 }
 
 
@@ -117,6 +118,12 @@ async def shoot_runs(folder: Path, out: Path, name: str) -> Path:
             for _ in range(500):  # the marked run is read in a thread
                 plot = app.metrics_view.plot("orchestrator/reward")
                 if plot is not None and plot.others:
+                    break
+                await asyncio.sleep(0.02)
+            await pilot.pause(0.3)
+        if name == "problems":
+            for _ in range(500):  # the doctor runs in a thread
+                if app.problems.report is not None and app.problems.view.option_count > 4:
                     break
                 await asyncio.sleep(0.02)
             await pilot.pause(0.3)

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from prime_rl_logs.commands import demo as demo_command
+from prime_rl_logs.demo.plan import QUIET_FROM
 from prime_rl_logs.errors import UsageError
 from tests.fixtures import demo_args
 
@@ -152,7 +153,8 @@ def test_trainer_ranks_write_every_step_and_one_goes_quiet(bounded_run: tuple[Pa
         steps = [int(m.group(1)) for m in map(TRAINER_STEP.match, msgs) if m]
         assert steps == list(range(1, 23)), rank
     quiet = messages(out / "logs" / "trainer" / "rank_3.log")
-    assert any(m.startswith("Step 8 took ") and "waited on an all-reduce" in m for m in quiet)
+    took = f"Step {QUIET_FROM} took "
+    assert any(m.startswith(took) and "waited on an all-reduce" in m for m in quiet)
     rank0 = plain_lines(out / "logs" / "trainer" / "rank_0.log")
     assert any(
         line[9:16] == "  DEBUG" and re.search(r" \[roles\.py::\d+\]$", line) for line in rank0

@@ -64,3 +64,23 @@ def test_demo_opens_on_the_runs_screen_of_its_folder(
     assert output_dir == out / LIVE
     assert options["runs"] == out and options["runs_screen"] is True
     assert "opening the runs screen" in capsys.readouterr().err
+
+
+def test_the_live_runs_crashed_attempt_is_an_oom_then_nccl_timeouts(tmp_path: Path) -> None:
+    """What the Problems pane shows on the demo: rank 1's CUDA OOM first, the other
+    ranks' NCCL watchdog timeouts ten minutes later, folded under it."""
+    from prime_rl_logs.demo.runs import NCCL_TIMEOUT_S, prepare_runs
+    from prime_rl_logs.diagnose.alerts import doctor_for
+
+    live = prepare_runs(tmp_path, ranks=4)
+    doctor = doctor_for(live, every_attempt=True)
+    doctor.update()
+    report = doctor.report()
+    first = report.first_failure
+    assert first is not None
+    assert (first.signature, first.rank, first.attempt) == ("cuda-oom", 1, 1)
+    assert first.file.name == "stderr.log" and first.file.parent.name == "1"
+    [nccl] = [g for g in report.groups if g.signature == "nccl-timeout"]
+    assert nccl.ranks == (0, 2, 3) and nccl.caused_by == first.group
+    assert nccl.first_seen is not None and first.time is not None
+    assert nccl.first_seen - first.time == pytest.approx(NCCL_TIMEOUT_S, abs=3)

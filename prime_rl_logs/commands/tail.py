@@ -13,7 +13,9 @@ import os
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
+from prime_rl_logs.commands.watch import check_on_alert
 from prime_rl_logs.core.view import Filter
 from prime_rl_logs.errors import UsageError
 from prime_rl_logs.layout import PANE_BY_KEY, pane_key
@@ -24,6 +26,9 @@ def main(args: argparse.Namespace) -> int:
     """``prime-logs tail``."""
     if args.lines is not None and args.lines < 0:
         raise UsageError(f"--lines must be 0 or more, not {args.lines}")
+    alerts = _alerts(args)
+    if alerts and not args.follow:
+        raise UsageError("--notify and --on-alert watch a live run: add --follow")
     options = Options(
         output_dir=Path(args.output_dir),
         flt=_filter(args.level, args.rank, args.component, args.grep, args.exclude),
@@ -33,6 +38,7 @@ def main(args: argparse.Namespace) -> int:
         colour=_want_colour(args.no_color),
         poll=args.poll,
         logs=getattr(args, "logs", None),
+        **alerts,
     )
     attempts = getattr(args, "attempts", None)
     if attempts is None:
@@ -68,8 +74,21 @@ def main_as_follow(args: argparse.Namespace) -> int:
         colour=_want_colour(False),
         poll=args.poll,
         logs=getattr(args, "logs", None),
+        **_alerts(args),
     )
     return tail(options)
+
+
+def _alerts(args: argparse.Namespace) -> dict[str, Any]:
+    """``--notify`` and ``--on-alert`` as `Options` fields (none when not given)."""
+    notify, on_alert = getattr(args, "notify", False), getattr(args, "on_alert", None)
+    if not (notify or on_alert):
+        return {}
+    try:
+        check_on_alert(on_alert)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    return {"notify": notify, "on_alert": on_alert}
 
 
 def pane_components(panes: str) -> str | None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -46,8 +47,20 @@ def check_options(args: argparse.Namespace) -> None:
         if args.split and len(args.split.split(",")) > 2:
             raise ValueError("--split takes one or two panes, e.g. trainer,orchestrator")
         Filter.from_options(level=args.level, rank=args.rank)
+        check_on_alert(getattr(args, "on_alert", None))
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+
+
+def check_on_alert(command: str | None) -> None:
+    """``--on-alert CMD`` splits into a command (ValueError with one line if not)."""
+    if command is not None:
+        try:
+            argv = shlex.split(command)
+        except ValueError as exc:
+            raise ValueError(f"--on-alert: {exc}") from None
+        if not argv:
+            raise ValueError("--on-alert needs a command")
 
 
 def starting_state(args: argparse.Namespace) -> tuple[str, str | None, Filter]:
@@ -102,6 +115,8 @@ def main(args: argparse.Namespace) -> int:
         logs=getattr(args, "logs", None),
         runs=getattr(args, "runs", None),
         runs_screen=getattr(args, "runs_screen", False),
+        notify=getattr(args, "notify", False),
+        on_alert=getattr(args, "on_alert", None),
     )
 
 
@@ -115,6 +130,8 @@ def open_dashboard(
     logs: Path | None = None,
     runs: Path | None = None,
     runs_screen: bool = False,
+    notify: bool = False,
+    on_alert: str | None = None,
 ) -> int:
     """Run the dashboard on ``output_dir`` until the user quits; returns the exit code.
 
@@ -128,10 +145,14 @@ def open_dashboard(
         runs: the folder of runs ``output_dir`` was picked from (`r` shows its runs
             screen), or None.
         runs_screen: open on the runs screen of ``runs``.
+        notify: the bell and a desktop notification on each alert (``--notify``).
+        on_alert: a command run with each alert as JSON on stdin (``--on-alert``).
     """
     from prime_rl_logs.tui.app import PrimeLogsApp
 
     extra: dict[str, Any] = {"logs": logs} if logs is not None else {}  # else logs/
+    if notify or on_alert:
+        extra.update(notify=notify, on_alert=on_alert)
     if runs is not None:
         extra.update(runs=runs, runs_screen=runs_screen)
     app = PrimeLogsApp(

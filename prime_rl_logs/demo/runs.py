@@ -8,8 +8,12 @@
   ``[trainer0]:`` prefixes, per-rank torchrun ``stdout.log``/``stderr.log``),
   ``logs/latest``, and ``monitors/file/metrics.jsonl``;
 * `LIVE` (``gsm8k--qwen3-0.6b--1a2b``): its first attempt, which crashed at step
-  `CRASH_STEP` (rank 1 ran out of CUDA memory: an ERROR and a traceback in its
-  ``stderr.log``), ``configs/attempt_{1,2}/``, ``logs/latest -> attempt_2``, and the
+  `CRASH_STEP` half an hour ago: rank 1 ran out of CUDA memory (an ERROR and a
+  traceback in its ``stderr.log``) and `NCCL_TIMEOUT_S` (ten minutes) later every
+  other rank's NCCL watchdog timed out (PyTorch's glog lines, ``[rank0]:[E1130
+  14:30:05.412345 123 ProcessGroupNCCL.cpp:689] [Rank 0] Watchdog caught collective
+  operation timeout: ...``), the cascade the Problems pane folds under its cause;
+  ``configs/attempt_{1,2}/``, ``logs/latest -> attempt_2``, and the
   hidden folder `sim_dir` whose ``logs`` points at ``logs/attempt_2``: the simulated
   processes write there (the library's own file names), so the live attempt grows
   as a real resumed run does.
@@ -26,11 +30,15 @@ import time
 from pathlib import Path
 from typing import Final
 
-__all__ = ["CRASH_STEP", "FINISHED", "LIVE", "prepare_runs", "sim_dir"]
+__all__ = ["CRASH_STEP", "FINISHED", "LIVE", "NCCL_TIMEOUT_S", "prepare_runs", "sim_dir"]
 
 LIVE: Final = "gsm8k--qwen3-0.6b--1a2b"
 FINISHED: Final = "math--qwen3-1.7b--3c4d"
 CRASH_STEP: Final = 6
+NCCL_TIMEOUT_S: Final = 600
+"""How long after rank 1's OOM the other ranks' NCCL watchdogs give up (its default)."""
+CRASH_AGO_S: Final = 1800
+"""How long before the demo starts the crashed attempt began."""
 SIM: Final = ".live-attempt"
 _ESC = "\x1b"
 _COLOURS = {
@@ -103,6 +111,25 @@ def _attempt(
     _write(folder / "trainer.log", console, mtime)
 
 
+def _nccl_timeout(rank: int, seconds: int, day: time.struct_time) -> str:
+    """What PyTorch's NCCL watchdog writes to a rank's stderr when a collective it
+    waits on never completes: a glog line behind torchrun's ``[rankN]:`` prefix (the
+    real one goes on with two more lines; one keeps the demo's Problems pane short)."""
+    seconds %= 86400
+    clock = f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+    head = f"[rank{rank}]:[E{day.tm_mon:02d}{day.tm_mday:02d} {clock}.{412345 + 1111 * rank}"
+    tid = 3150 + rank
+    work = (
+        "WorkNCCL(SeqNum=4821, OpType=ALLREDUCE, NumelIn=1, NumelOut=1, "
+        f"Timeout(ms)={NCCL_TIMEOUT_S * 1000})"
+    )
+    return (
+        f"{head} {tid} ProcessGroupNCCL.cpp:689] [Rank {rank}] Watchdog caught collective "
+        f"operation timeout: {work} ran for {NCCL_TIMEOUT_S * 1000 + 43} milliseconds "
+        "before timing out.\n"
+    )
+
+
 def prepare_runs(root: Path, *, ranks: int, now: float | None = None) -> Path:
     """Write the finished run and the live run's crashed first attempt under ``root``;
     returns the live run's folder. The simulation then writes into `sim_dir`."""
@@ -130,25 +157,31 @@ def prepare_runs(root: Path, *, ranks: int, now: float | None = None) -> Path:
     )
     # The live run: attempt 1 crashed; attempt 2 is the simulation.
     live = root / LIVE
-    crashed = now - 300
+    start1 = int(now % 86400) - CRASH_AGO_S
+    oom_at = start1 + 10 * CRASH_STEP + 8
+    crashed = now - CRASH_AGO_S + (oom_at - start1) + NCCL_TIMEOUT_S + 5
     for n in (1, 2):
         _config(live / "configs" / f"attempt_{n}", "Qwen/Qwen3-0.6B", "gsm8k", None, crashed)
     _link(live / "configs" / "latest", "attempt_2")
     first = live / "logs" / "attempt_1"
-    start1 = int(now % 86400) - 600
     _attempt(first, range(1, CRASH_STEP + 1), start1, ranks, crashed, reward0=0.2)
     oom = (
-        _line(
-            start1 + 10 * CRASH_STEP + 8,
-            "ERROR",
-            f"Training step {CRASH_STEP + 1} failed on rank 1",
-        )
+        _line(oom_at, "ERROR", f"Training step {CRASH_STEP + 1} failed on rank 1")
         + "Traceback (most recent call last):\n"
         + '  File "prime_rl/trainer/rl/train.py", line 412, in train\n'
         + "    loss.backward()\n"
         + "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB\n"
     )
-    _write(first / "trainer" / "torchrun" / "demo" / "attempt_0" / "1" / "stderr.log", oom, crashed)
+    torchrun = first / "trainer" / "torchrun" / "demo" / "attempt_0"
+    _write(torchrun / "1" / "stderr.log", oom, crashed)
+    day = time.gmtime(now - CRASH_AGO_S)  # the clocks above are UTC seconds of the day
+    for rank in (r for r in range(ranks) if r != 1):
+        lines = _nccl_timeout(rank, oom_at + NCCL_TIMEOUT_S + rank % 3, day)
+        _write(torchrun / str(rank) / "stderr.log", lines, crashed)
+        if rank == 0:  # torchrun's console copy of rank 0 has its stderr too
+            with (first / "trainer.log").open("a", encoding="utf-8") as fh:
+                fh.write("".join(f"[trainer0]:{line}\n" for line in lines.splitlines()))
+            os.utime(first / "trainer.log", (crashed, crashed))
     (live / "logs" / "attempt_2").mkdir(parents=True, exist_ok=True)
     _link(live / "logs" / "latest", "attempt_2")
     _link(sim_dir(root) / "logs", f"../{LIVE}/logs/attempt_2")

@@ -48,6 +48,7 @@ from prime_rl_logs.tui.help import HelpScreen
 from prime_rl_logs.tui.keys import KEYS
 from prime_rl_logs.tui.metrics_view import MetricsView
 from prime_rl_logs.tui.pane import LogPane, PaneSpec, TextLine, describe
+from prime_rl_logs.tui.problems import Problems
 from prime_rl_logs.tui.prompt import Prompt
 from prime_rl_logs.tui.record_actions import (
     copy_record,
@@ -88,6 +89,9 @@ class PrimeLogsApp(App[int]):
         runs: the folder of runs this run was opened from: `r` shows its runs screen
             (`tui.attempts`, `tui.runs_screen`).
         runs_screen: open on the runs screen of ``runs``.
+        notify: ring the bell and send a desktop notification on each alert
+            (`tui.problems`, ``--notify``).
+        on_alert: a command run with each alert as JSON on stdin (``--on-alert``).
     """
 
     TITLE = "prime-logs"
@@ -108,6 +112,8 @@ class PrimeLogsApp(App[int]):
         logs: Path | None = None,
         runs: Path | None = None,
         runs_screen: bool = False,
+        notify: bool = False,
+        on_alert: str | None = None,
     ) -> None:
         super().__init__()
         self.output_dir = output_dir
@@ -140,6 +146,8 @@ class PrimeLogsApp(App[int]):
         self._metrics_version = -1
         self._sidebar_dirty = True
         self._notices: set[str] = set()
+        self.problems = Problems(self, notify=notify, on_alert=on_alert)
+        """The doctor, its alerts and the Problems pane (`tui.problems`)."""
 
     # -- layout -----------------------------------------------------------
 
@@ -150,6 +158,7 @@ class PrimeLogsApp(App[int]):
             with Vertical(id="main"):
                 yield from self.panes
                 yield self.metrics_view
+                yield self.problems.view
         yield self.prompt
         yield self.status
         yield Footer()
@@ -158,6 +167,7 @@ class PrimeLogsApp(App[int]):
         self.panes[1].display = self._split
         self.prompt.display = False
         self.metrics_view.display = False
+        self.problems.view.display = False
         self.run_model.refresh()
         for pane in self.panes:
             self._rebuild(pane)
@@ -170,6 +180,7 @@ class PrimeLogsApp(App[int]):
         # History and metrics wait for the first frame: the end of the file first.
         self.call_after_refresh(self._build_history)
         self.call_after_refresh(self._load_metrics)
+        self.call_after_refresh(self.problems.tick)
         attempts.on_mount(self)
 
     @property
@@ -217,6 +228,7 @@ class PrimeLogsApp(App[int]):
             header.append("  │  " + self.metrics.store.summary().text())
         else:
             header.append("  │  reading metrics…", style="dim")
+        header.append_text(self.problems.header_text())
         self.header.show(header)
 
     def _refresh_metrics(self) -> None:
@@ -250,6 +262,7 @@ class PrimeLogsApp(App[int]):
             pane.update_chrome()
         self.metrics.poll_jsonl()
         self._refresh_metrics()
+        self.problems.tick()
 
     # -- live updates -----------------------------------------------------
 
@@ -307,6 +320,7 @@ class PrimeLogsApp(App[int]):
     def action_metrics(self) -> None:
         """Show the Metrics pane in place of the log panes, or go back to them."""
         showing = not self.metrics_view.display
+        self.problems.hide()
         self.metrics_view.display = showing
         self.panes[0].display = not showing
         self.panes[1].display = not showing and self._split
@@ -319,6 +333,10 @@ class PrimeLogsApp(App[int]):
     def _show_logs(self) -> None:
         if self.metrics_view.display:
             self.action_metrics()
+        self.problems.hide()
+
+    def action_problems(self) -> None:
+        self.problems.toggle()
 
     def action_pane(self, key: str) -> None:
         self._show_logs()

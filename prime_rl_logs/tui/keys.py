@@ -45,6 +45,7 @@ KEYS: Final[tuple[BindingType, ...]] = (
     Binding("space", "toggle_follow", "Pause", key_display="space"),
     Binding("s", "split", "Split"),
     Binding("m", "metrics", "Metrics"),
+    Binding("p", "problems", "Problems"),
     Binding("c", "copy", "Copy", show=False),
     Binding("S", "save", "Save record", show=False),
     Binding("o", "sources", "Sources", show=False),

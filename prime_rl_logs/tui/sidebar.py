@@ -97,12 +97,16 @@ def shown_sources(files: Sequence[LogFile]) -> list[LogFile]:
     return [f for f in files if f.source.stream != "stderr" or f.size > 0]
 
 
-def source_row(f: LogFile, silent: bool, now: float, *, compact: bool = False) -> Text:
-    """One sidebar row: name, lines, warnings, errors, age (``compact``: no lines)."""
+def source_row(
+    f: LogFile, silent: bool, now: float, *, compact: bool = False, marked: bool = False
+) -> Text:
+    """One sidebar row: name, lines, warnings, errors, age (``compact``: no lines);
+    ``marked``: a problem of the Problems pane points at the file (a red ``●``)."""
     title = f.source.title  # safe to draw: `Source` escapes names once, when it is made
     row = Text(no_wrap=True, overflow="ellipsis")
     width = COMPACT_NAME_WIDTH if compact else NAME_WIDTH
-    row.append(f"{title[:width]:<{width}} ", style="bold red" if silent else "")
+    row.append(f"{title[:width]:<{width}}", style="bold red" if silent else "")
+    row.append("●" if marked else " ", style="bold red")
     if f.status == "error":
         row.append(f"! {safe_name(f.error or 'unreadable')}", style="bold red")
         return row
@@ -140,6 +144,8 @@ class Sidebar(OptionList):
         self._rows: dict[str, tuple[object, ...]] = {}
         self._files: Sequence[LogFile] = ()
         self.compact = False
+        self.marked: frozenset[str] = frozenset()
+        """Rels the Problems pane points at (`tui.problems`), marked with a ``●``."""
 
     def on_resize(self) -> None:
         compact = 0 < self.outer_size.width < COMPACT_BELOW
@@ -170,6 +176,7 @@ class Sidebar(OptionList):
                 f.error,
                 human_age(max(0.0, now - f.last_write)) if f.last_write else "",
                 f.source.rel in silent,
+                f.source.rel in self.marked,
             )
             for f in files
         }
@@ -178,7 +185,9 @@ class Sidebar(OptionList):
             for f in files:
                 rel = f.source.rel
                 if rows[rel] != self._rows.get(rel):
-                    row = source_row(f, rel in silent, now, compact=compact)
+                    row = source_row(
+                        f, rel in silent, now, compact=compact, marked=rel in self.marked
+                    )
                     self.replace_option_prompt(rel, row)
             self._rows = rows
             return
@@ -197,7 +206,8 @@ class Sidebar(OptionList):
             header.append(f"  {len(members)}" if len(members) > 1 else "", style="dim")
             options.append(Option(header, id=f"component:{component}", disabled=True))
             for f in members:
-                row = source_row(f, f.source.rel in silent, now, compact=compact)
+                rel = f.source.rel
+                row = source_row(f, rel in silent, now, compact=compact, marked=rel in self.marked)
                 options.append(Option(row, id=f.source.rel))
         highlighted = self.highlighted_option.id if self.highlighted_option else None
         self.set_options(options)

@@ -48,7 +48,7 @@ def demo_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def is_settled(app: PrimeLogsApp) -> bool:
     views = all(p.view is None or p.view.complete for p in app.panes)
-    return views and app.metrics.ready
+    return views and app.metrics.ready and app.problems.ready
 
 
 async def settle(pilot: Pilot[int]) -> None:
