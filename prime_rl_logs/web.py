@@ -138,14 +138,27 @@ class DashboardServer(Server):
         self.fixed_public_url = public_url
         self.services: set[AppService] = set()
         self.sockets: set[web.WebSocketResponse] = set()
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    def take_signals(self) -> None:
+        """Make SIGINT and SIGTERM stop the server from now on, before it runs.
+
+        The command calls this before it prints the URL: a Ctrl+C that follows the
+        URL at once then stops the server cleanly (exit 0) instead of raising
+        KeyboardInterrupt between the print and `serve`.
+        """
+        if self.loop is None:
+            self.loop = asyncio.new_event_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self.loop.add_signal_handler(sig, self.request_exit)
 
     def serve(self, debug: bool = False) -> None:
         """Serve until SIGINT or SIGTERM, then stop every app process started."""
         self.debug = debug
         logging.basicConfig(level=logging.WARNING, format="prime-logs serve: %(message)s")
-        loop = asyncio.new_event_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, self.request_exit)
+        self.take_signals()
+        loop = self.loop
+        assert loop is not None
         try:
             web.run_app(
                 self._make_app(),

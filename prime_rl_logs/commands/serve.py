@@ -95,6 +95,8 @@ def main(args: argparse.Namespace) -> int:
     name = safe_name(str(args.output_dir)) if args.output_dir is not None else "runs"
     public_url = args.public_url.rstrip("/") if args.public_url else None
     target = "localhost" if host in ("0.0.0.0", "::", "") or web.is_loopback(host) else host
+    server = web.DashboardServer(command, sock, title=f"prime-logs {name}", public_url=public_url)
+    server.take_signals()  # before the URL: whoever reads it may press Ctrl+C at once
     print(
         f"prime-logs: serving the dashboard of {name} at http://{_url_host(host)}:{port}",
         flush=True,
@@ -107,7 +109,6 @@ def main(args: argparse.Namespace) -> int:
         flush=True,
     )
     print("prime-logs: Ctrl+C stops the server and every tab's app", flush=True)
-    server = web.DashboardServer(command, sock, title=f"prime-logs {name}", public_url=public_url)
     server.serve()
     return 0
 

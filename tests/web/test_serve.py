@@ -246,3 +246,42 @@ def test_closing_a_tab_stops_its_app(library_run: FixtureRun) -> None:
     finally:
         assert stop(served.process) == 0
         loop.close()
+
+
+def test_ctrl_c_right_after_the_url_stops_cleanly(
+    library_run: FixtureRun, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whoever reads the URL may press Ctrl+C at once: by the time the URL is written,
+    SIGINT must already stop the server (CI saw exit 130 when it came before `serve`)."""
+    from prime_rl_logs import web
+
+    handlers: list[object] = []
+
+    class Out:
+        def write(self, text: str) -> int:
+            if "serving the dashboard" in text:
+                handlers.append(signal.getsignal(signal.SIGINT))
+            return len(text)
+
+        def flush(self) -> None:
+            pass
+
+    served: list[web.DashboardServer] = []
+
+    def serve_once(self: web.DashboardServer, debug: bool = False) -> None:
+        served.append(self)  # what serve() would run; the test only needs the order
+
+    monkeypatch.setattr(web.DashboardServer, "serve", serve_once)
+    monkeypatch.setattr(sys, "stdout", Out())
+    try:
+        assert cli.main(["serve", str(library_run.output_dir), "--port", "0"]) == 0
+    finally:
+        for server in served:
+            loop = getattr(server, "loop", None)
+            if loop is not None:
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    loop.remove_signal_handler(sig)
+                loop.close()
+            server.sock.close()
+    assert len(handlers) == 1
+    assert handlers[0] is not signal.default_int_handler  # the loop takes it, not KeyboardInterrupt
