@@ -34,7 +34,7 @@ from prime_rl_logs.core.formats import RANK_IN_MESSAGE_RE
 from prime_rl_logs.diagnose.filescan import FileScan, Hit, SignatureCache
 from prime_rl_logs.diagnose.model import Finding, Group, Report, Stall
 from prime_rl_logs.diagnose.signatures import Signature
-from prime_rl_logs.diagnose.stalls import find_stalls
+from prime_rl_logs.diagnose.stalls import LagMemory, find_stalls
 from prime_rl_logs.diagnose.text import ranks_text, template
 from prime_rl_logs.runs import Attempt, Thresholds, attempts_of, format_duration, run_info
 
@@ -101,6 +101,8 @@ class Doctor:
         self._sources: dict[Path, layout.Source] = {}
         self._sigs: SignatureCache = {}
         self._current: int | None = None
+        self._lag: LagMemory = {}
+        """When each lagging rank's peers were first seen past its step (`find_stalls`)."""
 
     # ------------------------------------------------------------------ files
 
@@ -161,6 +163,7 @@ class Doctor:
         self._groups.clear()
         self._first_errors.clear()
         self._sources.clear()
+        self._lag.clear()
 
     # ------------------------------------------------------------------ update
 
@@ -327,7 +330,7 @@ class Doctor:
         stalls: list[Stall] = []
         if status in ("running", "stalled"):
             scans = [s for s in self._scans.values() if self._live(s, info.current_attempt)]
-            stalls = find_stalls(scans, self.run_dir, now, self.thresholds)
+            stalls = find_stalls(scans, self.run_dir, now, self.thresholds, self._lag)
             if status == "stalled" and not any(s.reason == "run silent" for s in stalls):
                 silent = max(0.0, now - info.last_write.timestamp()) if info.last_write else 0.0
                 stalls.insert(0, Stall("run", None, info.step, silent, "run silent", reason))
