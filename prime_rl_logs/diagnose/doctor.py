@@ -17,8 +17,10 @@ step lines, per group two findings and counts. When ``logs/latest`` moves to a n
 attempt, what was found is forgotten and the new attempt is read from its start.
 
 Folding (docs/doctor.md): a group other than the first failure's whose first record
-is at or after the first failure, with no signature or a ``consequence`` signature
-(`diagnose.signatures`), is ``caused_by`` the first failure's group, with a note
+is at or after the first failure and in the same attempt, with no signature or a
+``consequence`` signature (`diagnose.signatures`), is ``caused_by`` the first
+failure's group (a later attempt's problems are not caused by an earlier attempt's
+crash), with a note
 such as "NCCL watchdog timeout on ranks 0-4,6,7, 600 s after CUDA OOM on rank 5".
 """
 
@@ -279,6 +281,7 @@ class Doctor:
                 and acc.first_seen is not None
                 and first.time is not None
                 and acc.first_seen >= first.time
+                and acc.first.attempt == first.attempt
             ):
                 caused_by = cause.key
                 there = _where({first.rank} if first.rank is not None else set(), {first.component})
