@@ -175,7 +175,7 @@ class ProblemsView(OptionList):
             (safe_name(report.run), "bold"),
             ("  ", ""),
             (safe_name(report.status), "bold red" if report.status == "crashed" else "bold"),
-            ("  enter: open the record  p: back to the logs", "dim"),
+            ("  enter: open the record  p/esc: back to the logs", "dim"),
         )
         if report.reason:
             head.append("\n" + plain(report.reason), style="dim")

@@ -302,3 +302,21 @@ def test_watch_notify_writes_the_bell_and_oscs_to_its_terminal(tmp_path: Path, t
         assert data[at - 2 : at] == "\x1b]"
     title = data[at:].split(";")[2]
     assert title.startswith("prime-logs: new error: failure ")
+
+
+async def test_escape_closes_the_problems_pane_back_to_the_log_panes(tmp_path: Path) -> None:
+    run, rank1, offset = write_run(tmp_path)
+    first = finding(rank1, offset)
+    doctor = StandIn(report(first, group("oom", first, signature="CUDA out of memory")))
+    app = app_of(run, doctor)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.problems.report is not None)
+        await pilot.press("s")  # two log panes shown
+        assert app.panes[1].display
+        await pilot.press("p")
+        assert app.problems.view.display and not app.panes[0].display
+        assert app.focused is app.problems.view
+        await pilot.press("escape")
+        assert not app.problems.view.display
+        assert app.panes[0].display and app.panes[1].display
+        assert app.focused is app.panes[0].log_view
