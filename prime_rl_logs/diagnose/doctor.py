@@ -189,6 +189,8 @@ class Doctor:
         return changed
 
     def _time_of(self, scan: FileScan, hit: Hit) -> tuple[float | None, bool]:
+        if hit.at is not None:
+            return hit.at, False  # the line's own date
         t = scan.epoch(hit.rel)
         if not hit.inferred:
             return t, False
