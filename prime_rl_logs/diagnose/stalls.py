@@ -198,7 +198,7 @@ def _lagging(
             continue
         passed = min(t for p, pst in stepped if p is not u for s, t in pst if s > step)
         seen = memory.get(u.rank)
-        if seen is not None and seen[:2] == (step, when):
+        if seen is not None and seen[0] == step and abs(seen[1] - when) < 1.0:
             passed = min(passed, seen[2])
         memory[u.rank] = (step, when, passed)
         behind.add(u.rank)
