@@ -2,9 +2,10 @@
 
 prime-rl's processes write several header shapes into the same files (loguru, vLLM,
 uvicorn, JSON lines, common ISO shapes, Python logging, glog / PyTorch C++ and
-torchrun's elastic agent; see `core.parse` and docs/formats.md), any of them behind a
-torchrun prefix (``[default0]:``) that gives the rank, most of them behind process
-prefixes (``(APIServer pid=N)``, Ray's ``(Actor pid=N, ip=...)``: `PROCESS_PREFIX_RE`).
+torchrun's elastic agent in its two shapes; see `core.parse` and docs/formats.md),
+any of them behind a torchrun prefix (``[default0]:``) that gives the rank, most of
+them behind process prefixes (``(APIServer pid=N)``, Ray's ``(Actor pid=N,
+ip=...)``: `PROCESS_PREFIX_RE`).
 `SHAPES` lists them, each with its text regex and the characters its line can start
 with (after the prefixes). Everything else that must agree with it is built here from
 the same pieces: `HEADER_FIRST_BYTES` (a line starting with another byte is a
@@ -57,6 +58,7 @@ __all__ = [
     "TORCHRUN_PREFIX",
     "TORCHRUN_RE",
     "TORCHRUN_TAG_BYTES_RE",
+    "TORCH_LOG",
     "TRACEBACK",
     "TRACEBACK_LINE_RE",
     "UVICORN",
@@ -183,6 +185,19 @@ HF_LOG: Final = HeaderShape(
     frozenset("["),
 )
 
+TORCH_LOG: Final = HeaderShape(
+    "pylog",
+    # torch.distributed's Python loggers (torchrun's elastic agent, as older PyTorch
+    # writes it): "[YYYY-MM-DD HH:MM:SS,mmm] logger.name: [LEVEL] message".
+    re.compile(
+        r"\[\d{4}-\d\d-\d\d[T ](\d\d:\d\d:\d\d)(?:[.,]\d+)?\] ([^\s\[\]]+): \["
+        + _PY_LEVEL
+        + r"\](?: (.*))?$",
+        re.S,
+    ),
+    frozenset("["),
+)
+
 BASIC_LOG: Final = HeaderShape(
     "pylog",
     # ``logging.basicConfig()``'s "LEVEL:logger.name:message" (no space after a colon,
@@ -251,6 +266,7 @@ SHAPES: Final = (
     ISO,
     PYLOG,
     HF_LOG,
+    TORCH_LOG,
     GLOG,
     GLOG_BARE,
     VLLM,

@@ -27,7 +27,8 @@ prime-rl's processes write several shapes into the same files (see DESIGN.md):
   (severity I/W/E/F, optional thread id, micro- or nanoseconds, the old timeless
   ``[E ProcessGroupNCCL.cpp:563] msg``; ``[Rank N]`` in the message gives the rank
   when no prefix does) and torchrun's elastic agent lines, glog without brackets:
-  ``W1130 12:13:49.388000 124326 torch/.../api.py:723] msg``;
+  ``W1130 12:13:49.388000 124326 torch/.../api.py:723] msg``, or in older PyTorch
+  ``[2025-01-31 14:30:05,123] torch.distributed.elastic...api: [WARNING] msg``;
 
 any of them behind a torchrun prefix (``[default0]:``, ``[trainer3]:``, ``[rank3]:``)
 which gives the rank, and (but for glog) behind Ray's or vLLM's process prefixes
@@ -180,6 +181,7 @@ _LOGURU: Final = _pattern(formats.LOGURU)
 _ISO: Final = _pattern(formats.ISO)
 _PYLOG: Final = _pattern(formats.PYLOG)
 _HF_LOG: Final = _pattern(formats.HF_LOG)
+_TORCH_LOG: Final = _pattern(formats.TORCH_LOG)
 _BASIC_LOG: Final = _pattern(formats.BASIC_LOG)
 _GLOG: Final = _pattern(formats.GLOG)
 _GLOG_BARE: Final = _pattern(formats.GLOG_BARE)
@@ -373,6 +375,10 @@ def _other_shapes(
             m = _ISO.match(text)
             if m is not None:
                 return _iso_info(m, rank)
+            m = _TORCH_LOG.match(text)
+            if m is not None:
+                hms, logger, name, message = m.groups()
+                return _named(hms, name, logger, message, rank, "pylog")
         elif second in _UPPER:
             m = _GLOG.match(text) if not coloured and proc is None else None
             if m is not None:

@@ -17,8 +17,10 @@ step lines, per group two findings and counts. When ``logs/latest`` moves to a n
 attempt, what was found is forgotten and the new attempt is read from its start.
 
 Folding (docs/doctor.md): a group other than the first failure's whose first record
-is at or after the first failure, with no signature or a ``consequence`` signature
-(`diagnose.signatures`), is ``caused_by`` the first failure's group, with a note
+is at or after the first failure and in the same attempt, with no signature or a
+``consequence`` signature (`diagnose.signatures`), is ``caused_by`` the first
+failure's group (a later attempt's problems are not caused by an earlier attempt's
+crash), with a note
 such as "NCCL watchdog timeout on ranks 0-4,6,7, 600 s after CUDA OOM on rank 5".
 """
 
@@ -34,7 +36,7 @@ from prime_rl_logs.core.formats import RANK_IN_MESSAGE_RE
 from prime_rl_logs.diagnose.filescan import FileScan, Hit, SignatureCache
 from prime_rl_logs.diagnose.model import Finding, Group, Report, Stall
 from prime_rl_logs.diagnose.signatures import Signature
-from prime_rl_logs.diagnose.stalls import find_stalls
+from prime_rl_logs.diagnose.stalls import LagMemory, find_stalls
 from prime_rl_logs.diagnose.text import ranks_text, template
 from prime_rl_logs.runs import Attempt, Thresholds, attempts_of, format_duration, run_info
 
@@ -101,6 +103,8 @@ class Doctor:
         self._sources: dict[Path, layout.Source] = {}
         self._sigs: SignatureCache = {}
         self._current: int | None = None
+        self._lag: LagMemory = {}
+        """When each lagging rank's peers were first seen past its step (`find_stalls`)."""
 
     # ------------------------------------------------------------------ files
 
@@ -161,6 +165,7 @@ class Doctor:
         self._groups.clear()
         self._first_errors.clear()
         self._sources.clear()
+        self._lag.clear()
 
     # ------------------------------------------------------------------ update
 
@@ -184,6 +189,8 @@ class Doctor:
         return changed
 
     def _time_of(self, scan: FileScan, hit: Hit) -> tuple[float | None, bool]:
+        if hit.at is not None:
+            return hit.at, False  # the line's own date
         t = scan.epoch(hit.rel)
         if not hit.inferred:
             return t, False
@@ -276,6 +283,7 @@ class Doctor:
                 and acc.first_seen is not None
                 and first.time is not None
                 and acc.first_seen >= first.time
+                and acc.first.attempt == first.attempt
             ):
                 caused_by = cause.key
                 there = _where({first.rank} if first.rank is not None else set(), {first.component})
@@ -327,7 +335,7 @@ class Doctor:
         stalls: list[Stall] = []
         if status in ("running", "stalled"):
             scans = [s for s in self._scans.values() if self._live(s, info.current_attempt)]
-            stalls = find_stalls(scans, self.run_dir, now, self.thresholds)
+            stalls = find_stalls(scans, self.run_dir, now, self.thresholds, self._lag)
             if status == "stalled" and not any(s.reason == "run silent" for s in stalls):
                 silent = max(0.0, now - info.last_write.timestamp()) if info.last_write else 0.0
                 stalls.insert(0, Stall("run", None, info.step, silent, "run silent", reason))

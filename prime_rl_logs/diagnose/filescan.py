@@ -13,7 +13,9 @@ Times: each record's clock (loguru, vLLM, glog, ...) is put on a file time line
 that crosses midnight where a clock drops by more than an hour (from the sampled
 clocks: problems, step lines, each chunk's first and last timed header), then
 anchored to the file's mtime as `core.scan.timeline.FileClock` does (the last
-clock read is the last write). A record without a clock (a bare traceback, torchrun's
+clock read is the last write); a problem whose line writes its month and day (vLLM,
+glog) takes its date from them instead (``Hit.at``: the year that keeps it from
+being after the mtime). A record without a clock (a bare traceback, torchrun's
 box) takes the clock of the nearest timed header above it (`INFER_WINDOW`), else
 the last one of the file before it (``Hit.inferred``); the doctor then looks at
 the rank's stdout for one in a stderr file. A file that shrank or was replaced is
@@ -39,7 +41,7 @@ from prime_rl_logs.core.scan.lines import line_end, line_start
 from prime_rl_logs.core.scan.records import header_level, problem_lines
 from prime_rl_logs.core.scan.timeline import clock_above, clock_at
 from prime_rl_logs.diagnose import signatures
-from prime_rl_logs.diagnose.text import template
+from prime_rl_logs.diagnose.text import dated_epoch, line_date, template
 
 __all__ = ["CHUNK", "INFER_WINDOW", "STEP_HISTORY", "FileScan", "Hit", "epoch_of"]
 
@@ -100,6 +102,9 @@ class Hit:
     signature: signatures.Signature | None = None
     template: str = ""
     """`diagnose.text.template` of the message."""
+    at: float | None = None
+    """Epoch seconds from the line's own date (vLLM, glog: `text.dated_epoch`), which
+    wins over the file's time line (whose day comes from the mtime)."""
 
 
 class FileScan:
@@ -378,6 +383,7 @@ class FileScan:
         rel: float | None
         clock = info.clock if info.header else None
         inferred = False
+        at: float | None = None
         if clock is None:
             stop = max(lo - 1, start - INFER_WINDOW)
             above = clock_above(buf, start, stop)
@@ -385,6 +391,9 @@ class FileScan:
             inferred = True
         else:
             rel = self._rel(clock)
+            date = line_date(text, info.fmt)
+            if date is not None and self.mtime is not None:
+                at = dated_epoch(*date, clock, self.mtime)
         message = info.message.strip() if info.header else bare_line(text).strip()
         lines: list[str] = []
         fmt = "other"
@@ -415,7 +424,7 @@ class FileScan:
         if fmt == "traceback":
             lines = [text, *lines]
         rank = info.rank
-        return Hit(0, line, level, message, full, tuple(lines), rank, rel, inferred, sig, tmpl)
+        return Hit(0, line, level, message, full, tuple(lines), rank, rel, inferred, sig, tmpl, at)
 
 
 def _fmt_of(text: str, info: object) -> str:

@@ -8,7 +8,10 @@ mtimes, and says, each in words with how long and against what:
   `runs.status.judge` (``max(stall_factor x cadence, stall_min_s)``, or
   ``no_cadence_s`` before a cadence is known);
 * **lagging**: a trainer rank whose last step its peers passed more than
-  ``max(2 x cadence, 60 s)`` ago;
+  ``max(LAG_CADENCES x cadence, LAG_MIN_S)`` ago (3 cadences, at least 30 s). When
+  they passed it is their first step line after it; a `LagMemory` (the doctor's)
+  keeps it per rank while that rank stays at its step, so a lag longer than the
+  peers' last `STEP_HISTORY` step lines is still measured from when it began;
 * **silent**: a rank (or the orchestrator) that logged steps, quiet for longer than
   the limit while its peers (the other files) wrote within it;
 * **frozen**: the orchestrator writes, but the same line over and over (3 times or
@@ -37,12 +40,21 @@ from prime_rl_logs.diagnose.model import Stall
 from prime_rl_logs.diagnose.text import template
 from prime_rl_logs.runs.status import Thresholds, format_duration
 
-__all__ = ["REPEATS", "TAIL", "cadence_of", "find_stalls"]
+__all__ = ["LAG_CADENCES", "LAG_MIN_S", "REPEATS", "TAIL", "LagMemory", "cadence_of", "find_stalls"]
 
 TAIL: Final = 16 << 10
 _STEP: Final = re.compile(r"\s*Step\s+\d+")
 REPEATS: Final = 3
 """The orchestrator's last line, seen this many times among its last lines, is a wait."""
+LAG_CADENCES: Final = 3
+LAG_MIN_S: Final = 30.0
+"""A rank is lagging once its peers passed its step more than ``max(LAG_CADENCES x
+cadence, LAG_MIN_S)`` ago (300 s before a cadence is known)."""
+LAG_NO_CADENCE_S: Final = 300.0
+
+LagMemory = dict[int, tuple[int, float, float]]
+"""rank -> (its last step, that step line's time, the earliest time a peer was seen
+past it): one entry per rank, replaced when the rank moves on (`find_stalls`)."""
 
 
 @dataclass
@@ -105,9 +117,15 @@ def _mtime(path: Path) -> float | None:
 
 
 def find_stalls(
-    scans: list[FileScan], run_dir: Path, now: float, thresholds: Thresholds
+    scans: list[FileScan],
+    run_dir: Path,
+    now: float,
+    thresholds: Thresholds,
+    memory: LagMemory | None = None,
 ) -> list[Stall]:
-    """The stalls of the files ``scans`` (one attempt's, or several), at ``now``."""
+    """The stalls of the files ``scans`` (one attempt's, or several), at ``now``;
+    ``memory`` (kept by the caller between calls) remembers when each rank's peers
+    were first seen past its step."""
     ranks, orch = _units(scans)
     per_step: list[float] = cadence_of(orch.steps) if orch is not None else []
     if len(per_step) < 1:
@@ -148,7 +166,7 @@ def find_stalls(
                 f"{format_duration(limit)})",
             )
         )
-    out.extend(_lagging(ranks, now, cadence, pace))
+    out.extend(_lagging(ranks, now, cadence, pace, {} if memory is None else memory))
     if not run_silent:
         out.extend(_silent(ranks, orch, scans, now, limit, pace))
         if orch is not None:
@@ -158,23 +176,33 @@ def find_stalls(
     return out
 
 
-def _lagging(ranks: list[_Unit], now: float, cadence: float | None, pace: str) -> list[Stall]:
-    """Ranks whose last step its peers passed more than ``max(2 x cadence, 60 s)``
-    ago (when the peers passed it: their first step line after it that is still in
-    their history of `STEP_HISTORY` lines, else the oldest one there)."""
+def _lagging(
+    ranks: list[_Unit], now: float, cadence: float | None, pace: str, memory: LagMemory
+) -> list[Stall]:
+    """Ranks whose last step its peers passed more than ``max(LAG_CADENCES x cadence,
+    LAG_MIN_S)`` ago. When the peers passed it: their first step line after it in
+    their last `STEP_HISTORY` lines (else the oldest one there: at the latest then),
+    or earlier when ``memory`` saw one before."""
     stepped = [(u, st) for u in ranks if (st := u.steps)]
     if len(stepped) < 2:
+        memory.clear()
         return []
     top = max(st[-1][0] for _, st in stepped)
     at_top = sum(1 for _, st in stepped if st[-1][0] == top)
-    grace = max(2 * cadence, 60.0) if cadence is not None else 300.0
+    grace = max(LAG_CADENCES * cadence, LAG_MIN_S) if cadence is not None else LAG_NO_CADENCE_S
     out = []
+    behind: set[int] = set()
     for u, st in stepped:
         step, when = st[-1]
-        if step >= top:
+        if step >= top or u.rank is None:
             continue
-        passed = [t for p, pst in stepped if p is not u for s, t in pst if s > step]
-        behind_for = now - min(passed)
+        passed = min(t for p, pst in stepped if p is not u for s, t in pst if s > step)
+        seen = memory.get(u.rank)
+        if seen is not None and seen[0] == step and abs(seen[1] - when) < 1.0:
+            passed = min(passed, seen[2])
+        memory[u.rank] = (step, when, passed)
+        behind.add(u.rank)
+        behind_for = now - passed
         if behind_for <= grace:
             continue
         peers = f"{at_top} of its peers at step {top}"
@@ -185,11 +213,13 @@ def _lagging(ranks: list[_Unit], now: float, cadence: float | None, pace: str) -
                 step,
                 max(0.0, now - when),
                 "lagging",
-                f"{u.name} at step {step}, {top - step} behind: {peers}, past its step for "
-                f"{format_duration(behind_for)} ({pace})",
+                f"{u.name} at step {step}, its peers passed step {step} "
+                f"{format_duration(behind_for)} ago ({peers}; {pace})",
                 u.scans[0].path,
             )
         )
+    for rank in [r for r in memory if r not in behind]:
+        del memory[rank]  # caught up (or gone): bounded by the ranks behind
     return out
 
 

@@ -398,6 +398,9 @@ class PrimeLogsApp(App[int]):
         if self.prompt.display:
             self._close_prompt()
             return
+        if self.problems.view.display:  # escape closes the Problems pane, as help's
+            self.problems.toggle()
+            return
         had_filters = self.filter.include is not None or self.filter.exclude is not None
         self._set_search(None)
         for pane in self.panes:

@@ -2,8 +2,8 @@
 
 `ProblemsView` shows one `diagnose.model.Report`: a head line (run, status, its
 reason), the first failure with its hint and the end of its traceback, the groups
-(a consequence indented under its cause when both are of the same attempt, with the
-note saying how long after), the stalls, and the files that could not be read. It
+(a consequence indented under its cause, `Group.caused_by`, with the note saying
+how long after), the stalls, and the files that could not be read. It
 rebuilds its rows only while shown (`show_report` keeps the report otherwise), so a
 hidden pane costs nothing. ``enter`` on an entry hands its `Target` to ``on_open``
 (`tui.problems.Problems.open`). Every text from a file is drawn plain: `plain` runs
@@ -175,7 +175,7 @@ class ProblemsView(OptionList):
             (safe_name(report.run), "bold"),
             ("  ", ""),
             (safe_name(report.status), "bold red" if report.status == "crashed" else "bold"),
-            ("  enter: open the record  p: back to the logs", "dim"),
+            ("  enter: open the record  p/esc: back to the logs", "dim"),
         )
         if report.reason:
             head.append("\n" + plain(report.reason), style="dim")
@@ -190,12 +190,10 @@ class ProblemsView(OptionList):
             entry(finding_text(f, _name(cause) if cause else None), _target(f))
 
         def cause_of(g: Group) -> Group | None:
-            """The group ``g`` is folded under: a consequence in the same attempt (a
-            later attempt's warnings are not caused by an earlier attempt's crash)."""
+            """The group ``g`` is folded under (`Group.caused_by`: the doctor folds a
+            consequence only under a cause of the same attempt)."""
             cause = by_key.get(g.caused_by or "")
-            if cause is None or cause is g or cause.first.attempt != g.first.attempt:
-                return None
-            return cause
+            return None if cause is g else cause
 
         if report.groups:
             options.append(_title("Groups", len(report.groups)))

@@ -51,6 +51,17 @@ SHAPES = [
         "glog",
         "got signal 15, stopping workers",
     ),
+    # torchrun's elastic agent in older PyTorch: Python logging, "[date clock] name: [LEVEL]"
+    (
+        "[2025-01-31 14:30:05,123] torch.distributed.elastic.multiprocessing.api: [WARNING] "
+        "Sending process 1234 closing signal SIGTERM",
+        "WARNING",
+        14 * H + 30 * 60 + 5,
+        None,
+        "torch.distributed.elastic.multiprocessing.api",
+        "pylog",
+        "Sending process 1234 closing signal SIGTERM",
+    ),
     # vLLM with nested process prefixes: the outermost is the source detail
     (
         "(APIServer pid=10) (EngineCore_0 pid=20) (VllmWorker TP1 pid=31) "

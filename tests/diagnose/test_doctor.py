@@ -259,3 +259,36 @@ def test_trainer_step_counts_as_a_write_and_a_step(tmp_path: Path) -> None:
     report = diagnose(case.run, now=now)
     [silent] = [s for s in report.stalls if s.reason == "run silent"]
     assert silent.last_step == 43 and silent.silent_s == pytest.approx(2000, abs=5)
+
+
+def test_a_later_attempts_groups_are_not_folded_under_an_earlier_crash(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The demo's live run: attempt 1 crashed (rank 1's OOM, then NCCL timeouts folded
+    under it); attempt 2's warnings and errors, half an hour later, are its own."""
+    from prime_rl_logs.demo.runs import prepare_runs
+
+    now = time.time()
+    live = prepare_runs(tmp_path, ranks=4, now=now)
+    logs2 = live / "logs" / "attempt_2"
+    fx.write(
+        logs2 / "orchestrator.log",
+        fx.loguru(now - 5, "WARNING", "12/256 rollouts truncated")
+        + fx.loguru(now - 4, "ERROR", "Failed to score rollouts; retrying"),
+        now - 4,
+    )
+    report = diagnose(live, attempts_of(live), now=now)
+    first = report.first_failure
+    assert first is not None and (first.signature, first.attempt) == ("cuda-oom", 1)
+    by_key = {g.key: g for g in report.groups}
+    assert by_key["nccl-timeout"].caused_by == "cuda-oom"
+    later = [g for g in report.groups if g.first.attempt == 2]
+    assert {g.level for g in later} == {"WARNING", "ERROR"}
+    assert all(g.caused_by is None and g.note is None for g in later)
+    code, out = doctor_text(capsys, str(live), "--attempt", "all")
+    assert code == 1
+    assert "Errors (3 groups):" in out  # the OOM, the NCCL timeouts, attempt 2's error
+    assert "\n  ERROR    x1     Failed to score rollouts; retrying\n" in out
+    assert "\n  WARNING  x1     12/256 rollouts truncated\n" in out
+    assert "after CUDA out of memory on rank 1" in out  # the NCCL timeouts' note
+    assert out.count("└") == 1

@@ -120,7 +120,7 @@ async def test_p_shows_the_first_failure_on_top_then_groups_and_stalls(tmp_path:
     oom = group("oom", first, signature="CUDA out of memory")
     nccl = group("nccl", first, caused_by="oom", note="NCCL timeout on rank 0, 600 s after OOM")
     later = replace(first, attempt=2, message="a later attempt's error")
-    other = group("later", later, caused_by="oom", note="29 min after OOM")
+    other = group("later", later)  # the doctor folds nothing across attempts
     stall = Stall("trainer", 0, 7, 90.0, "silent", "rank 0 silent for 90 s" + HOSTILE, rank1)
     doctor = StandIn(report(first, oom, other, nccl, stalls=(stall,)))
     app = app_of(run, doctor)
@@ -142,8 +142,8 @@ async def test_p_shows_the_first_failure_on_top_then_groups_and_stalls(tmp_path:
         assert failure[-1] == "      ValueError: loss is nan"  # the traceback, sanitised
         groups = texts[texts.index("Groups (3)") + 1 : texts.index("Stalls (1)")]
         assert groups[0].startswith("    3× CUDA out of memory\n       trainer r1 · ")
-        # The consequence in the same attempt is folded under its cause, with its note;
-        # one of another attempt is not (an earlier attempt's crash did not cause it).
+        # The consequence is folded under its cause, with its note; a group the doctor
+        # did not fold (of another attempt: tests/diagnose) is a group of its own.
         assert groups[1].startswith("    ↳     3× nccl happened") and "600 s after OOM" in groups[1]
         assert groups[2].startswith("    3× later happened") and "29 min" not in groups[2]
         assert texts[-1].startswith("  ⏸ trainer r0 silent at step 7\n")
@@ -302,3 +302,21 @@ def test_watch_notify_writes_the_bell_and_oscs_to_its_terminal(tmp_path: Path, t
         assert data[at - 2 : at] == "\x1b]"
     title = data[at:].split(";")[2]
     assert title.startswith("prime-logs: new error: failure ")
+
+
+async def test_escape_closes_the_problems_pane_back_to_the_log_panes(tmp_path: Path) -> None:
+    run, rank1, offset = write_run(tmp_path)
+    first = finding(rank1, offset)
+    doctor = StandIn(report(first, group("oom", first, signature="CUDA out of memory")))
+    app = app_of(run, doctor)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.problems.report is not None)
+        await pilot.press("s")  # two log panes shown
+        assert app.panes[1].display
+        await pilot.press("p")
+        assert app.problems.view.display and not app.panes[0].display
+        assert app.focused is app.problems.view
+        await pilot.press("escape")
+        assert not app.problems.view.display
+        assert app.panes[0].display and app.panes[1].display
+        assert app.focused is app.panes[0].log_view
