@@ -274,7 +274,7 @@ def test_watch_notify_writes_the_bell_and_oscs_to_its_terminal(tmp_path: Path, t
     reader = threading.Thread(target=_read_all, args=(fd, out, done), daemon=True)
     reader.start()
     try:
-        deadline = time.monotonic() + 60  # a guard against a hang, not a measure
+        deadline = time.monotonic() + 120  # a guard against a hang, not a measure
         for word in itertools.cycle(WORDS):
             if b"777;notify;" in out or time.monotonic() > deadline:
                 break
@@ -282,6 +282,7 @@ def test_watch_notify_writes_the_bell_and_oscs_to_its_terminal(tmp_path: Path, t
             time.sleep(0.5)
         os.write(fd, b"q")
         os.waitpid(pid, 0)
+        reader.join(timeout=30)  # drains the pty to its end (EIO once the child is gone)
     finally:
         done.set()
         with contextlib.suppress(ProcessLookupError, ChildProcessError):
