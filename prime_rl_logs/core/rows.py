@@ -10,6 +10,9 @@ taken off the text and shown as the rank's tag (`split_prefix`, `tag_of`).
 `IndexWindow` is the store of a view showing every line of one file: a window
 ``[lo, hi)`` on the file's `LineIndex`, holding no rows of its own. Neither reads
 a file; both change only through the calls of `View.build` and `View.update`.
+Both can *hold* history: rows prepended with ``held=True`` are kept out of
+``len`` and ``get`` (row numbers do not move) until `publish`, so a history
+builder can run in many small slices and tell the screen a few times a second.
 """
 
 from __future__ import annotations
@@ -106,9 +109,10 @@ class ViewDelta:
 class RowStore:
     """Row addresses (offset, slot) in two arrays; one slot stored once while uniform."""
 
-    __slots__ = ("_new_off", "_new_slot", "_old_off", "_old_slot", "_uniform")
+    __slots__ = ("_held", "_new_off", "_new_slot", "_old_off", "_old_slot", "_uniform")
 
     def __init__(self) -> None:
+        self._held = 0  # the oldest rows of `_old_off`, not shown yet (`publish`)
         self._old_off = array("q")  # prepended, newest first
         self._new_off = array("q")  # appended, oldest first
         self._old_slot: array[int] | None = None
@@ -116,7 +120,17 @@ class RowStore:
         self._uniform: int | None = None  # the one slot of every row, until a second
 
     def __len__(self) -> int:
-        return len(self._old_off) + len(self._new_off)
+        return len(self._old_off) - self._held + len(self._new_off)
+
+    @property
+    def held(self) -> int:
+        """Rows prepended with ``held=True`` and not published yet."""
+        return self._held
+
+    def publish(self) -> int:
+        """Show the held rows (before the first row); how many."""
+        n, self._held = self._held, 0
+        return n
 
     def _split(self, slot: int) -> None:
         if self._uniform is None and not len(self):
@@ -128,16 +142,21 @@ class RowStore:
         self._new_slot = array("I", [u]) * len(self._new_off)
         self._uniform = None
 
-    def prepend(self, offsets: array[int], slot: int) -> None:
-        """Add rows (ascending offsets) before the first row."""
+    def prepend(self, offsets: array[int], slot: int, held: bool = False) -> None:
+        """Add rows (ascending offsets) before the first row (``held``: before the
+        held rows, shown by `publish`)."""
         if not offsets:
             return
+        if not held:
+            self.publish()
         self._split(slot)
         rev = array("q", offsets)
         rev.reverse()
         self._old_off.extend(rev)
         if self._old_slot is not None:
             self._old_slot.extend(array("I", [slot]) * len(rev))
+        if held:
+            self._held += len(rev)
 
     def append(self, offsets: Iterable[int], slot: int) -> int:
         before = len(self._new_off)
@@ -149,7 +168,7 @@ class RowStore:
         return n
 
     def get(self, i: int) -> tuple[int, int]:
-        n_old = len(self._old_off)
+        n_old = len(self._old_off) - self._held
         if i < 0:
             i += len(self)
         if i < 0 or i >= len(self):
@@ -177,11 +196,14 @@ class IndexWindow:
     view's history is built, ``hi`` up as it is updated, so rows change only
     through `View.build` and `View.update`, whatever the index does meanwhile."""
 
-    __slots__ = ("_first", "_first_key", "_len", "hi", "index", "lo", "slot")
+    __slots__ = ("_first", "_first_key", "_held", "_len", "hi", "index", "lo", "slot", "taken")
 
     def __init__(self, index: LineIndex, end: int, slot: int) -> None:
         self.index = index
         self.lo = self.hi = end
+        self.taken = end
+        """Where `grow_back` got to: lines in ``[taken, lo)`` are held (`publish`)."""
+        self._held = 0
         self.slot = slot
         self._len = 0
         self._first = 0  # the index's line number of `lo`, while `_first_key` holds
@@ -201,13 +223,25 @@ class IndexWindow:
             self._first = index.find(self.lo)
         return index[self._first + i], self.slot
 
-    def grow_back(self) -> int:
-        """Take the lines the index has before ``lo``; how many."""
+    @property
+    def held(self) -> int:
+        return self._held
+
+    def grow_back(self, held: bool = False) -> int:
+        """Take the lines the index has before ``lo``; how many (``held``: not shown
+        until `publish`)."""
         new_lo = self.index.indexed_from
-        if new_lo >= self.lo:
-            return 0
-        n = self.index.count_between(new_lo, self.lo)
-        self.lo = new_lo
+        if new_lo >= self.taken:
+            return self.publish() if not held else 0
+        n = self.index.count_between(new_lo, self.taken)
+        self.taken = new_lo
+        self._held += n
+        return n if held else self.publish()
+
+    def publish(self) -> int:
+        """Show the held lines; how many."""
+        n, self._held = self._held, 0
+        self.lo = self.taken
         self._len += n
         return n
 

@@ -86,6 +86,9 @@ class View:
         self._multi = len(files) > 1
         for f in files:
             self._add(f)
+        if self._multi:
+            for m in self._members.values():
+                m.merged(len(files))
         self._built = False
         self._heap: list[_Newest] | None = None  # `_step_multi`'s merge, between calls
         self._refill: ViewFile | None = None  # the file whose runs ran out last call
@@ -134,7 +137,7 @@ class View:
         assert isinstance(rows, IndexWindow)
         [f] = self._members
         index = rows.index
-        if rows.lo > index.indexed_from:
+        if rows.taken > index.indexed_from:
             return False  # indexed lines not taken yet
         return index.complete or index.stale or f.index is not index or f.indexed
 
@@ -162,18 +165,33 @@ class View:
 
     # -- history -----------------------------------------------------------------
 
-    def build(self, budget_s: float = 0.02) -> int:
+    def build(self, budget_s: float = 0.02, held: bool = False) -> int:
         """Prepend older rows for about ``budget_s`` seconds; how many were added.
 
         The first call returns once it has the last screen (`FIRST_SCREEN` rows,
         or all there are), taking up to `FIRST_CALL_MAX_S` if the filter is rare.
+        With ``held`` the rows are held back (row numbers do not move) until
+        `publish`; a call without it publishes them too (and counts them).
         """
         before = len(self)
         try:
-            return self._build(budget_s)
+            added = self._build(budget_s)
         except RegexTooSlow as exc:
             self._stop(exc)
+            added = 0
+        if not held:
+            self.publish()
             return len(self) - before
+        return added
+
+    @property
+    def held(self) -> int:
+        """Rows `build` found and holds back until `publish`."""
+        return self._rows.held
+
+    def publish(self) -> int:
+        """Show the rows `build` held back, before the first row; how many."""
+        return self._rows.publish()
 
     def _stop(self, exc: RegexTooSlow) -> None:
         self.stopped = str(exc)
@@ -205,10 +223,10 @@ class View:
         [f] = self._members
         added = 0
         while not self.complete:
-            got = rows.grow_back()  # what the index has already, first
+            got = rows.grow_back(held=True)  # what the index has already, first
             if not got and f.index is rows.index:
                 f.build_index(max(0.0, deadline - time.perf_counter()))
-                got = rows.grow_back()
+                got = rows.grow_back(held=True)
             added += got
             now = time.perf_counter()
             if now >= deadline and (
@@ -222,7 +240,7 @@ class View:
         for m in self._members.values():
             if not m.done:
                 kept = m.step()
-                self._copied.prepend(kept, m.slot)
+                self._copied.prepend(kept, m.slot, held=True)
                 added += len(kept)
         return added
 
@@ -257,7 +275,7 @@ class View:
         while heap:
             best = heap[0].member
             _, offsets = best.runs.pop()
-            self._copied.prepend(offsets, best.slot)
+            self._copied.prepend(offsets, best.slot, held=True)
             added += len(offsets)
             if best.runs:
                 heapq.heapreplace(heap, _Newest(best))
@@ -293,7 +311,10 @@ class View:
             joining = any(f not in self._members and self._selects(f) for f in changes.new_files)
             if not joining and own not in changes.reset:
                 return ViewDelta(appended=self._rows.grow_forward())
+            published = self.publish()  # the copy takes every row taken
             self._copy_index_rows()
+        else:
+            published = 0
         reset = False
         for f in changes.new_files:
             if f not in self._members and self._selects(f):
@@ -301,6 +322,7 @@ class View:
                     self._multi = True
                     for m in self._members.values():
                         m.multi = True
+                        m.merged(len(self._members) + 1)
                 m = self._add(f)
                 m.stop()  # read from the start by `Run`: its lines arrive as growth
                 m.fwd_end = 0
@@ -337,7 +359,7 @@ class View:
                     j += 1
                 appended += self._copied.append((x[3] for x in batch[i:j]), slot)
                 i = j
-        return ViewDelta(prepended=0, appended=appended, reset=reset)
+        return ViewDelta(prepended=published, appended=appended, reset=reset)
 
     @property
     def _copied(self) -> RowStore:

@@ -47,7 +47,7 @@ from prime_rl_logs.tui import attempts
 from prime_rl_logs.tui.help import HelpScreen
 from prime_rl_logs.tui.keys import KEYS
 from prime_rl_logs.tui.metrics_view import MetricsView
-from prime_rl_logs.tui.pane import LogPane, PaneSpec, TextLine, describe
+from prime_rl_logs.tui.pane import HiddenViews, LogPane, PaneSpec, TextLine, describe
 from prime_rl_logs.tui.prompt import Prompt
 from prime_rl_logs.tui.record_actions import (
     copy_record,
@@ -135,6 +135,8 @@ class PrimeLogsApp(App[int]):
         self.prompt = Prompt(id="prompt")
         self.status = TextLine(id="status")
         self._build_wanted = asyncio.Event()
+        self.hidden_views = HiddenViews()
+        """Views panes showed before, kept live: showing one again is instant."""
         self.metrics = LiveMetrics(output_dir, logs)
         self.metrics_view = MetricsView(id="metrics")
         self._metrics_version = -1
@@ -185,14 +187,20 @@ class PrimeLogsApp(App[int]):
     def _rebuild(self, pane: LogPane) -> None:
         """Make a fresh view for the pane's source set and the current filter.
 
-        A hidden pane (the second one when not split) gets no view: it is built
-        when shown, so it costs nothing meanwhile.
+        A hidden pane (the second one when not split) gets no view. The view a pane
+        stops showing is kept (`HiddenViews`): showing the same files with the same
+        filter again takes it back as it is, history and all.
         """
+        old = pane.view
+        self.hidden_views.put(old, self.run_model)
         if not pane.display:
             pane.show(None)
             return
-        view = View(self.run_model, pane.spec.filter(self.filter))
-        view.build(FIRST_SCREEN_S)
+        flt = pane.spec.filter(self.filter)
+        view = self.hidden_views.take(flt, self.run_model)
+        if view is None:
+            view = View(self.run_model, flt)
+            view.build(FIRST_SCREEN_S)
         pane.show(view)
         self._build_wanted.set()
 
@@ -264,6 +272,7 @@ class PrimeLogsApp(App[int]):
             return
         for pane in self.panes:
             pane.apply(changes)
+        self.hidden_views.update(changes)
         self.metrics.feed_changes(changes)
         self._refresh_metrics()
         if changes.new_files or changes.gone:
@@ -277,7 +286,7 @@ class PrimeLogsApp(App[int]):
             await self._build_wanted.wait()
             self._build_wanted.clear()
             while True:
-                pending = [p for p in self.panes if p.view is not None and not p.view.complete]
+                pending = [p for p in self.panes if p.history_pending]
                 if not pending:
                     break
                 for pane in pending:
@@ -420,6 +429,7 @@ class PrimeLogsApp(App[int]):
                 self._rebuild(second)
                 second.log_view.focus()
         else:
+            self.hidden_views.put(second.view, self.run_model)
             second.show(None)
             self.panes[0].log_view.focus()
         self.on_descendant_focus()

@@ -15,6 +15,7 @@ for the app's own status line.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -33,7 +34,16 @@ if TYPE_CHECKING:
     from prime_rl_logs.core.log_file import LogFile
     from prime_rl_logs.core.run import Run, RunChanges
 
-__all__ = ["LogPane", "PaneSpec", "TextLine", "describe", "tag_width"]
+__all__ = ["HIDDEN_VIEWS", "HiddenViews", "LogPane", "PaneSpec", "TextLine", "describe", "tag_width"]
+
+HISTORY_PUBLISH_S = 0.25
+"""History found is shown at most this often while it is being read (`LogPane.build_history`)."""
+
+HIDDEN_VIEWS = 3
+"""Views kept (and followed live) after their pane showed something else."""
+
+HIDDEN_VIEWS_BYTES = 64 << 20
+"""Row addresses the kept views may hold together; the oldest views go beyond it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +109,49 @@ def tag_width(files: list[LogFile]) -> int:
     return max(len(f.source.tag) for f in files) if len(files) > 1 else 0
 
 
+class HiddenViews:
+    """The views panes showed last, kept so that showing one again costs nothing:
+    its history stays built, and `update` keeps it live while hidden (a key press
+    that brings a pane back never waits for history). At most `HIDDEN_VIEWS`
+    views, `HIDDEN_VIEWS_BYTES` of rows; a view is in one pane or here, never both,
+    so each is updated once per batch. A view of another `Run` (another attempt)
+    or one stopped by its regex is not kept.
+    """
+
+    def __init__(self) -> None:
+        self._views: list[View] = []  # oldest first
+
+    def __len__(self) -> int:
+        return len(self._views)
+
+    def put(self, view: View | None, run: Run) -> None:
+        """Keep ``view`` (the one a pane stops showing)."""
+        self._views = [v for v in self._views if v.run is run]
+        if view is None or view.run is not run or view.stopped is not None:
+            return
+        self._views.append(view)
+        while len(self._views) > HIDDEN_VIEWS or (
+            len(self._views) > 1 and sum(v.nbytes for v in self._views) > HIDDEN_VIEWS_BYTES
+        ):
+            self._views.pop(0)
+
+    def take(self, flt: Filter, run: Run) -> View | None:
+        """The kept view of ``run`` with the filter ``flt``, no longer kept; None."""
+        for i, v in enumerate(self._views):
+            if v.run is run and v.filter == flt and v.stopped is None:
+                return self._views.pop(i)
+        return None
+
+    def update(self, changes: RunChanges) -> None:
+        """Follow the run while hidden (what `LogPane.apply` does for a shown view)."""
+        for v in self._views:
+            v.update(changes)
+        self._views = [v for v in self._views if v.stopped is None]
+
+    def clear(self) -> None:
+        self._views = []
+
+
 class TextLine(Static):
     """A one-row label updated often: repaints only when its text changes, and never
     asks for a layout pass (its size is fixed by CSS)."""
@@ -130,6 +183,7 @@ class LogPane(Vertical):
         self.title = TextLine(classes="pane-title")
         self.log_view = LogView()
         self.status = TextLine(classes="pane-status")
+        self._published = 0.0  # when history rows were last shown
 
     def compose(self) -> ComposeResult:
         yield self.title
@@ -166,15 +220,30 @@ class LogPane(Vertical):
             self.update_chrome()
 
     def build_history(self, budget_s: float) -> None:
-        """Scan about ``budget_s`` more of the view's history (older rows on top)."""
+        """Scan about ``budget_s`` more of the view's history (older rows on top).
+
+        The rows found are held by the view and shown (`View.publish`) every
+        `HISTORY_PUBLISH_S` and when the history is complete: each showing moves
+        the scrollbar (and, scrolled up, the rows on screen), which repaints the
+        pane, and slices come every few milliseconds.
+        """
         view = self.view
-        if view is None or view.complete:
+        if view is None or (view.complete and not view.held):
             return
-        added = view.build(budget_s)
-        if added:
+        view.build(budget_s, held=True)
+        now = time.monotonic()
+        if view.held and (view.complete or now - self._published >= HISTORY_PUBLISH_S):
+            self._published = now
+            added = view.publish()
             self.log_view.on_delta(ViewDelta(prepended=added, appended=0, reset=False))
         if view.complete:
             self.update_chrome()
+
+    @property
+    def history_pending(self) -> bool:
+        """The view has history to scan or to show."""
+        view = self.view
+        return view is not None and (not view.complete or view.held > 0)
 
     @on(LogView.StatusChanged)
     def _status_changed(self, event: LogView.StatusChanged) -> None:
