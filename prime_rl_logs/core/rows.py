@@ -133,10 +133,14 @@ class RowStore:
         return n
 
     def _split(self, slot: int) -> None:
-        if self._uniform is None and not len(self):
+        if self._uniform is None and not (self._old_off or self._new_off):
             self._uniform = slot
         if self._uniform == slot or self._old_slot is not None:
             return
+        self._slot_per_row()
+
+    def _slot_per_row(self) -> None:
+        """Store a slot per row from now on (rows of a second slot arrive)."""
         u = self._uniform or 0
         self._old_slot = array("I", [u]) * len(self._old_off)
         self._new_slot = array("I", [u]) * len(self._new_off)
@@ -157,6 +161,28 @@ class RowStore:
             self._old_slot.extend(array("I", [slot]) * len(rev))
         if held:
             self._held += len(rev)
+
+    def prepend_runs(self, runs: list[tuple[array[int], int]]) -> None:
+        """`prepend` with ``held`` of many runs at once: ``(offsets ascending, slot)``,
+        newest run first."""
+        if not runs:
+            return
+        first = runs[0][1]
+        self._split(first)
+        if self._old_slot is None and any(slot != first for _, slot in runs):
+            self._slot_per_row()
+        off = array("q")
+        slots: list[int] = []
+        for offsets, slot in reversed(runs):  # oldest first: one ascending sequence
+            off.extend(offsets)
+            if self._old_slot is not None:
+                slots += [slot] * len(offsets)
+        off.reverse()
+        self._old_off.extend(off)
+        if self._old_slot is not None:
+            slots.reverse()
+            self._old_slot.extend(array("I", slots))
+        self._held += len(off)
 
     def append(self, offsets: Iterable[int], slot: int) -> int:
         before = len(self._new_off)

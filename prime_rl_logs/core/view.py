@@ -45,6 +45,7 @@ from __future__ import annotations
 import heapq
 import re
 import time
+from array import array
 from typing import Any, Final
 
 from prime_rl_logs.core.filter import Filter
@@ -90,8 +91,9 @@ class View:
             for m in self._members.values():
                 m.merged(len(files))
         self._built = False
-        self._heap: list[_Newest] | None = None  # `_step_multi`'s merge, between calls
-        self._refill: ViewFile | None = None  # the file whose runs ran out last call
+        self._heap: list[tuple[float, int]] | None = None  # `_step_multi`'s merge
+        self._merge_order: list[ViewFile] = []  # the members by rank in the heap
+        self._refill: int | None = None  # the rank of the file whose runs ran out last call
         self.stopped: str | None = None
         """Why the view stopped taking rows (its regex is too slow), or None."""
         if len(files) == 1:
@@ -253,40 +255,50 @@ class View:
         # thousands of files the scans over them cost more than reading their bytes
         # (issue 15 item 11).
         heap = self._heap
+        members = self._merge_order
         if heap is None:
+            # The run's file order as ranks: heap entries are tuples, compared in C.
+            members = self._merge_order = sorted(self._members.values(), key=lambda m: m.order)
             heap = []
-            for m in self._members.values():
+            for rank, m in enumerate(members):
                 while not m.runs and not m.done:
                     m.step()
                 if m.runs:
-                    heap.append(_Newest(m))
+                    heap.append((-m.runs[-1][0], -rank))
             heapq.heapify(heap)
             self._heap = heap
         elif self._refill is not None:
-            m, self._refill = self._refill, None
+            rank, self._refill = self._refill, None
+            m = members[rank]
             while not m.runs and not m.done:
                 m.step()
             if m.runs:
-                heapq.heappush(heap, _Newest(m))
+                heapq.heappush(heap, (-m.runs[-1][0], -rank))
         if not heap:
             return 0
+        # Runs taken newest first, prepended together (one array extend, not one a run:
+        # with many files most runs are a row or two).
+        taken: list[tuple[array[int], int]] = []
         added = 0
         deadline = time.perf_counter() + 0.005
+        pop, replace, push_back = heapq.heappop, heapq.heapreplace, taken.append
         while heap:
-            best = heap[0].member
-            _, offsets = best.runs.pop()
-            self._copied.prepend(offsets, best.slot, held=True)
+            rank = -heap[0][1]
+            best = members[rank]
+            offsets = best.runs.pop()[1]
+            push_back((offsets, best.slot))
             added += len(offsets)
             if best.runs:
-                heapq.heapreplace(heap, _Newest(best))
+                replace(heap, (-best.runs[-1][0], -rank))
             elif not best.done:
-                heapq.heappop(heap)
-                self._refill = best  # refill it before going on
+                pop(heap)
+                self._refill = rank  # refill it before going on
                 break
             else:
-                heapq.heappop(heap)
-            if time.perf_counter() >= deadline:
+                pop(heap)
+            if not len(taken) & 255 and time.perf_counter() >= deadline:
                 break
+        self._copied.prepend_runs(taken)
         return added
 
     # -- live --------------------------------------------------------------------
@@ -421,17 +433,3 @@ class View:
         """The first row at or after ``start`` (at or before, ``backwards``) that
         starts a record of level WARNING or above; None if there is none."""
         return next_problem_row(self._rows, self._slots, start, backwards)
-
-
-class _Newest:
-    """A file in `View._step_multi`'s heap, ordered newest run first (ties: the later
-    file in the run's order first), so the heap's top is what ``max`` picked."""
-
-    __slots__ = ("key", "member")
-
-    def __init__(self, member: ViewFile) -> None:
-        self.member = member
-        self.key = (member.runs[-1][0], member.order)
-
-    def __lt__(self, other: _Newest) -> bool:
-        return other.key < self.key
