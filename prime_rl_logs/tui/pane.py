@@ -34,7 +34,15 @@ if TYPE_CHECKING:
     from prime_rl_logs.core.log_file import LogFile
     from prime_rl_logs.core.run import Run, RunChanges
 
-__all__ = ["HIDDEN_VIEWS", "HiddenViews", "LogPane", "PaneSpec", "TextLine", "describe", "tag_width"]
+__all__ = [
+    "HIDDEN_VIEWS",
+    "HiddenViews",
+    "LogPane",
+    "PaneSpec",
+    "TextLine",
+    "describe",
+    "tag_width",
+]
 
 HISTORY_PUBLISH_S = 0.25
 """History found is shown at most this often while it is being read (`LogPane.build_history`)."""
