@@ -2,8 +2,9 @@
 
 `ViewFile.step` reads the file backwards one chunk at a time (`FIRST_CHUNK`, then
 `CHUNK`; in a merged view smaller ones, see `MERGED_FIRST_BYTES`) and returns the
-offsets of the lines the view keeps, deciding each chunk with `scan.decide` (and, in a merged view, grouping the rows into runs of one
-time with `scan.timeline`, for `View`'s k-way merge). `ViewFile.feed` judges the
+offsets of the lines the view keeps, deciding each chunk with `scan.decide` (and,
+in a merged view, grouping the rows into runs of one time with `scan.timeline`,
+for `View`'s k-way merge). `ViewFile.feed` judges the
 lines appended to the file by the same rule, record by record, from the state the
 backward scan left at the file's end (the open record and the clock), so the
 first live batch costs what its bytes cost. Reads through `LogFile.read`; owned by
