@@ -267,7 +267,9 @@ class IndexWindow:
     def publish(self) -> int:
         """Show the held lines; how many."""
         n, self._held = self._held, 0
-        self.lo = self.taken
+        if self.lo != self.taken:
+            self.lo = self.taken
+            self._first_key = -1  # `get` finds `lo` again
         self._len += n
         return n
 

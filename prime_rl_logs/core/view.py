@@ -30,7 +30,8 @@ Figures: docs/benchmarks.md.
 
 A user regex that runs out of time on one search (`core.user_regex`) stops the
 view: it keeps the rows found so far, takes no more (`View.complete` is then
-True, `View.update` adds nothing) and says why in `View.stopped`.
+True, `View.update` adds nothing) and says why in `View.stopped`. `View.cancel`
+stops it the same way when its owner replaces it (another filter, or none).
 
 Known limits: the bulk level scan sees level names written in upper case (as
 loguru, vLLM, uvicorn and stdlib logging write them); a word of a regex split by a
@@ -59,10 +60,13 @@ from prime_rl_logs.core.user_regex import RegexTooSlow, UserRegex
 from prime_rl_logs.core.view_file import ViewFile
 from prime_rl_logs.layout import TRAINER
 
-__all__ = ["Filter", "Row", "View", "ViewDelta"]
+__all__ = ["CANCELLED", "Filter", "Row", "View", "ViewDelta"]
 
 FIRST_SCREEN: Final = 200
 """Rows the first `View.build` call finds before it returns (if there are that many)."""
+
+CANCELLED: Final = "cancelled"
+"""`View.stopped` of a view stopped by `View.cancel`."""
 
 FIRST_CALL_MAX_S: Final = 0.5
 """The first `View.build` call may take this long to find the first screen."""
@@ -198,6 +202,14 @@ class View:
     def _stop(self, exc: RegexTooSlow) -> None:
         self.stopped = str(exc)
         self._heap = self._refill = None
+
+    def cancel(self) -> None:
+        """Stop scanning history and following (`stopped` says `CANCELLED`): the view
+        was replaced, by another filter or none. What it found stays; building it
+        and updating it cost nothing from now on."""
+        if self.stopped is None:
+            self.stopped = CANCELLED
+            self._heap = self._refill = None
 
     def _build(self, budget_s: float) -> int:
         start = time.perf_counter()

@@ -123,7 +123,9 @@ class HiddenViews:
     that brings a pane back never waits for history). At most `HIDDEN_VIEWS`
     views, `HIDDEN_VIEWS_BYTES` of rows; a view is in one pane or here, never both,
     so each is updated once per batch. A view of another `Run` (another attempt)
-    or one stopped by its regex is not kept.
+    or one stopped by its regex is not kept, and a view of a regex filter whose
+    history is still being read is cancelled (`View.cancel`): a new filter, or
+    ``esc``, stops the scan of the old one (issue 15 item 5).
     """
 
     def __init__(self) -> None:
@@ -136,6 +138,10 @@ class HiddenViews:
         """Keep ``view`` (the one a pane stops showing)."""
         self._views = [v for v in self._views if v.run is run]
         if view is None or view.run is not run or view.stopped is not None:
+            return
+        regex = view.filter.include is not None or view.filter.exclude is not None
+        if regex and not view.complete:
+            view.cancel()
             return
         self._views.append(view)
         while len(self._views) > HIDDEN_VIEWS or (
