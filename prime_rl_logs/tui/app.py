@@ -63,8 +63,8 @@ __all__ = ["LEVEL_CYCLE", "LogPane", "PaneSpec", "PrimeLogsApp", "TextLine"]
 # Building a pane's history runs in slices of this many seconds, with a pause
 # between them for painting and keys.
 FIRST_SCREEN_S = 0.005  # the first slice: enough for the last screen
-HISTORY_SLICE_S = 0.015
-HISTORY_PAUSE_S = 0.005
+HISTORY_SLICE_S = 0.008
+HISTORY_PAUSE_S = 0.004
 TICK_S = 2.0
 """Seconds between looks at the sidebar's counts and ages, the panes' chrome and the
 metrics.jsonl follower (rows and status lines do not wait for it)."""
