@@ -16,6 +16,7 @@ prompt is `tui.prompt.Prompt`. The command (options, non-terminal fallback) is
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
@@ -65,6 +66,9 @@ __all__ = ["LEVEL_CYCLE", "LogPane", "PaneSpec", "PrimeLogsApp", "TextLine"]
 FIRST_SCREEN_S = 0.005  # the first slice: enough for the last screen
 HISTORY_SLICE_S = 0.008
 HISTORY_PAUSE_S = 0.004
+HISTORY_YIELD_S = 0.05
+"""After a pane shows another view, history waits this long: the frame that shows
+the switch is painted first, not after a slice or two of history."""
 TICK_S = 2.0
 """Seconds between looks at the sidebar's counts and ages, the panes' chrome and the
 metrics.jsonl follower (rows and status lines do not wait for it)."""
@@ -135,6 +139,7 @@ class PrimeLogsApp(App[int]):
         self.prompt = Prompt(id="prompt")
         self.status = TextLine(id="status")
         self._build_wanted = asyncio.Event()
+        self._history_hold = 0.0  # the loop time before which history waits
         self.hidden_views = HiddenViews()
         """Views panes showed before, kept live: showing one again is instant."""
         self.metrics = LiveMetrics(output_dir, logs)
@@ -202,6 +207,7 @@ class PrimeLogsApp(App[int]):
             view = View(self.run_model, flt)
             view.build(FIRST_SCREEN_S)
         pane.show(view)
+        self._history_hold = time.monotonic() + HISTORY_YIELD_S
         self._build_wanted.set()
 
     def _rebuild_all(self) -> None:
@@ -289,6 +295,10 @@ class PrimeLogsApp(App[int]):
                 pending = [p for p in self.panes if p.history_pending]
                 if not pending:
                     break
+                hold = self._history_hold - time.monotonic()
+                if hold > 0:
+                    await asyncio.sleep(hold)
+                    continue
                 for pane in pending:
                     pane.build_history(HISTORY_SLICE_S)
                 # Leave the loop room to paint and answer keys between slices.
