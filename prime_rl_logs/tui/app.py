@@ -6,11 +6,12 @@ one `core.view.Filter` (level, ranks, include, exclude), app-wide: each pane
 narrows it to its own components or source (`tui.pane.PaneSpec.filter`). The
 default shows every level, so the default pane's rows are a window of its file's
 index. Building a view's history runs in small slices on the event loop, newest
-rows first, so the end of a huge file shows at once. Panes own their chrome; the
-app writes only the header, the filter status line and the sidebar. What the keys
-do to the selected record (jumps, copy, save) is `tui.record_actions`; the regex
-prompt is `tui.prompt.Prompt`. The command (options, non-terminal fallback) is
-`prime_rl_logs.commands.watch`.
+rows first, so the end of a huge file shows at once (shown 4x a second); the
+views panes showed last stay live (`tui.pane.HiddenViews`). Panes own their
+chrome; the app writes only the header, the filter status line and the sidebar.
+What the keys do to the selected record (jumps, copy, save) is
+`tui.record_actions`; the regex prompt is `tui.prompt.Prompt`. The command
+(options, non-terminal fallback) is `prime_rl_logs.commands.watch`.
 """
 
 from __future__ import annotations
@@ -66,9 +67,7 @@ __all__ = ["LEVEL_CYCLE", "LogPane", "PaneSpec", "PrimeLogsApp", "TextLine"]
 FIRST_SCREEN_S = 0.005  # the first slice: enough for the last screen
 HISTORY_SLICE_S = 0.008
 HISTORY_PAUSE_S = 0.004
-HISTORY_YIELD_S = 0.05
-"""After a pane shows another view, history waits this long: the frame that shows
-the switch is painted first, not after a slice or two of history."""
+HISTORY_YIELD_S = 0.05  # after a pane switch, history waits for the frame showing it
 TICK_S = 2.0
 """Seconds between looks at the sidebar's counts and ages, the panes' chrome and the
 metrics.jsonl follower (rows and status lines do not wait for it)."""
@@ -140,8 +139,7 @@ class PrimeLogsApp(App[int]):
         self.status = TextLine(id="status")
         self._build_wanted = asyncio.Event()
         self._history_hold = 0.0  # the loop time before which history waits
-        self.hidden_views = HiddenViews()
-        """Views panes showed before, kept live: showing one again is instant."""
+        self.hidden_views = HiddenViews()  # what panes showed before, kept live
         self.metrics = LiveMetrics(output_dir, logs)
         self.metrics_view = MetricsView(id="metrics")
         self._metrics_version = -1
@@ -196,8 +194,7 @@ class PrimeLogsApp(App[int]):
         stops showing is kept (`HiddenViews`): showing the same files with the same
         filter again takes it back as it is, history and all.
         """
-        old = pane.view
-        self.hidden_views.put(old, self.run_model)
+        self.hidden_views.put(pane.view, self.run_model)
         if not pane.display:
             pane.show(None)
             return
