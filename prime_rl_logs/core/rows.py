@@ -107,29 +107,55 @@ class ViewDelta:
 
 
 class RowStore:
-    """Row addresses (offset, slot) in two arrays; one slot stored once while uniform."""
+    """Row addresses (offset, slot) in two arrays; one slot stored once while uniform.
 
-    __slots__ = ("_held", "_new_off", "_new_slot", "_old_off", "_old_slot", "_uniform")
+    Held rows (``held=True``) wait in arrays of their own, offsets and slots, so
+    holding them changes nothing that `len` and `get` read: a history builder may
+    hold rows on another thread while the owner reads the rows shown (`View` makes
+    sure nothing else changes the store meanwhile); `publish` runs on the owner's.
+    """
+
+    __slots__ = (
+        "_held_off",
+        "_held_slot",
+        "_new_off",
+        "_new_slot",
+        "_old_off",
+        "_old_slot",
+        "_uniform",
+    )
 
     def __init__(self) -> None:
-        self._held = 0  # the oldest rows of `_old_off`, not shown yet (`publish`)
         self._old_off = array("q")  # prepended, newest first
         self._new_off = array("q")  # appended, oldest first
         self._old_slot: array[int] | None = None
         self._new_slot: array[int] | None = None
         self._uniform: int | None = None  # the one slot of every row, until a second
+        self._held_off = array("q")  # held, to go before the first row: newest first
+        self._held_slot = array("I")
 
     def __len__(self) -> int:
-        return len(self._old_off) - self._held + len(self._new_off)
+        return len(self._old_off) + len(self._new_off)
 
     @property
     def held(self) -> int:
         """Rows prepended with ``held=True`` and not published yet."""
-        return self._held
+        return len(self._held_off)
 
     def publish(self) -> int:
         """Show the held rows (before the first row); how many."""
-        n, self._held = self._held, 0
+        n = len(self._held_off)
+        if not n:
+            return 0
+        slots = self._held_slot
+        self._split(slots[0])
+        if self._old_slot is None and slots.count(slots[0]) != n:
+            self._slot_per_row()
+        self._old_off.extend(self._held_off)
+        if self._old_slot is not None:
+            self._old_slot.extend(slots)
+        self._held_off = array("q")
+        self._held_slot = array("I")
         return n
 
     def _split(self, slot: int) -> None:
@@ -151,38 +177,32 @@ class RowStore:
         held rows, shown by `publish`)."""
         if not offsets:
             return
-        if not held:
-            self.publish()
-        self._split(slot)
         rev = array("q", offsets)
         rev.reverse()
+        if held:
+            self._held_off.extend(rev)
+            self._held_slot.extend(array("I", [slot]) * len(rev))
+            return
+        self.publish()
+        self._split(slot)
         self._old_off.extend(rev)
         if self._old_slot is not None:
             self._old_slot.extend(array("I", [slot]) * len(rev))
-        if held:
-            self._held += len(rev)
 
     def prepend_runs(self, runs: list[tuple[array[int], int]]) -> None:
         """`prepend` with ``held`` of many runs at once: ``(offsets ascending, slot)``,
         newest run first."""
         if not runs:
             return
-        first = runs[0][1]
-        self._split(first)
-        if self._old_slot is None and any(slot != first for _, slot in runs):
-            self._slot_per_row()
         off = array("q")
         slots: list[int] = []
         for offsets, slot in reversed(runs):  # oldest first: one ascending sequence
             off.extend(offsets)
-            if self._old_slot is not None:
-                slots += [slot] * len(offsets)
+            slots += [slot] * len(offsets)
         off.reverse()
-        self._old_off.extend(off)
-        if self._old_slot is not None:
-            slots.reverse()
-            self._old_slot.extend(array("I", slots))
-        self._held += len(off)
+        slots.reverse()
+        self._held_off.extend(off)
+        self._held_slot.extend(array("I", slots))
 
     def append(self, offsets: Iterable[int], slot: int) -> int:
         before = len(self._new_off)
@@ -194,7 +214,7 @@ class RowStore:
         return n
 
     def get(self, i: int) -> tuple[int, int]:
-        n_old = len(self._old_off) - self._held
+        n_old = len(self._old_off)
         if i < 0:
             i += len(self)
         if i < 0 or i >= len(self):
@@ -209,7 +229,7 @@ class RowStore:
 
     @property
     def nbytes(self) -> int:
-        n = (len(self._old_off) + len(self._new_off)) * 8
+        n = (len(self._old_off) + len(self._new_off)) * 8 + len(self._held_off) * 12
         if self._old_slot is not None and self._new_slot is not None:
             n += (len(self._old_slot) + len(self._new_slot)) * 4
         return n

@@ -76,7 +76,12 @@ class View:
     """The rows of one pane: the lines of the files ``flt`` selects that pass it,
     merged by time when there are several files, following the run live.
 
-    Not thread-safe: build, update and read from one thread (or under one lock).
+    Not thread-safe, but for one case: `build` with ``held`` (which changes no row
+    shown) may run on another thread while the owner reads rows (`len`, `row`,
+    `find`, `record_span`) and calls `cancel`; the owner calls nothing else on the
+    view meanwhile (`update` and `publish` wait). The reads of files on that thread
+    are `LogFile.read` and `LogFile.indexed_starts` (``os.pread``, and slices of
+    arrays the owner only appends to).
     """
 
     def __init__(self, run: Run, flt: Filter) -> None:

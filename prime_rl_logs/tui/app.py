@@ -202,7 +202,8 @@ class PrimeLogsApp(App[int]):
         view = self.hidden_views.take(flt, self.run_model)
         if view is None:
             view = View(self.run_model, flt)
-            view.build(FIRST_SCREEN_S)
+            if flt.include is None and flt.exclude is None:  # (a regex: on a thread)
+                view.build(FIRST_SCREEN_S)
         pane.show(view)
         self._history_hold = time.monotonic() + HISTORY_YIELD_S
         self._build_wanted.set()
@@ -297,7 +298,7 @@ class PrimeLogsApp(App[int]):
                     await asyncio.sleep(hold)
                     continue
                 for pane in pending:
-                    pane.build_history(HISTORY_SLICE_S)
+                    await pane.build_history(HISTORY_SLICE_S)
                 # Leave the loop room to paint and answer keys between slices.
                 await asyncio.sleep(HISTORY_PAUSE_S)
 

@@ -15,6 +15,7 @@ for the app's own status line.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
@@ -198,6 +199,8 @@ class LogPane(Vertical):
         self.log_view = LogView()
         self.status = TextLine(classes="pane-status")
         self._published = 0.0  # when history rows were last shown
+        self._building: View | None = None  # the view a thread builds now
+        self._waiting: list[RunChanges] = []  # changes for it, applied after
 
     def compose(self) -> ComposeResult:
         yield self.title
@@ -222,9 +225,13 @@ class LogPane(Vertical):
         self.update_chrome()
 
     def apply(self, changes: RunChanges) -> None:
-        """Hand one batch of the run's changes to the view and show the new rows."""
+        """Hand one batch of the run's changes to the view and show the new rows
+        (after its thread's slice, while one builds its history)."""
         view = self.view
         if view is None:
+            return
+        if view is self._building:
+            self._waiting.append(changes)
             return
         delta = view.update(changes)
         if changes.new_files:
@@ -233,20 +240,41 @@ class LogPane(Vertical):
         if delta.appended or delta.reset or changes.new_files or changes.gone:
             self.update_chrome()
 
-    def build_history(self, budget_s: float) -> None:
+    async def build_history(self, budget_s: float) -> None:
         """Scan about ``budget_s`` more of the view's history (older rows on top).
 
-        The rows found are held by the view and shown (`View.publish`) every
-        `HISTORY_PUBLISH_S` and when the history is complete: each showing moves
-        the scrollbar (and, scrolled up, the rows on screen), which repaints the
-        pane, and slices come every few milliseconds.
+        A view with a user regex (``f``, ``F``) is built on a thread (`View.build`
+        with ``held`` changes no row shown, and the view takes no update until the
+        slice ends): the ``regex`` module releases the GIL, so a slow pattern never
+        holds the event loop, and `View.cancel` (a new filter, ``esc``, quitting)
+        stops it after the chunk at hand. The rows found are held by the view and
+        shown (`View.publish`) every `HISTORY_PUBLISH_S` and when the history is
+        complete: each showing moves the scrollbar (and, scrolled up, the rows on
+        screen), which repaints the pane, and slices come every few milliseconds.
         """
         view = self.view
         if view is None or (view.complete and not view.held):
             return
-        view.build(budget_s, held=True)
+        if view.filter.include is None and view.filter.exclude is None:
+            view.build(budget_s, held=True)
+        else:
+            self._building = view
+            try:
+                await asyncio.to_thread(view.build, budget_s, True)
+            except asyncio.CancelledError:
+                view.cancel()  # the app is closing: the thread ends after this chunk
+                raise
+            finally:
+                self._building = None
+                waiting, self._waiting = self._waiting, []
+            if view is not self.view:
+                return
+            for changes in waiting:
+                self.apply(changes)
         now = time.monotonic()
-        if view.held and (view.complete or now - self._published >= HISTORY_PUBLISH_S):
+        if view.held and (
+            view.complete or not len(view) or now - self._published >= HISTORY_PUBLISH_S
+        ):
             self._published = now
             added = view.publish()
             self.log_view.on_delta(ViewDelta(prepended=added, appended=0, reset=False))

@@ -5,11 +5,14 @@ batches, not one per slice."""
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from prime_rl_logs.core import view_file
+from prime_rl_logs.core.user_regex import compile_user_regex
 from prime_rl_logs.core.view import CANCELLED, View
 from prime_rl_logs.tui import app as app_module
 from prime_rl_logs.tui.app import PrimeLogsApp
@@ -119,3 +122,29 @@ async def test_history_rows_are_shown_in_batches(
         assert len(view) == 60_000
         assert len(slices) > 4
         assert 0 < len([n for n in shown if n]) < len(slices)
+
+
+async def test_a_slow_filter_runs_off_the_event_loop(tmp_path: Path) -> None:
+    """The history of a regex filter is read on a thread: the event loop runs on
+    while the regex spends its time limit (at least 0.25 s of CPU) on a line that
+    backtracks; on the event loop, the filter had stopped before anything else ran."""
+    from tests.test_slow_regex import SLOW, write_run
+
+    app = PrimeLogsApp(write_run(tmp_path, plain=30, slow=5))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        app._set_filter(replace(app.filter, include=compile_user_regex(SLOW)))
+        pane = app.active_pane
+        view = pane.view
+        assert view is not None and view.stopped is None
+        for _ in range(2000):  # (not `pilot.pause`: it waits for the CPU to be idle)
+            if pane._building is view:
+                break
+            await asyncio.sleep(0.005)
+        for _ in range(5):
+            await asyncio.sleep(0.01)  # the loop turns while the thread searches
+        assert view.stopped is None and pane._building is view
+        await pilot_wait_for(pilot, lambda: view.stopped is not None)
+        assert "too slow" in (view.stopped or "")
+        await pilot.press("q")
+        await pilot_wait_for(pilot, lambda: not app.is_running)
