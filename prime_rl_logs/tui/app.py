@@ -194,7 +194,7 @@ class PrimeLogsApp(App[int]):
         stops showing is kept (`HiddenViews`): showing the same files with the same
         filter again takes it back as it is, history and all.
         """
-        self.hidden_views.put(pane.view, self.run_model)
+        self.hidden_views.put(pane.release(), self.run_model)
         if not pane.display:
             pane.show(None)
             return
@@ -437,7 +437,7 @@ class PrimeLogsApp(App[int]):
                 self._rebuild(second)
                 second.log_view.focus()
         else:
-            self.hidden_views.put(second.view, self.run_model)
+            self.hidden_views.put(second.release(), self.run_model)
             second.show(None)
             self.panes[0].log_view.focus()
         self.on_descendant_focus()

@@ -224,6 +224,15 @@ class LogPane(Vertical):
             self.log_view.set_view(view, tag_width=tag_width(view.files))
         self.update_chrome()
 
+    def release(self) -> View | None:
+        """The view shown, to keep while the pane shows another (`HiddenViews`); None
+        when there is none, or a thread is building it (it is cancelled then)."""
+        view = self.view
+        if view is not None and view is self._building:
+            view.cancel()
+            return None
+        return view
+
     def apply(self, changes: RunChanges) -> None:
         """Hand one batch of the run's changes to the view and show the new rows
         (after its thread's slice, while one builds its history)."""
