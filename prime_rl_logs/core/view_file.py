@@ -51,7 +51,7 @@ this much divided by the number of files (within `MERGED_FIRST_MIN` and
 `FIRST_CHUNK`), so the first screen of a pane costs the same at 8 files and at 256
 (the merge needs every file's newest lines before it can show one)."""
 
-MERGED_FIRST_MIN: Final = 8 << 10
+MERGED_FIRST_MIN: Final = 2 << 10
 """The smallest first chunk of a file of a merged view."""
 
 MERGED_CHUNK: Final = 512 << 10
