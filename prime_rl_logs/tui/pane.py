@@ -26,6 +26,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
+from prime_rl_logs.core.fdpool import POOL
 from prime_rl_logs.core.view import Filter, View, ViewDelta
 from prime_rl_logs.layout import PANE_BY_KEY, PANES, safe_name
 from prime_rl_logs.levels import LEVELS, TRACE, name_at_or_below
@@ -254,7 +255,7 @@ class LogPane(Vertical):
 
         A view with a user regex (``f``, ``F``) is built on a thread (`View.build`
         with ``held`` changes no row shown, and the view takes no update until the
-        slice ends): the ``regex`` module releases the GIL, so a slow pattern never
+        slice ends; up to `core.fdpool.POOL`'s limit of files, past it on the loop): the ``regex`` module releases the GIL, so a slow pattern never
         holds the event loop, and `View.cancel` (a new filter, ``esc``, quitting)
         stops it after the chunk at hand. The rows found are held by the view and
         shown (`View.publish`) every `HISTORY_PUBLISH_S` and when the history is
@@ -264,7 +265,10 @@ class LogPane(Vertical):
         view = self.view
         if view is None or (view.complete and not view.held):
             return
-        if view.filter.include is None and view.filter.exclude is None:
+        regex = view.filter.include is not None or view.filter.exclude is not None
+        # (On a thread only while the run's files fit the descriptor pool, which
+        # then never closes one under a read: `core.fdpool` is not thread-safe.)
+        if not regex or len(self.run.files) > POOL.limit:
             view.build(budget_s, held=True)
         else:
             self._building = view
