@@ -255,9 +255,10 @@ class LogPane(Vertical):
 
         A view with a user regex (``f``, ``F``) is built on a thread (`View.build`
         with ``held`` changes no row shown, and the view takes no update until the
-        slice ends; up to `core.fdpool.POOL`'s limit of files, past it on the loop): the ``regex`` module releases the GIL, so a slow pattern never
-        holds the event loop, and `View.cancel` (a new filter, ``esc``, quitting)
-        stops it after the chunk at hand. The rows found are held by the view and
+        slice ends; up to `core.fdpool.POOL`'s limit of files, past it on the
+        loop): the ``regex`` module releases the GIL, so a slow pattern never holds
+        the event loop, and `View.cancel` (a new filter, ``esc``, quitting) stops
+        it after the chunk at hand. The rows found are held by the view and
         shown (`View.publish`) every `HISTORY_PUBLISH_S` and when the history is
         complete: each showing moves the scrollbar (and, scrolled up, the rows on
         screen), which repaints the pane, and slices come every few milliseconds.
