@@ -68,6 +68,7 @@ FIRST_SCREEN_S = 0.005  # the first slice: enough for the last screen
 HISTORY_SLICE_S = 0.008
 HISTORY_PAUSE_S = 0.004
 HISTORY_YIELD_S = 0.05  # after a pane switch, history waits for the frame showing it
+FRAME_S = 0.02  # (or, for a view with no rows yet, for one frame)
 TICK_S = 2.0
 """Seconds between looks at the sidebar's counts and ages, the panes' chrome and the
 metrics.jsonl follower (rows and status lines do not wait for it)."""
@@ -202,10 +203,12 @@ class PrimeLogsApp(App[int]):
         view = self.hidden_views.take(flt, self.run_model)
         if view is None:
             view = View(self.run_model, flt)
-            if flt.include is None and flt.exclude is None:  # (a regex: on a thread)
+            if view.is_index_window:  # (others scan files: the history worker does)
                 view.build(FIRST_SCREEN_S)
         pane.show(view)
-        self._history_hold = time.monotonic() + HISTORY_YIELD_S
+        # The frame showing the switch first, then the first screen of a new view.
+        hold = HISTORY_YIELD_S if len(view) else FRAME_S
+        self._history_hold = time.monotonic() + hold
         self._build_wanted.set()
 
     def _rebuild_all(self) -> None:
