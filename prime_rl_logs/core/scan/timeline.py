@@ -27,7 +27,6 @@ __all__ = [
     "NO_CLOCK",
     "UNTIMED_MAX",
     "FileClock",
-    "add_run",
     "clock_above",
     "clock_at",
     "header_clocks",
@@ -159,15 +158,6 @@ def clock_above(buf: bytes, e: int, stop: int) -> int | None:
     return None
 
 
-def add_run(
-    runs: list[tuple[float, array[int]]], t: float, offsets_desc: list[int] | array[int]
-) -> None:
-    if runs and runs[-1][0] == t:
-        runs[-1][1].extend(offsets_desc)
-    else:
-        runs.append((t, array("q", offsets_desc)))
-
-
 def time_runs_backwards(
     buf: bytes,
     base: int,
@@ -216,7 +206,8 @@ def time_runs_backwards(
             # (Too many waiting: they take the time of the rows after them.)
             found.append([clock.back(c), n_rows, n_rows, array("q", reversed(pending))])
             pending = []
-    bounds = [0, *(i for i in range(1, n_rows) if clocks[i] != clocks[i - 1]), n_rows][: n_rows + 1]
+    changes = (i for i in range(1, n_rows) if clocks[i] != clocks[i - 1])
+    bounds = [0, *changes, n_rows] if n_rows else [0]  # the runs: rows[bounds[k-1]:bounds[k]]
     back = clock.back
     for k in range(len(bounds) - 1, 0, -1):
         lo, hi = bounds[k - 1], bounds[k]
