@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from prime_rl_logs.core import view_file
+from prime_rl_logs.core.log_file import LogFile
 from prime_rl_logs.core.user_regex import compile_user_regex
 from prime_rl_logs.core.view import CANCELLED, View
 from prime_rl_logs.tui import app as app_module
@@ -148,3 +149,35 @@ async def test_a_slow_filter_runs_off_the_event_loop(tmp_path: Path) -> None:
         assert "too slow" in (view.stopped or "")
         await pilot.press("q")
         await pilot_wait_for(pilot, lambda: not app.is_running)
+
+
+async def test_a_pane_switch_reads_no_history_on_the_key_press(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 12: key 1 shows the Trainer pane (title, status) without reading a byte
+    of history; its first screen comes from the history worker right after (the
+    old code read 256 kB of every rank file first, inside the key's handler)."""
+    logs = tmp_path / "logs"
+    for r in range(8):
+        append(
+            logs / "trainer" / f"rank_{r}.log",
+            b"".join(log_line(T0 + i, "INFO", f"rank {r} step {i}") for i in range(2000)),
+        )
+    append(logs / "orchestrator.log", log_line(T0, "INFO", "orchestrator"))
+    app = PrimeLogsApp(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        read: list[int] = []
+        original = LogFile.read
+
+        def counting(self: LogFile, offset: int, size: int, generation: int | None = None) -> bytes:
+            read.append(size)
+            return original(self, offset, size, generation)
+
+        monkeypatch.setattr(LogFile, "read", counting)
+        app.action_pane("trainer")  # what key 1 does, synchronously
+        assert read == []
+        assert "1 Trainer" in str(app.active_pane.title.render())
+        await settle(pilot, app)
+        view = app.active_pane.view
+        assert view is not None and len(view) == 16_000 and read
