@@ -342,7 +342,7 @@ async def settle(pilot: Pilot[Any], app: PrimeLogsApp) -> None:
     """Let the dashboard's history builder finish and the screen redraw."""
     for _ in range(200):
         await pilot.pause()
-        if all(p.view is None or p.view.complete for p in app.panes):
+        if not any(p.history_pending for p in app.panes):
             break
         await asyncio.sleep(0.01)
     await pilot.pause()

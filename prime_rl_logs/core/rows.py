@@ -10,6 +10,9 @@ taken off the text and shown as the rank's tag (`split_prefix`, `tag_of`).
 `IndexWindow` is the store of a view showing every line of one file: a window
 ``[lo, hi)`` on the file's `LineIndex`, holding no rows of its own. Neither reads
 a file; both change only through the calls of `View.build` and `View.update`.
+Both can *hold* history: rows prepended with ``held=True`` are kept out of
+``len`` and ``get`` (row numbers do not move) until `publish`, so a history
+builder can run in many small slices and tell the screen a few times a second.
 """
 
 from __future__ import annotations
@@ -104,9 +107,23 @@ class ViewDelta:
 
 
 class RowStore:
-    """Row addresses (offset, slot) in two arrays; one slot stored once while uniform."""
+    """Row addresses (offset, slot) in two arrays; one slot stored once while uniform.
 
-    __slots__ = ("_new_off", "_new_slot", "_old_off", "_old_slot", "_uniform")
+    Held rows (``held=True``) wait in arrays of their own, offsets and slots, so
+    holding them changes nothing that `len` and `get` read: a history builder may
+    hold rows on another thread while the owner reads the rows shown (`View` makes
+    sure nothing else changes the store meanwhile); `publish` runs on the owner's.
+    """
+
+    __slots__ = (
+        "_held_off",
+        "_held_slot",
+        "_new_off",
+        "_new_slot",
+        "_old_off",
+        "_old_slot",
+        "_uniform",
+    )
 
     def __init__(self) -> None:
         self._old_off = array("q")  # prepended, newest first
@@ -114,30 +131,78 @@ class RowStore:
         self._old_slot: array[int] | None = None
         self._new_slot: array[int] | None = None
         self._uniform: int | None = None  # the one slot of every row, until a second
+        self._held_off = array("q")  # held, to go before the first row: newest first
+        self._held_slot = array("I")
 
     def __len__(self) -> int:
         return len(self._old_off) + len(self._new_off)
 
+    @property
+    def held(self) -> int:
+        """Rows prepended with ``held=True`` and not published yet."""
+        return len(self._held_off)
+
+    def publish(self) -> int:
+        """Show the held rows (before the first row); how many."""
+        n = len(self._held_off)
+        if not n:
+            return 0
+        slots = self._held_slot
+        self._split(slots[0])
+        if self._old_slot is None and slots.count(slots[0]) != n:
+            self._slot_per_row()
+        self._old_off.extend(self._held_off)
+        if self._old_slot is not None:
+            self._old_slot.extend(slots)
+        self._held_off = array("q")
+        self._held_slot = array("I")
+        return n
+
     def _split(self, slot: int) -> None:
-        if self._uniform is None and not len(self):
+        if self._uniform is None and not (self._old_off or self._new_off):
             self._uniform = slot
         if self._uniform == slot or self._old_slot is not None:
             return
+        self._slot_per_row()
+
+    def _slot_per_row(self) -> None:
+        """Store a slot per row from now on (rows of a second slot arrive)."""
         u = self._uniform or 0
         self._old_slot = array("I", [u]) * len(self._old_off)
         self._new_slot = array("I", [u]) * len(self._new_off)
         self._uniform = None
 
-    def prepend(self, offsets: array[int], slot: int) -> None:
-        """Add rows (ascending offsets) before the first row."""
+    def prepend(self, offsets: array[int], slot: int, held: bool = False) -> None:
+        """Add rows (ascending offsets) before the first row (``held``: before the
+        held rows, shown by `publish`)."""
         if not offsets:
             return
-        self._split(slot)
         rev = array("q", offsets)
         rev.reverse()
+        if held:
+            self._held_off.extend(rev)
+            self._held_slot.extend(array("I", [slot]) * len(rev))
+            return
+        self.publish()
+        self._split(slot)
         self._old_off.extend(rev)
         if self._old_slot is not None:
             self._old_slot.extend(array("I", [slot]) * len(rev))
+
+    def prepend_runs(self, runs: list[tuple[array[int], int]]) -> None:
+        """`prepend` with ``held`` of many runs at once: ``(offsets ascending, slot)``,
+        newest run first."""
+        if not runs:
+            return
+        off = array("q")
+        slots: list[int] = []
+        for offsets, slot in reversed(runs):  # oldest first: one ascending sequence
+            off.extend(offsets)
+            slots += [slot] * len(offsets)
+        off.reverse()
+        slots.reverse()
+        self._held_off.extend(off)
+        self._held_slot.extend(array("I", slots))
 
     def append(self, offsets: Iterable[int], slot: int) -> int:
         before = len(self._new_off)
@@ -164,7 +229,7 @@ class RowStore:
 
     @property
     def nbytes(self) -> int:
-        n = (len(self._old_off) + len(self._new_off)) * 8
+        n = (len(self._old_off) + len(self._new_off)) * 8 + len(self._held_off) * 12
         if self._old_slot is not None and self._new_slot is not None:
             n += (len(self._old_slot) + len(self._new_slot)) * 4
         return n
@@ -177,11 +242,14 @@ class IndexWindow:
     view's history is built, ``hi`` up as it is updated, so rows change only
     through `View.build` and `View.update`, whatever the index does meanwhile."""
 
-    __slots__ = ("_first", "_first_key", "_len", "hi", "index", "lo", "slot")
+    __slots__ = ("_first", "_first_key", "_held", "_len", "hi", "index", "lo", "slot", "taken")
 
     def __init__(self, index: LineIndex, end: int, slot: int) -> None:
         self.index = index
         self.lo = self.hi = end
+        self.taken = end
+        """Where `grow_back` got to: lines in ``[taken, lo)`` are held (`publish`)."""
+        self._held = 0
         self.slot = slot
         self._len = 0
         self._first = 0  # the index's line number of `lo`, while `_first_key` holds
@@ -201,13 +269,27 @@ class IndexWindow:
             self._first = index.find(self.lo)
         return index[self._first + i], self.slot
 
-    def grow_back(self) -> int:
-        """Take the lines the index has before ``lo``; how many."""
+    @property
+    def held(self) -> int:
+        return self._held
+
+    def grow_back(self, held: bool = False) -> int:
+        """Take the lines the index has before ``lo``; how many (``held``: not shown
+        until `publish`)."""
         new_lo = self.index.indexed_from
-        if new_lo >= self.lo:
-            return 0
-        n = self.index.count_between(new_lo, self.lo)
-        self.lo = new_lo
+        if new_lo >= self.taken:
+            return self.publish() if not held else 0
+        n = self.index.count_between(new_lo, self.taken)
+        self.taken = new_lo
+        self._held += n
+        return n if held else self.publish()
+
+    def publish(self) -> int:
+        """Show the held lines; how many."""
+        n, self._held = self._held, 0
+        if self.lo != self.taken:
+            self.lo = self.taken
+            self._first_key = -1  # `get` finds `lo` again
         self._len += n
         return n
 

@@ -30,7 +30,8 @@ Figures: docs/benchmarks.md.
 
 A user regex that runs out of time on one search (`core.user_regex`) stops the
 view: it keeps the rows found so far, takes no more (`View.complete` is then
-True, `View.update` adds nothing) and says why in `View.stopped`.
+True, `View.update` adds nothing) and says why in `View.stopped`. `View.cancel`
+stops it the same way when its owner replaces it (another filter, or none).
 
 Known limits: the bulk level scan sees level names written in upper case (as
 loguru, vLLM, uvicorn and stdlib logging write them); a word of a regex split by a
@@ -45,6 +46,7 @@ from __future__ import annotations
 import heapq
 import re
 import time
+from array import array
 from typing import Any, Final
 
 from prime_rl_logs.core.filter import Filter
@@ -58,10 +60,13 @@ from prime_rl_logs.core.user_regex import RegexTooSlow, UserRegex
 from prime_rl_logs.core.view_file import ViewFile
 from prime_rl_logs.layout import TRAINER
 
-__all__ = ["Filter", "Row", "View", "ViewDelta"]
+__all__ = ["CANCELLED", "Filter", "Row", "View", "ViewDelta"]
 
 FIRST_SCREEN: Final = 200
 """Rows the first `View.build` call finds before it returns (if there are that many)."""
+
+CANCELLED: Final = "cancelled"
+"""`View.stopped` of a view stopped by `View.cancel`."""
 
 FIRST_CALL_MAX_S: Final = 0.5
 """The first `View.build` call may take this long to find the first screen."""
@@ -71,7 +76,12 @@ class View:
     """The rows of one pane: the lines of the files ``flt`` selects that pass it,
     merged by time when there are several files, following the run live.
 
-    Not thread-safe: build, update and read from one thread (or under one lock).
+    Not thread-safe, but for one case: `build` with ``held`` (which changes no row
+    shown) may run on another thread while the owner reads rows (`len`, `row`,
+    `find`, `record_span`) and calls `cancel`; the owner calls nothing else on the
+    view meanwhile (`update` and `publish` wait). The reads of files on that thread
+    are `LogFile.read` and `LogFile.indexed_starts` (``os.pread``, and slices of
+    arrays the owner only appends to).
     """
 
     def __init__(self, run: Run, flt: Filter) -> None:
@@ -86,9 +96,13 @@ class View:
         self._multi = len(files) > 1
         for f in files:
             self._add(f)
+        if self._multi:
+            for m in self._members.values():
+                m.merged(len(files))
         self._built = False
-        self._heap: list[_Newest] | None = None  # `_step_multi`'s merge, between calls
-        self._refill: ViewFile | None = None  # the file whose runs ran out last call
+        self._heap: list[tuple[float, int]] | None = None  # `_step_multi`'s merge
+        self._merge_order: list[ViewFile] = []  # the members by rank in the heap
+        self._refill: int | None = None  # the rank of the file whose runs ran out last call
         self.stopped: str | None = None
         """Why the view stopped taking rows (its regex is too slow), or None."""
         if len(files) == 1:
@@ -134,7 +148,7 @@ class View:
         assert isinstance(rows, IndexWindow)
         [f] = self._members
         index = rows.index
-        if rows.lo > index.indexed_from:
+        if rows.taken > index.indexed_from:
             return False  # indexed lines not taken yet
         return index.complete or index.stale or f.index is not index or f.indexed
 
@@ -162,22 +176,45 @@ class View:
 
     # -- history -----------------------------------------------------------------
 
-    def build(self, budget_s: float = 0.02) -> int:
+    def build(self, budget_s: float = 0.02, held: bool = False) -> int:
         """Prepend older rows for about ``budget_s`` seconds; how many were added.
 
         The first call returns once it has the last screen (`FIRST_SCREEN` rows,
         or all there are), taking up to `FIRST_CALL_MAX_S` if the filter is rare.
+        With ``held`` the rows are held back (row numbers do not move) until
+        `publish`; a call without it publishes them too (and counts them).
         """
         before = len(self)
         try:
-            return self._build(budget_s)
+            added = self._build(budget_s)
         except RegexTooSlow as exc:
             self._stop(exc)
+            added = 0
+        if not held:
+            self.publish()
             return len(self) - before
+        return added
+
+    @property
+    def held(self) -> int:
+        """Rows `build` found and holds back until `publish`."""
+        return self._rows.held
+
+    def publish(self) -> int:
+        """Show the rows `build` held back, before the first row; how many."""
+        return self._rows.publish()
 
     def _stop(self, exc: RegexTooSlow) -> None:
         self.stopped = str(exc)
         self._heap = self._refill = None
+
+    def cancel(self) -> None:
+        """Stop scanning history and following (`stopped` says `CANCELLED`): the view
+        was replaced, by another filter or none. What it found stays; building it
+        and updating it cost nothing from now on."""
+        if self.stopped is None:
+            self.stopped = CANCELLED
+            self._heap = self._refill = None
 
     def _build(self, budget_s: float) -> int:
         start = time.perf_counter()
@@ -205,10 +242,10 @@ class View:
         [f] = self._members
         added = 0
         while not self.complete:
-            got = rows.grow_back()  # what the index has already, first
+            got = rows.grow_back(held=True)  # what the index has already, first
             if not got and f.index is rows.index:
                 f.build_index(max(0.0, deadline - time.perf_counter()))
-                got = rows.grow_back()
+                got = rows.grow_back(held=True)
             added += got
             now = time.perf_counter()
             if now >= deadline and (
@@ -222,7 +259,7 @@ class View:
         for m in self._members.values():
             if not m.done:
                 kept = m.step()
-                self._copied.prepend(kept, m.slot)
+                self._copied.prepend(kept, m.slot, held=True)
                 added += len(kept)
         return added
 
@@ -235,40 +272,50 @@ class View:
         # thousands of files the scans over them cost more than reading their bytes
         # (issue 15 item 11).
         heap = self._heap
+        members = self._merge_order
         if heap is None:
+            # The run's file order as ranks: heap entries are tuples, compared in C.
+            members = self._merge_order = sorted(self._members.values(), key=lambda m: m.order)
             heap = []
-            for m in self._members.values():
+            for rank, m in enumerate(members):
                 while not m.runs and not m.done:
                     m.step()
                 if m.runs:
-                    heap.append(_Newest(m))
+                    heap.append((-m.runs[-1][0], -rank))
             heapq.heapify(heap)
             self._heap = heap
         elif self._refill is not None:
-            m, self._refill = self._refill, None
+            rank, self._refill = self._refill, None
+            m = members[rank]
             while not m.runs and not m.done:
                 m.step()
             if m.runs:
-                heapq.heappush(heap, _Newest(m))
+                heapq.heappush(heap, (-m.runs[-1][0], -rank))
         if not heap:
             return 0
+        # Runs taken newest first, prepended together (one array extend, not one a run:
+        # with many files most runs are a row or two).
+        taken: list[tuple[array[int], int]] = []
         added = 0
         deadline = time.perf_counter() + 0.005
+        pop, replace, push_back = heapq.heappop, heapq.heapreplace, taken.append
         while heap:
-            best = heap[0].member
-            _, offsets = best.runs.pop()
-            self._copied.prepend(offsets, best.slot)
+            rank = -heap[0][1]
+            best = members[rank]
+            offsets = best.runs.pop()[1]
+            push_back((offsets, best.slot))
             added += len(offsets)
             if best.runs:
-                heapq.heapreplace(heap, _Newest(best))
+                replace(heap, (-best.runs[-1][0], -rank))
             elif not best.done:
-                heapq.heappop(heap)
-                self._refill = best  # refill it before going on
+                pop(heap)
+                self._refill = rank  # refill it before going on
                 break
             else:
-                heapq.heappop(heap)
-            if time.perf_counter() >= deadline:
+                pop(heap)
+            if not len(taken) & 255 and time.perf_counter() >= deadline:
                 break
+        self._copied.prepend_runs(taken)
         return added
 
     # -- live --------------------------------------------------------------------
@@ -293,7 +340,10 @@ class View:
             joining = any(f not in self._members and self._selects(f) for f in changes.new_files)
             if not joining and own not in changes.reset:
                 return ViewDelta(appended=self._rows.grow_forward())
+            published = self.publish()  # the copy takes every row taken
             self._copy_index_rows()
+        else:
+            published = 0
         reset = False
         for f in changes.new_files:
             if f not in self._members and self._selects(f):
@@ -301,6 +351,7 @@ class View:
                     self._multi = True
                     for m in self._members.values():
                         m.multi = True
+                        m.merged(len(self._members) + 1)
                 m = self._add(f)
                 m.stop()  # read from the start by `Run`: its lines arrive as growth
                 m.fwd_end = 0
@@ -337,7 +388,7 @@ class View:
                     j += 1
                 appended += self._copied.append((x[3] for x in batch[i:j]), slot)
                 i = j
-        return ViewDelta(prepended=0, appended=appended, reset=reset)
+        return ViewDelta(prepended=published, appended=appended, reset=reset)
 
     @property
     def _copied(self) -> RowStore:
@@ -399,17 +450,3 @@ class View:
         """The first row at or after ``start`` (at or before, ``backwards``) that
         starts a record of level WARNING or above; None if there is none."""
         return next_problem_row(self._rows, self._slots, start, backwards)
-
-
-class _Newest:
-    """A file in `View._step_multi`'s heap, ordered newest run first (ties: the later
-    file in the run's order first), so the heap's top is what ``max`` picked."""
-
-    __slots__ = ("key", "member")
-
-    def __init__(self, member: ViewFile) -> None:
-        self.member = member
-        self.key = (member.runs[-1][0], member.order)
-
-    def __lt__(self, other: _Newest) -> bool:
-        return other.key < self.key

@@ -1,9 +1,10 @@
 """One file inside a view: its backward scan (history) and its forward feed (live).
 
 `ViewFile.step` reads the file backwards one chunk at a time (`FIRST_CHUNK`, then
-`CHUNK`) and returns the offsets of the lines the view keeps, deciding each chunk
-with `scan.decide` (and, in a merged view, grouping the rows into runs of one
-time with `scan.timeline`, for `View`'s k-way merge). `ViewFile.feed` judges the
+`CHUNK`; in a merged view smaller ones, see `MERGED_FIRST_BYTES`) and returns the
+offsets of the lines the view keeps, deciding each chunk with `scan.decide` (and,
+in a merged view, grouping the rows into runs of one time with `scan.timeline`,
+for `View`'s k-way merge). `ViewFile.feed` judges the
 lines appended to the file by the same rule, record by record, from the state the
 backward scan left at the file's end (the open record and the clock), so the
 first live batch costs what its bytes cost. Reads through `LogFile.read`; owned by
@@ -44,6 +45,20 @@ from prime_rl_logs.layout import TRAINER
 
 __all__ = ["ViewFile"]
 
+MERGED_FIRST_BYTES: Final = 1 << 20
+"""A merged view's first chunks, all files together: each file's first chunk is
+this much divided by the number of files (within `MERGED_FIRST_MIN` and
+`FIRST_CHUNK`), so the first screen of a pane costs the same at 8 files and at 256
+(the merge needs every file's newest lines before it can show one)."""
+
+MERGED_FIRST_MIN: Final = 2 << 10
+"""The smallest first chunk of a file of a merged view."""
+
+MERGED_CHUNK: Final = 512 << 10
+"""The later chunks of a file of a merged view: one step of one file stays a few
+milliseconds on the event loop (a `CHUNK` of 4 MB, judged and timed line by
+line, took about 100 ms)."""
+
 PRIME_BYTES: Final = 256 << 10
 """How far back the forward feed looks for its open record when the backward scan
 left no state (a rank-interleaved file, or a view that never scanned back)."""
@@ -77,6 +92,8 @@ class ViewFile:
         self.chunks = 0
         self.first_chunk = FIRST_CHUNK
         self.chunk = CHUNK
+        if multi:
+            self.merged(1)
         self.clock = FileClock(file.last_write or time.time())
         self.runs: deque[tuple[float, array[int]]] = deque()
         self.untimed: list[int] = []  # see `time_runs_backwards`
@@ -84,6 +101,13 @@ class ViewFile:
         self.fwd_end = file.end
         self.fwd_recs: dict[int | None, OpenRecord] | None = None
         self.fwd_above: LineInfo | None = None  # the last line fed (bare tracebacks)
+
+    def merged(self, files: int) -> None:
+        """Read in the chunk sizes of a merged view of ``files`` files (see
+        `MERGED_FIRST_BYTES`), unless its first chunk was read already."""
+        if self.chunks == 0:
+            self.first_chunk = max(MERGED_FIRST_MIN, min(FIRST_CHUNK, MERGED_FIRST_BYTES // files))
+        self.chunk = min(self.chunk, MERGED_CHUNK)
 
     # -- backwards ---------------------------------------------------------------
 

@@ -6,16 +6,18 @@ one `core.view.Filter` (level, ranks, include, exclude), app-wide: each pane
 narrows it to its own components or source (`tui.pane.PaneSpec.filter`). The
 default shows every level, so the default pane's rows are a window of its file's
 index. Building a view's history runs in small slices on the event loop, newest
-rows first, so the end of a huge file shows at once. Panes own their chrome; the
-app writes only the header, the filter status line and the sidebar. What the keys
-do to the selected record (jumps, copy, save) is `tui.record_actions`; the regex
-prompt is `tui.prompt.Prompt`. The command (options, non-terminal fallback) is
-`prime_rl_logs.commands.watch`.
+rows first, so the end of a huge file shows at once (shown 4x a second); the
+views panes showed last stay live (`tui.pane.HiddenViews`). Panes own their
+chrome; the app writes only the header, the filter status line and the sidebar.
+What the keys do to the selected record (jumps, copy, save) is
+`tui.record_actions`; the regex prompt is `tui.prompt.Prompt`. The command
+(options, non-terminal fallback) is `prime_rl_logs.commands.watch`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
@@ -47,7 +49,7 @@ from prime_rl_logs.tui import attempts
 from prime_rl_logs.tui.help import HelpScreen
 from prime_rl_logs.tui.keys import KEYS
 from prime_rl_logs.tui.metrics_view import MetricsView
-from prime_rl_logs.tui.pane import LogPane, PaneSpec, TextLine, describe
+from prime_rl_logs.tui.pane import HiddenViews, LogPane, PaneSpec, TextLine, describe
 from prime_rl_logs.tui.problems import Problems
 from prime_rl_logs.tui.prompt import Prompt
 from prime_rl_logs.tui.record_actions import (
@@ -64,8 +66,10 @@ __all__ = ["LEVEL_CYCLE", "LogPane", "PaneSpec", "PrimeLogsApp", "TextLine"]
 # Building a pane's history runs in slices of this many seconds, with a pause
 # between them for painting and keys.
 FIRST_SCREEN_S = 0.005  # the first slice: enough for the last screen
-HISTORY_SLICE_S = 0.015
-HISTORY_PAUSE_S = 0.005
+HISTORY_SLICE_S = 0.008
+HISTORY_PAUSE_S = 0.004
+HISTORY_YIELD_S = 0.05  # after a pane switch, history waits for the frame showing it
+FRAME_S = 0.02  # (or, for a view with no rows yet, for one frame)
 TICK_S = 2.0
 """Seconds between looks at the sidebar's counts and ages, the panes' chrome and the
 metrics.jsonl follower (rows and status lines do not wait for it)."""
@@ -141,6 +145,8 @@ class PrimeLogsApp(App[int]):
         self.prompt = Prompt(id="prompt")
         self.status = TextLine(id="status")
         self._build_wanted = asyncio.Event()
+        self._history_hold = 0.0  # the loop time before which history waits
+        self.hidden_views = HiddenViews()  # what panes showed before, kept live
         self.metrics = LiveMetrics(output_dir, logs)
         self.metrics_view = MetricsView(id="metrics")
         self._metrics_version = -1
@@ -196,15 +202,24 @@ class PrimeLogsApp(App[int]):
     def _rebuild(self, pane: LogPane) -> None:
         """Make a fresh view for the pane's source set and the current filter.
 
-        A hidden pane (the second one when not split) gets no view: it is built
-        when shown, so it costs nothing meanwhile.
+        A hidden pane (the second one when not split) gets no view. The view a pane
+        stops showing is kept (`HiddenViews`): showing the same files with the same
+        filter again takes it back as it is, history and all.
         """
+        self.hidden_views.put(pane.release(), self.run_model)
         if not pane.display:
             pane.show(None)
             return
-        view = View(self.run_model, pane.spec.filter(self.filter))
-        view.build(FIRST_SCREEN_S)
+        flt = pane.spec.filter(self.filter)
+        view = self.hidden_views.take(flt, self.run_model)
+        if view is None:
+            view = View(self.run_model, flt)
+            if view.is_index_window:  # (others scan files: the history worker does)
+                view.build(FIRST_SCREEN_S)
         pane.show(view)
+        # The frame showing the switch first, then the first screen of a new view.
+        hold = HISTORY_YIELD_S if len(view) else FRAME_S
+        self._history_hold = time.monotonic() + hold
         self._build_wanted.set()
 
     def _rebuild_all(self) -> None:
@@ -277,6 +292,7 @@ class PrimeLogsApp(App[int]):
             return
         for pane in self.panes:
             pane.apply(changes)
+        self.hidden_views.update(changes)
         self.metrics.feed_changes(changes)
         self._refresh_metrics()
         if changes.new_files or changes.gone:
@@ -290,11 +306,15 @@ class PrimeLogsApp(App[int]):
             await self._build_wanted.wait()
             self._build_wanted.clear()
             while True:
-                pending = [p for p in self.panes if p.view is not None and not p.view.complete]
+                pending = [p for p in self.panes if p.history_pending]
                 if not pending:
                     break
+                hold = self._history_hold - time.monotonic()
+                if hold > 0:
+                    await asyncio.sleep(hold)
+                    continue
                 for pane in pending:
-                    pane.build_history(HISTORY_SLICE_S)
+                    await pane.build_history(HISTORY_SLICE_S)
                 # Leave the loop room to paint and answer keys between slices.
                 await asyncio.sleep(HISTORY_PAUSE_S)
 
@@ -441,6 +461,7 @@ class PrimeLogsApp(App[int]):
                 self._rebuild(second)
                 second.log_view.focus()
         else:
+            self.hidden_views.put(second.release(), self.run_model)
             second.show(None)
             self.panes[0].log_view.focus()
         self.on_descendant_focus()

@@ -39,9 +39,11 @@ if TYPE_CHECKING:
 TAG_WIDTH_MAX = 16
 STRIP_CACHE_SIZE = 4096
 
-StripKey: TypeAlias = tuple[int, int, int, bool]
-"""A cached strip's row identity: ``(id(file), generation, byte offset, selected)``.
-A truncated or replaced file starts again at offset 0 with a new generation."""
+StripKey: TypeAlias = tuple[int, int, int, bool, int]
+"""A cached strip's row identity: ``(id(file), generation, byte offset, selected,
+tag width)``. A truncated or replaced file starts again at offset 0 with a new
+generation. Nothing of the view is in it, so the strips outlive a pane switch
+(a pane shown again paints from the cache); they are dropped with the `Run`."""
 
 # Colours for source tags, picked by a stable hash of the tag so r3 is always the
 # same colour in every pane.
@@ -123,12 +125,13 @@ class LogView(ScrollView, can_focus=True):
         ``tag_width`` is the width of the source-tag column (the longest tag of the
         pane's files), 0 for a pane of one file.
         """
+        if self.view is None or self.view.run is not view.run:
+            self._clear_cache()  # (`StripKey` holds the file's id: another run's may match)
         self.view = view
         self.tag_width = min(tag_width, TAG_WIDTH_MAX)
         self.unseen = 0
         self.cursor = None
         self.following = True
-        self._clear_cache()
         self._max_width = 0
         self._resize_virtual()
         self.scroll_to(0, self.max_scroll_y, animate=False, immediate=True)
@@ -274,7 +277,7 @@ class LogView(ScrollView, can_focus=True):
         """A row's identity: its file, the file's generation and its byte offset."""
         assert self.view is not None
         r = self.view.row(row)
-        return (id(r.file), r.generation, r.offset, selected)
+        return (id(r.file), r.generation, r.offset, selected, self.tag_width)
 
     def render_lines(self, crop: Region) -> list[Strip]:
         # Looked up once per frame, not once per line: `rich_style` walks the DOM.

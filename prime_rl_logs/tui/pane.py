@@ -15,6 +15,8 @@ for the app's own status line.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -24,6 +26,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
+from prime_rl_logs.core.fdpool import POOL
 from prime_rl_logs.core.view import Filter, View, ViewDelta
 from prime_rl_logs.layout import PANE_BY_KEY, PANES, safe_name
 from prime_rl_logs.levels import LEVELS, TRACE, name_at_or_below
@@ -33,7 +36,24 @@ if TYPE_CHECKING:
     from prime_rl_logs.core.log_file import LogFile
     from prime_rl_logs.core.run import Run, RunChanges
 
-__all__ = ["LogPane", "PaneSpec", "TextLine", "describe", "tag_width"]
+__all__ = [
+    "HIDDEN_VIEWS",
+    "HiddenViews",
+    "LogPane",
+    "PaneSpec",
+    "TextLine",
+    "describe",
+    "tag_width",
+]
+
+HISTORY_PUBLISH_S = 0.25
+"""History found is shown at most this often while it is being read (`LogPane.build_history`)."""
+
+HIDDEN_VIEWS = 3
+"""Views kept (and followed live) after their pane showed something else."""
+
+HIDDEN_VIEWS_BYTES = 64 << 20
+"""Row addresses the kept views may hold together; the oldest views go beyond it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +119,55 @@ def tag_width(files: list[LogFile]) -> int:
     return max(len(f.source.tag) for f in files) if len(files) > 1 else 0
 
 
+class HiddenViews:
+    """The views panes showed last, kept so that showing one again costs nothing:
+    its history stays built, and `update` keeps it live while hidden (a key press
+    that brings a pane back never waits for history). At most `HIDDEN_VIEWS`
+    views, `HIDDEN_VIEWS_BYTES` of rows; a view is in one pane or here, never both,
+    so each is updated once per batch. A view of another `Run` (another attempt)
+    or one stopped by its regex is not kept, and a view of a regex filter whose
+    history is still being read is cancelled (`View.cancel`): a new filter, or
+    ``esc``, stops the scan of the old one (issue 15 item 5).
+    """
+
+    def __init__(self) -> None:
+        self._views: list[View] = []  # oldest first
+
+    def __len__(self) -> int:
+        return len(self._views)
+
+    def put(self, view: View | None, run: Run) -> None:
+        """Keep ``view`` (the one a pane stops showing)."""
+        self._views = [v for v in self._views if v.run is run]
+        if view is None or view.run is not run or view.stopped is not None:
+            return
+        regex = view.filter.include is not None or view.filter.exclude is not None
+        if regex and not view.complete:
+            view.cancel()
+            return
+        self._views.append(view)
+        while len(self._views) > HIDDEN_VIEWS or (
+            len(self._views) > 1 and sum(v.nbytes for v in self._views) > HIDDEN_VIEWS_BYTES
+        ):
+            self._views.pop(0)
+
+    def take(self, flt: Filter, run: Run) -> View | None:
+        """The kept view of ``run`` with the filter ``flt``, no longer kept; None."""
+        for i, v in enumerate(self._views):
+            if v.run is run and v.filter == flt and v.stopped is None:
+                return self._views.pop(i)
+        return None
+
+    def update(self, changes: RunChanges) -> None:
+        """Follow the run while hidden (what `LogPane.apply` does for a shown view)."""
+        for v in self._views:
+            v.update(changes)
+        self._views = [v for v in self._views if v.stopped is None]
+
+    def clear(self) -> None:
+        self._views = []
+
+
 class TextLine(Static):
     """A one-row label updated often: repaints only when its text changes, and never
     asks for a layout pass (its size is fixed by CSS)."""
@@ -130,6 +199,9 @@ class LogPane(Vertical):
         self.title = TextLine(classes="pane-title")
         self.log_view = LogView()
         self.status = TextLine(classes="pane-status")
+        self._published = 0.0  # when history rows were last shown
+        self._building: View | None = None  # the view a thread builds now
+        self._waiting: list[RunChanges] = []  # changes for it, applied after
 
     def compose(self) -> ComposeResult:
         yield self.title
@@ -153,10 +225,23 @@ class LogPane(Vertical):
             self.log_view.set_view(view, tag_width=tag_width(view.files))
         self.update_chrome()
 
+    def release(self) -> View | None:
+        """The view shown, to keep while the pane shows another (`HiddenViews`); None
+        when there is none, or a thread is building it (it is cancelled then)."""
+        view = self.view
+        if view is not None and view is self._building:
+            view.cancel()
+            return None
+        return view
+
     def apply(self, changes: RunChanges) -> None:
-        """Hand one batch of the run's changes to the view and show the new rows."""
+        """Hand one batch of the run's changes to the view and show the new rows
+        (after its thread's slice, while one builds its history)."""
         view = self.view
         if view is None:
+            return
+        if view is self._building:
+            self._waiting.append(changes)
             return
         delta = view.update(changes)
         if changes.new_files:
@@ -165,16 +250,56 @@ class LogPane(Vertical):
         if delta.appended or delta.reset or changes.new_files or changes.gone:
             self.update_chrome()
 
-    def build_history(self, budget_s: float) -> None:
-        """Scan about ``budget_s`` more of the view's history (older rows on top)."""
+    async def build_history(self, budget_s: float) -> None:
+        """Scan about ``budget_s`` more of the view's history (older rows on top).
+
+        A view with a user regex (``f``, ``F``) is built on a thread (`View.build`
+        with ``held`` changes no row shown, and the view takes no update until the
+        slice ends; up to `core.fdpool.POOL`'s limit of files, past it on the
+        loop): the ``regex`` module releases the GIL, so a slow pattern never holds
+        the event loop, and `View.cancel` (a new filter, ``esc``, quitting) stops
+        it after the chunk at hand. The rows found are held by the view and
+        shown (`View.publish`) every `HISTORY_PUBLISH_S` and when the history is
+        complete: each showing moves the scrollbar (and, scrolled up, the rows on
+        screen), which repaints the pane, and slices come every few milliseconds.
+        """
         view = self.view
-        if view is None or view.complete:
+        if view is None or (view.complete and not view.held):
             return
-        added = view.build(budget_s)
-        if added:
+        regex = view.filter.include is not None or view.filter.exclude is not None
+        # (On a thread only while the run's files fit the descriptor pool, which
+        # then never closes one under a read: `core.fdpool` is not thread-safe.)
+        if not regex or len(self.run.files) > POOL.limit:
+            view.build(budget_s, held=True)
+        else:
+            self._building = view
+            try:
+                await asyncio.to_thread(view.build, budget_s, True)
+            except asyncio.CancelledError:
+                view.cancel()  # the app is closing: the thread ends after this chunk
+                raise
+            finally:
+                self._building = None
+                waiting, self._waiting = self._waiting, []
+            if view is not self.view:
+                return
+            for changes in waiting:
+                self.apply(changes)
+        now = time.monotonic()
+        if view.held and (
+            view.complete or not len(view) or now - self._published >= HISTORY_PUBLISH_S
+        ):
+            self._published = now
+            added = view.publish()
             self.log_view.on_delta(ViewDelta(prepended=added, appended=0, reset=False))
         if view.complete:
             self.update_chrome()
+
+    @property
+    def history_pending(self) -> bool:
+        """The view has history to scan or to show."""
+        view = self.view
+        return view is not None and (not view.complete or view.held > 0)
 
     @on(LogView.StatusChanged)
     def _status_changed(self, event: LogView.StatusChanged) -> None:

@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import time
 from array import array
-from itertools import groupby
-from typing import Final
+from typing import Any, Final
 
 from prime_rl_logs.core.formats import LOGURU_CLOCK_RE
 from prime_rl_logs.core.parse import decode_line, parse_line
@@ -28,7 +27,6 @@ __all__ = [
     "NO_CLOCK",
     "UNTIMED_MAX",
     "FileClock",
-    "add_run",
     "clock_above",
     "clock_at",
     "header_clocks",
@@ -160,15 +158,6 @@ def clock_above(buf: bytes, e: int, stop: int) -> int | None:
     return None
 
 
-def add_run(
-    runs: list[tuple[float, array[int]]], t: float, offsets_desc: list[int] | array[int]
-) -> None:
-    if runs and runs[-1][0] == t:
-        runs[-1][1].extend(offsets_desc)
-    else:
-        runs.append((t, array("q", offsets_desc)))
-
-
 def time_runs_backwards(
     buf: bytes,
     base: int,
@@ -205,29 +194,45 @@ def time_runs_backwards(
         else:
             cur = last = c
         prev = rel
-    runs: list[tuple[float, array[int]]] = []
+    # Runs newest first as ``[time, lo, hi, newer]``: the rows ``rows[lo:hi]`` and
+    # the rows of the next chunk that waited (``newer``, ascending); grouped by
+    # slicing, not a row at a time (with many files most runs are a row or two).
+    found: list[list[Any]] = []
     pending = untimed
+    n_rows = len(rows)
     if pending:  # rows of the next chunk waiting for the last clock of this one
         c = clock_above(buf, n, -1)
         if c is not None or len(pending) > UNTIMED_MAX:
             # (Too many waiting: they take the time of the rows after them.)
-            add_run(runs, clock.back(c), pending)
+            found.append([clock.back(c), n_rows, n_rows, array("q", reversed(pending))])
             pending = []
-    # Rows newest first, grouped by clock; rows before any clock wait.
-    i = len(rows)
-    for c, group in groupby(reversed(clocks)):
-        size = sum(1 for _ in group)
-        offsets = rows[i - size : i]
-        i -= size
-        if c is None:
-            pending.extend(reversed(offsets))
+    changes = (i for i in range(1, n_rows) if clocks[i] != clocks[i - 1])
+    bounds = [0, *changes, n_rows] if n_rows else [0]  # the runs: rows[bounds[k-1]:bounds[k]]
+    back = clock.back
+    for k in range(len(bounds) - 1, 0, -1):
+        lo, hi = bounds[k - 1], bounds[k]
+        c = clocks[lo]
+        if c is None:  # rows before any clock: they wait (nothing waits here otherwise)
+            pending.extend(reversed(rows[lo:hi]))
             continue
-        offsets.reverse()  # (nothing waits here: a clock in this chunk took them above)
-        add_run(runs, clock.back(c), offsets)
+        t = back(c)
+        if found and found[-1][0] == t and found[-1][1] == hi:
+            found[-1][1] = lo
+        else:
+            found.append([t, lo, hi, None])
+    runs: list[tuple[float, array[int]]] = []
+    for t, lo, hi, newer in reversed(found):  # oldest first
+        arr = rows[lo:hi]
+        if newer is not None:
+            arr.extend(newer)
+        runs.append((t, arr))
     if pending and at_start:
-        add_run(runs, clock.back(None), pending)
+        t = back(None)
+        arr = array("q", reversed(pending))
+        if runs and runs[0][0] == t:
+            arr.extend(runs[0][1])
+            runs[0] = (t, arr)
+        else:
+            runs.insert(0, (t, arr))
         pending = []
-    runs.reverse()
-    for _, arr in runs:
-        arr.reverse()
     return runs, pending
