@@ -254,8 +254,10 @@ class Problems:
         view = pane.view
         if view is None or target.offset < 0:
             return  # a stall: the file from its end
-        while len(view) and view.row(0).offset > target.offset and not view.complete:
-            pane.build_history(OPEN_SLICE_S)
+        # A new view may show no row yet (its first screen comes from the history
+        # worker); read history until the record's row is shown or there is no more.
+        while not view.complete and (not len(view) or view.row(0).offset > target.offset):
+            await pane.build_history(OPEN_SLICE_S)
             await asyncio.sleep(0)
             if pane.view is not view:
                 return  # the user went elsewhere meanwhile

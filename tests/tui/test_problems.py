@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pytest
 
+from prime_rl_logs import levels
+from prime_rl_logs.core.filter import Filter
 from prime_rl_logs.diagnose.model import Finding, Group, Report, Stall
 from prime_rl_logs.tui.app import PrimeLogsApp
 from tests.fixtures import append, log_line, traceback_lines
@@ -49,8 +51,9 @@ class StandIn:
         return self.current
 
 
-def write_run(tmp_path: Path) -> tuple[Path, Path, int]:
-    """A run whose rank 1 fails after 200 lines: (run, rank 1's file, the error's offset)."""
+def write_run(tmp_path: Path, after: int = 200) -> tuple[Path, Path, int]:
+    """A run whose rank 1 fails after 200 lines, then writes ``after`` more: (run,
+    rank 1's file, the error's offset)."""
     run = tmp_path / "run"
     rank0 = run / "logs" / "trainer" / "rank_0.log"
     rank1 = run / "logs" / "trainer" / "rank_1.log"
@@ -61,8 +64,7 @@ def write_run(tmp_path: Path) -> tuple[Path, Path, int]:
     offset = rank1.stat().st_size
     append(rank1, log_line(3900, "ERROR", "Training step 7 failed" + HOSTILE))
     append(rank1, traceback_lines())
-    for i in range(200):
-        append(rank1, log_line(3901 + i, "INFO", f"after {i}"))
+    append(rank1, b"".join(log_line(3901 + i // 100, "INFO", f"after {i}") for i in range(after)))
     return run, rank1, offset
 
 
@@ -154,10 +156,16 @@ async def test_p_shows_the_first_failure_on_top_then_groups_and_stalls(tmp_path:
         assert app.panes[0].display and not app.problems.view.display
 
 
-async def test_enter_opens_the_file_at_the_record_with_its_traceback(tmp_path: Path) -> None:
-    run, rank1, offset = write_run(tmp_path)
+@pytest.mark.parametrize("after", [200, 40_000])
+async def test_enter_opens_the_file_at_the_record_with_its_traceback(
+    tmp_path: Path, after: int
+) -> None:
+    """With 40,000 lines after it, under a level filter (a scanned view, not the
+    index), the record is older than the view's first read: `enter` reads history
+    until it is there."""
+    run, rank1, offset = write_run(tmp_path, after)
     doctor = StandIn(report(finding(rank1, offset)))
-    app = app_of(run, doctor)
+    app = app_of(run, doctor, flt=Filter(min_level=levels.INFO) if after > 200 else None)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.problems.report is not None)
         await pilot.press("p")
