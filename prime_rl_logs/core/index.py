@@ -207,6 +207,14 @@ class LineIndex:
         self._new.extend(line_starts(data, offset))
         self.end = offset + len(data)
 
+    def extend_line(self, offset: int, size: int) -> None:
+        """Add one line of ``size`` bytes (newline included) appended at ``offset``,
+        known by its length only (a long line the follower held as its head)."""
+        if offset != self.end:
+            raise ValueError(f"appended line at {offset}, expected {self.end}")
+        self._new.append(offset)
+        self.end = offset + size
+
     def build_step(self, read: ReadAt, size: int = CHUNK) -> tuple[int, bytes] | None:
         """Index about ``size`` more bytes backwards; None once complete (or stale).
 
