@@ -266,13 +266,20 @@ class FileFollower:
                 raise
             return self._vanished()
         self._gone = False
-        if self._fd is None:  # parked: stat says whether there is anything to read
-            if (st.st_dev, st.st_ino) != self._ident:
+        same = (st.st_dev, st.st_ino) == self._ident
+        if (
+            same
+            and st.st_size == self._offset + self._pending_size
+            and st.st_mtime_ns == self._mtime_ns
+            and not self._switch_pending
+        ):
+            # Quiet: the path's stat is our file's (the same inode), nothing was read
+            # from it since. One syscall, open or parked: an idle run costs a stat a file.
+            return FollowResult(b"", self._offset, reset=False, gone=False)
+        if self._fd is None:  # parked: stat said there is something to read
+            if not same:
                 self._parked = False  # replaced while parked: the old file is out of reach
                 return self._poll_closed()
-            end = self._offset + self._pending_size
-            if st.st_size == end and st.st_mtime_ns == self._mtime_ns:
-                return FollowResult(b"", self._offset, reset=False, gone=False)
             if self.content_fd() is None:  # replaced between the stat and the open
                 self._parked = False
                 return self._poll_closed()
