@@ -4,8 +4,9 @@ Makes a run of ``--files`` log files (orchestrator, inference, launcher, env and
 trainer ranks) of ``--size-mb`` each (kept in ``--dir`` for the next run), starts
 ``prime-logs watch`` on it in a detached 200x50 tmux pane, and reads the viewer's
 ``VmRSS`` (resident now) and ``VmHWM`` (peak) from ``/proc`` once a second until the
-resident size has not moved by more than 1 MB for ``--quiet`` seconds (every file
-indexed, the history built) or ``--timeout``. Prints one JSON object on the last
+resident size has not moved by more than 1 MB, nor its CPU time by more than 5%,
+for ``--quiet`` seconds (every file
+indexed, the history built: the viewer idle) or ``--timeout``. Prints one JSON object on the last
 line: RSS at the first sample, the settled RSS, the peak, and the seconds to settle.
 ``--key K`` presses keys once settled (``1`` shows the Trainer pane: 124 files merged)
 and measures again. Linux only (``/proc``), needs tmux.
@@ -86,14 +87,27 @@ def memory(pid: int) -> tuple[float, float]:
     return rss, hwm
 
 
+def cpu_s(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def settle(pid: int, quiet: float, timeout: float) -> dict[str, float]:
+    """Sample once a second until the viewer is idle (under 5% of a core) and its
+    resident size has moved less than 1 MB, for ``quiet`` seconds."""
     t0 = time.monotonic()
     first = memory(pid)[0]
-    last, still_since = first, time.monotonic()
+    last, cpu, still_since = first, cpu_s(pid), time.monotonic()
     while time.monotonic() - t0 < timeout:
         time.sleep(1.0)
         rss, _ = memory(pid)
-        if abs(rss - last) > 1.0:
+        now_cpu = cpu_s(pid)
+        busy = now_cpu - cpu > 0.05
+        cpu = now_cpu
+        if abs(rss - last) > 1.0 or busy:
             last, still_since = rss, time.monotonic()
         elif time.monotonic() - still_since >= quiet:
             break

@@ -32,6 +32,7 @@ from typing import Any, Final, Protocol
 
 from watchfiles import awatch
 
+from prime_rl_logs.core.malloc import return_big_buffers
 from prime_rl_logs.core.run import Run, RunChanges
 
 __all__ = ["NETWORK_FILESYSTEMS", "is_network_fs", "watch_run"]
@@ -49,6 +50,8 @@ RECHECK_S: Final = 0.1
 POLL_DELAY_MS: Final = 250
 WAIT_FOR_LOGS_S: Final = 0.25
 INDEX_SLICE_S: Final = 0.02
+INDEX_START_S: Final = 0.1
+"""The background index starts this long after the watch (the first screen first)."""
 
 NETWORK_FILESYSTEMS: Final = frozenset(
     {
@@ -137,7 +140,10 @@ async def _sleep_or_stop(seconds: float, stop_event: _Event | None) -> bool:
 
 
 async def _index_in_background(run: Run) -> None:
-    """Index older lines in small slices, leaving the loop free in between."""
+    """Index older lines in small slices, leaving the loop free in between (their
+    4 MB chunks unmapped when freed: `core.malloc`, set after the first screen)."""
+    await asyncio.sleep(INDEX_START_S)
+    return_big_buffers()
     while True:
         if run.build_index(INDEX_SLICE_S):
             await asyncio.sleep(0.5)  # new files may come; cheap when all are done

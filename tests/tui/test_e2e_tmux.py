@@ -153,7 +153,7 @@ def test_128_files_switching_panes_while_written_loses_no_marker(tmp_path: Path)
 
     start_watch(tmp_path, height=50)
     try:
-        wait_until(lambda s: "Trainer" in s and "history line 199" in s, timeout=60)
+        wait_until(lambda s: "orchestrator starting" in s and "Trainer  128" in s, timeout=60)
         writer = threading.Thread(target=write)
         writer.start()
         keys = itertools.cycle(["2", "1", "6", "1", "3", "1"])
