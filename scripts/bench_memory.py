@@ -150,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
             "-d",
             "-s",
             "mem",
+            "-c",  # the run's folder: ``python -m`` puts the current folder first on sys.path
+            str(root),
             "-x",
             "200",
             "-y",

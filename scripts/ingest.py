@@ -164,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
             "-d",
             "-s",
             "ingest",
+            "-c",  # the run's folder: ``python -m`` puts the current folder first on sys.path
+            str(root),
             "-x",
             str(WIDTH),
             "-y",
