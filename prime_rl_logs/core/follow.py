@@ -61,6 +61,9 @@ PENDING_MAX: Final = 64 << 10
 `line_read.LINE_READ_MAX`, the most of a line ever read for its text): a longer one
 is held as its head and its length, and comes out cut (`FollowResult.line_size`)."""
 
+MIN_READ: Final = 64 << 10
+"""The least asked of one ``pread`` when the file's size is known (it may have grown)."""
+
 TAIL_CHECK: Final = 32
 """Bytes before the offset compared on growth, to notice a truncation we slept through."""
 
@@ -309,8 +312,8 @@ class FileFollower:
             self._offset = 0
             self._set_pending(b"", 0)
             self._tail = b""
-            return self._read_complete(reset=True)
-        return self._read_complete()
+            return self._read_complete(reset=True, size=size)
+        return self._read_complete(size=size)
 
     def _poll_closed(self) -> FollowResult:
         """No open file: try to open the path (first time, or it came back)."""
@@ -379,13 +382,16 @@ class FileFollower:
         self._pending = head[:PENDING_MAX] if len(head) > PENDING_MAX else head
         self._pending_size = size
 
-    def _read_complete(self, *, reset: bool = False) -> FollowResult:
+    def _read_complete(self, *, reset: bool = False, size: int | None = None) -> FollowResult:
         """Read to EOF (or `MAX_POLL_BYTES`); return the complete lines from the offset.
 
         A partial last line longer than `PENDING_MAX` keeps only its head; once it
         is cut, the bytes read after it are scanned for its newline and dropped, and
         when the newline comes the line is returned alone (`FollowResult.line_size`,
-        ``behind`` set: what follows it is read by the next poll).
+        ``behind`` set: what follows it is read by the next poll). ``size``, the
+        file's size if just seen, sizes the reads: a few appended lines are not read
+        into a `READ_BLOCK` buffer (a 4 MB allocation, a ``mmap`` and ``munmap`` each
+        once `core.malloc` has fixed the threshold).
         """
         assert self._fd is not None
         fd = self._fd
@@ -394,7 +400,8 @@ class FileFollower:
         parts = [] if cut_line or not self._pending else [self._pending]
         got = 0
         while got < MAX_POLL_BYTES:
-            block = os.pread(fd, READ_BLOCK, pos)
+            ask = READ_BLOCK if size is None else min(READ_BLOCK, max(size - pos, MIN_READ))
+            block = os.pread(fd, ask, pos)
             if not block:
                 break
             pos += len(block)
@@ -408,7 +415,7 @@ class FileFollower:
                     return self._long_line_done(block[: nl + 1], reset)
             else:
                 parts.append(block)
-            if len(block) < READ_BLOCK:
+            if len(block) < ask:
                 break
         else:
             self.behind = True

@@ -17,8 +17,9 @@ from typing import Final
 
 __all__ = ["MMAP_THRESHOLD", "return_big_buffers"]
 
-MMAP_THRESHOLD: Final = 256 << 10
-"""Allocations at least this big are mapped on their own and unmapped when freed."""
+MMAP_THRESHOLD: Final = 1 << 20
+"""Allocations at least this big are mapped on their own and unmapped when freed (the
+reader's big buffers are 4 MB and up; a poll's read is sized to what was appended)."""
 
 _M_MMAP_THRESHOLD: Final = -3  # glibc's mallopt parameter number
 _done: list[bool] = []

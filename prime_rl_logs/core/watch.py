@@ -1,20 +1,21 @@
 """Wake the run's followers when its files change.
 
 `watch_run` is the one loop of the dashboard (and of ``prime-logs tail --follow``):
-watchfiles (inotify, or polling on network filesystems) says *which* paths changed,
-`Run.refresh` reads them, and each non-empty `RunChanges` is yielded. Size and inode
-decide what happened (growth, truncation, replacement), never the kind of event.
+change notification says *which* paths changed, `Run.refresh` reads them, and each
+non-empty `RunChanges` is yielded. Size and inode decide what happened (growth,
+truncation, replacement), never the kind of event.
 
-Latency: a short debounce (`DEBOUNCE_MS`, 20 ms) and step (`STEP_MS`, 10 ms:
-watchfiles' thread wakes that often to look for events) put an appended line on
-screen in about 10-20 ms. What notification misses (a swapped ``logs/latest``
-symlink, writes from another NFS client, files created in a new folder before its
-watch was set up) is caught by a full refresh every `FULL_REFRESH_S` (2 s; the loop
-wakes at least every `WAKE_MS`, 1 s, so an idle run is walked every 2-3 s), a folder
-walk and two ``stat`` per file, and by a re-check `RECHECK_S` (0.1 s) after a new
-folder shows up, at the next wake-up. Idle, that is well under 1% of a core for 64
-files (see docs/benchmarks.md). While idle, the older lines of large files are
-indexed in small slices (`INDEX_SLICE_S`) so their warning/error counts complete.
+On Linux the notifications are inotify's, read on the event loop when the kernel has
+some (`core.inotify.Inotify`): an idle run costs no wake-up but the full refresh, and
+an appended line is read as soon as the loop gets to it. Elsewhere, on network
+filesystems (polled) and where inotify cannot be had, watchfiles does it: its thread
+looks for events every `STEP_MS` (10 ms) and gathers them for `DEBOUNCE_MS` (20 ms).
+What notification misses (a swapped ``logs/latest`` symlink, writes from another NFS
+client, files created in a new folder before its watch was set up) is caught by a
+full refresh every `FULL_REFRESH_S` (2 s; the loop wakes at least every `WAKE_MS`,
+1 s), a folder walk and a ``stat`` per file, and by a re-check `RECHECK_S` (0.1 s)
+after a new folder shows up. While idle, the older lines of large files are indexed
+in small slices (`INDEX_SLICE_S`) so their warning/error counts complete.
 
 When watchfiles itself fails (it raises on a file name that is not valid UTF-8,
 from notification and polling alike), the loop carries on without it: a full
@@ -30,8 +31,7 @@ from collections.abc import AsyncGenerator, Iterator
 from pathlib import Path
 from typing import Any, Final, Protocol
 
-from watchfiles import awatch
-
+from prime_rl_logs.core.inotify import Inotify
 from prime_rl_logs.core.malloc import return_big_buffers
 from prime_rl_logs.core.run import Run, RunChanges
 
@@ -177,6 +177,55 @@ async def _refresh_forever(run: Run, stop_event: _Event | None) -> AsyncGenerato
             yield changes
 
 
+async def _stop_or_events(ino: Inotify, timeout: float, stop_event: _Event | None) -> None:
+    """Until ``ino`` has events, ``stop_event`` is set, or ``timeout`` seconds."""
+    if stop_event is None:
+        await ino.wait(timeout)
+        return
+    waiters = [asyncio.ensure_future(ino.wait(timeout)), asyncio.ensure_future(stop_event.wait())]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waiters:
+            w.cancel()
+
+
+async def _notified(
+    run: Run, ino: Inotify, stop_event: _Event | None, last_full: float, recheck: float
+) -> AsyncGenerator[RunChanges, None]:
+    """The watch loop on inotify: the files events name are read as soon as the
+    loop gets to them (what piles up meanwhile is one batch); a full refresh every
+    `FULL_REFRESH_S`, and `RECHECK_S` after a new folder. Ends when the folder goes."""
+    while stop_event is None or not stop_event.is_set():
+        now = time.monotonic()
+        due = (
+            last_full + FULL_REFRESH_S if not recheck else min(recheck, last_full + FULL_REFRESH_S)
+        )
+        await _stop_or_events(ino, max(0.0, min(due - now, WAKE_MS / 1000)), stop_event)
+        if stop_event is not None and stop_event.is_set():
+            return
+        paths = ino.changes()
+        if ino.root_gone:
+            return
+        now = time.monotonic()
+        if ino.incomplete or now - last_full >= FULL_REFRESH_S or (recheck and now >= recheck):
+            ino.incomplete = False
+            changes = run.refresh()
+            last_full, recheck = now, 0.0
+        elif paths:
+            if any(run.file(p) is None for p in paths):
+                # A new folder: files created in it before its watch was set up send
+                # no event; look again in a moment.
+                recheck = now + RECHECK_S
+            changes = run.refresh(paths)
+        else:
+            continue
+        for batch in _and_the_rest(run, changes):
+            yield batch
+        if not run.logs.is_dir():
+            return  # the folder went away: wait for it again
+
+
 async def watch_run(
     run: Run,
     *,
@@ -202,6 +251,14 @@ async def watch_run(
             recheck = last_full + RECHECK_S
             if changes:
                 yield changes
+            ino = None if force else Inotify.open(os.fspath(run.logs))
+            if ino is not None:
+                with ino:
+                    async for batch in _notified(run, ino, stop_event, last_full, recheck):
+                        yield batch
+                continue  # stopped (the loop's test), or the folder went: wait for it
+            from watchfiles import awatch  # polling, or no inotify here
+
             try:
                 async for events in awatch(
                     run.logs,
