@@ -12,8 +12,8 @@ filesystems (polled) and where inotify cannot be had, watchfiles does it: its th
 looks for events every `STEP_MS` (10 ms) and gathers them for `DEBOUNCE_MS` (20 ms).
 What notification misses (a swapped ``logs/latest`` symlink, writes from another NFS
 client, files created in a new folder before its watch was set up) is caught by a
-full refresh every `FULL_REFRESH_S` (2 s; the loop wakes at least every `WAKE_MS`,
-1 s), a folder walk and a ``stat`` per file, and by a re-check `RECHECK_S` (0.1 s)
+full refresh every `FULL_REFRESH_S` (2 s; `NOTIFIED_FULL_REFRESH_S`, 5 s, on
+inotify, which says when it lost events), a folder walk and a ``stat`` per file, and by a re-check `RECHECK_S` (0.1 s)
 after a new folder shows up. While idle, the older lines of large files are indexed
 in small slices (`INDEX_SLICE_S`) so their warning/error counts complete.
 
@@ -42,7 +42,11 @@ DEBOUNCE_MS: Final = 20
 STEP_MS: Final = 10
 """watchfiles' thread looks for events this often."""
 FULL_REFRESH_S: Final = 2.0
-"""Every file is read and the folder walked at least this often."""
+"""Every file is read and the folder walked at least this often (watchfiles)."""
+NOTIFIED_FULL_REFRESH_S: Final = 5.0
+"""The same on inotify, which loses nothing it can see without saying so (a queue
+overflow or a folder it could not watch asks for a full refresh at once): at 256 idle
+files the walk was two thirds of the dashboard's idle CPU."""
 WAKE_MS: Final = 1000
 """The loop wakes this often when idle, for the full refresh and re-checks."""
 RECHECK_S: Final = 0.1
@@ -195,12 +199,12 @@ async def _notified(
 ) -> AsyncGenerator[RunChanges, None]:
     """The watch loop on inotify: the files events name are read as soon as the
     loop gets to them (what piles up meanwhile is one batch); a full refresh every
-    `FULL_REFRESH_S`, and `RECHECK_S` after a new folder. Ends when the folder goes."""
+    `NOTIFIED_FULL_REFRESH_S`, and `RECHECK_S` after a new folder. Ends when the
+    folder goes."""
+    every = NOTIFIED_FULL_REFRESH_S
     while stop_event is None or not stop_event.is_set():
         now = time.monotonic()
-        due = (
-            last_full + FULL_REFRESH_S if not recheck else min(recheck, last_full + FULL_REFRESH_S)
-        )
+        due = last_full + every if not recheck else min(recheck, last_full + every)
         await _stop_or_events(ino, max(0.0, min(due - now, WAKE_MS / 1000)), stop_event)
         if stop_event is not None and stop_event.is_set():
             return
@@ -208,7 +212,7 @@ async def _notified(
         if ino.root_gone:
             return
         now = time.monotonic()
-        if ino.incomplete or now - last_full >= FULL_REFRESH_S or (recheck and now >= recheck):
+        if ino.incomplete or now - last_full >= every or (recheck and now >= recheck):
             ino.incomplete = False
             changes = run.refresh()
             last_full, recheck = now, 0.0
