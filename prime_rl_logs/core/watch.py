@@ -13,9 +13,10 @@ looks for events every `STEP_MS` (10 ms) and gathers them for `DEBOUNCE_MS` (20 
 What notification misses (a swapped ``logs/latest`` symlink, writes from another NFS
 client, files created in a new folder before its watch was set up) is caught by a
 full refresh every `FULL_REFRESH_S` (2 s; `NOTIFIED_FULL_REFRESH_S`, 5 s, on
-inotify, which says when it lost events), a folder walk and a ``stat`` per file, and by a re-check `RECHECK_S` (0.1 s)
-after a new folder shows up. While idle, the older lines of large files are indexed
-in small slices (`INDEX_SLICE_S`) so their warning/error counts complete.
+inotify, which says when it lost events), a folder walk and a ``stat`` per file,
+and by a re-check `RECHECK_S` (0.1 s) after a new folder shows up. While idle, the
+older lines of large files are indexed in small slices (`INDEX_SLICE_S`) so their
+warning/error counts complete.
 
 When watchfiles itself fails (it raises on a file name that is not valid UTF-8,
 from notification and polling alike), the loop carries on without it: a full
