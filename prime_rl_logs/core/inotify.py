@@ -26,6 +26,8 @@ import struct
 import sys
 from typing import Any, Final
 
+from prime_rl_logs.layout import MAX_DEPTH
+
 __all__ = ["Inotify"]
 
 # <sys/inotify.h>
@@ -56,8 +58,6 @@ MASK: Final = (
     | IN_MOVE_SELF
 )
 _HEADER: Final = struct.Struct("iIII")  # wd, mask, cookie, len
-MAX_DEPTH: Final = 32
-"""Folders deeper than this below the root are not watched (`layout.MAX_DEPTH`)."""
 
 
 class Inotify:
@@ -104,7 +104,8 @@ class Inotify:
     # -- watching ------------------------------------------------------------------
 
     def add_tree(self, top: str, depth: int) -> None:
-        """Watch ``top`` and the folders below it (iteratively, to `MAX_DEPTH`)."""
+        """Watch ``top`` and the folders below it (iteratively, to `layout.MAX_DEPTH`,
+        as deep as `layout.discover` reads)."""
         stack = [(top, depth)]
         while stack:
             folder, d = stack.pop()
