@@ -140,23 +140,27 @@ class Inotify:
 
     # -- reading ---------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Wake `wait` when the descriptor is readable (on the running loop)."""
-        if self._reader is None:
-            loop = asyncio.get_running_loop()
-            loop.add_reader(self._fd, self._wake.set)
-            self._reader = loop
-
     async def wait(self, timeout: float) -> None:
-        """Until events are waiting, or ``timeout`` seconds."""
-        self.start()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout)
+        """Until events are waiting, or ``timeout`` seconds.
+
+        The descriptor is watched by the loop only meanwhile: epoll reports it
+        readable on every turn of the loop while events wait unread, so left
+        registered it would spin the loop while a batch is gathered or handled.
+        """
+        loop = asyncio.get_running_loop()
+        self._wake.clear()
+        loop.add_reader(self._fd, self._wake.set)
+        self._reader = loop
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
+        finally:
+            loop.remove_reader(self._fd)
+            self._reader = None
 
     def changes(self) -> set[str]:
         """The paths named by the events read now (files and folders); new folders
         are watched before this returns."""
-        self._wake.clear()
         paths: set[str] = set()
         while True:
             try:

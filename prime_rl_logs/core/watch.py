@@ -6,9 +6,12 @@ non-empty `RunChanges` is yielded. Size and inode decide what happened (growth,
 truncation, replacement), never the kind of event.
 
 On Linux the notifications are inotify's, read on the event loop when the kernel has
-some (`core.inotify.Inotify`): an idle run costs no wake-up but the full refresh, and
-an appended line is read as soon as the loop gets to it. Elsewhere, on network
-filesystems (polled) and where inotify cannot be had, watchfiles does it: its thread
+some (`core.inotify.Inotify`): an idle run costs no wake-up but the full refresh; the
+first line written after a quiet spell is read at once, and while writes keep coming
+they are read in batches at most every `BATCH_S` (25 ms: at 10,000 lines/s over 64
+files, 15 ms cost 10-20% more CPU than watchfiles for 10 ms less latency).
+Elsewhere, on network filesystems (polled) and where inotify cannot be had,
+watchfiles does it: its thread
 looks for events every `STEP_MS` (10 ms) and gathers them for `DEBOUNCE_MS` (20 ms).
 What notification misses (a swapped ``logs/latest`` symlink, writes from another NFS
 client, files created in a new folder before its watch was set up) is caught by a
@@ -44,6 +47,11 @@ STEP_MS: Final = 10
 """watchfiles' thread looks for events this often."""
 FULL_REFRESH_S: Final = 2.0
 """Every file is read and the folder walked at least this often (watchfiles)."""
+BATCH_S: Final = 0.025
+"""On inotify, refreshes come at most this often while writes keep coming (what is
+written meanwhile is one batch); the first write after a quiet spell is read at once.
+Each batch costs the dashboard a pass over its panes: 15 ms cost 10-20% more CPU at
+10,000 lines/s than watchfiles' batches; 25 ms costs the same, and reads sooner."""
 NOTIFIED_FULL_REFRESH_S: Final = 5.0
 """The same on inotify, which loses nothing it can see without saying so (a queue
 overflow or a folder it could not watch asks for a full refresh at once): at 256 idle
@@ -203,12 +211,17 @@ async def _notified(
     `NOTIFIED_FULL_REFRESH_S`, and `RECHECK_S` after a new folder. Ends when the
     folder goes."""
     every = NOTIFIED_FULL_REFRESH_S
+    last_batch = 0.0
     while stop_event is None or not stop_event.is_set():
         now = time.monotonic()
         due = last_full + every if not recheck else min(recheck, last_full + every)
         await _stop_or_events(ino, max(0.0, min(due - now, WAKE_MS / 1000)), stop_event)
         if stop_event is not None and stop_event.is_set():
             return
+        gap = time.monotonic() - last_batch
+        if gap < BATCH_S:
+            await asyncio.sleep(BATCH_S - gap)  # writes keep coming: gather them
+        last_batch = time.monotonic()
         paths = ino.changes()
         if ino.root_gone:
             return
