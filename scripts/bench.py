@@ -12,7 +12,7 @@ import importlib.util
 import sys
 from pathlib import Path
 
-BENCHMARKS = ("logger", "core", "metrics", "tui", "runs", "serve", "doctor")
+BENCHMARKS = ("logger", "core", "metrics", "tui", "runs", "serve", "doctor", "memory")
 HERE = Path(__file__).resolve().parent
 
 

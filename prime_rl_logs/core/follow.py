@@ -5,7 +5,11 @@ reads appended bytes with ``os.pread`` from where it stopped. What can happen to
 log file while we watch it, and what `poll` reports:
 
 * growth: the appended complete lines; a partial last line is held back until its
-  newline arrives, so no line is ever returned in two pieces or twice;
+  newline arrives, so no line is ever returned in two pieces or twice. Of a partial
+  line longer than `PENDING_MAX` only its first `PENDING_MAX` bytes and its length
+  are held (the rest is read and dropped, so memory does not grow with the line);
+  when its newline arrives it is returned alone, as that head with its real size
+  (`FollowResult.line_size`), and the lines after it on the next poll, whole;
 * truncation in place (``size < offset``, e.g. copytruncate): ``reset=True`` and the
   content from offset 0;
 * recreation (``setup_logger`` deletes and recreates its files), rename rotation
@@ -52,6 +56,14 @@ MAX_POLL_BYTES: Final = 32 << 20
 A burst of hundreds of MB is read (and held, about twice this while joined) in
 slices of this size, each handed on before the next is read."""
 
+PENDING_MAX: Final = 64 << 10
+"""The most bytes of a partial last line held between polls (the same as
+`line_read.LINE_READ_MAX`, the most of a line ever read for its text): a longer one
+is held as its head and its length, and comes out cut (`FollowResult.line_size`)."""
+
+MIN_READ: Final = 64 << 10
+"""The least asked of one ``pread`` when the file's size is known (it may have grown)."""
+
 TAIL_CHECK: Final = 32
 """Bytes before the offset compared on growth, to notice a truncation we slept through."""
 
@@ -67,12 +79,23 @@ class FollowResult:
     ``offset`` of the file. ``reset`` means the file was truncated or replaced and
     ``data`` comes from offset 0 of the new content. ``gone`` means the path names no
     file now (``data`` may still hold the last lines drained from the old one).
+
+    ``line_size`` is None, except for a line longer than `PENDING_MAX` that was
+    written in pieces: then it is the only line of the result, ``data`` is its first
+    `PENDING_MAX` bytes (no newline) and ``line_size`` its real length, newline
+    included; the next line starts at `end`.
     """
 
     data: bytes
     offset: int
     reset: bool
     gone: bool
+    line_size: int | None = None
+
+    @property
+    def end(self) -> int:
+        """The offset after the last line of the result."""
+        return self.offset + (len(self.data) if self.line_size is None else self.line_size)
 
 
 class FileFollower:
@@ -94,7 +117,8 @@ class FileFollower:
         self._fd: int | None = None
         self._ident: tuple[int, int] | None = None  # (st_dev, st_ino) of _fd
         self._offset = start or 0  # where the next complete line starts
-        self._pending = b""  # a partial last line, read but not returned
+        self._pending = b""  # the head of a partial last line (at most PENDING_MAX)
+        self._pending_size = 0  # that line's length so far (> len(_pending) once cut)
         self._tail = b""  # the last bytes read, to notice a truncate-and-regrow
         self._ever_opened = False
         self._switch_pending = False  # the path names another file; old one drained
@@ -116,8 +140,14 @@ class FileFollower:
 
     @property
     def pending(self) -> bytes:
-        """The partial last line held back (no newline yet); shown as pending, if at all."""
+        """The partial last line held back (no newline yet), at most its first
+        `PENDING_MAX` bytes; shown as pending, if at all."""
         return self._pending
+
+    @property
+    def pending_size(self) -> int:
+        """The length of the partial last line read so far (``len(pending)`` unless cut)."""
+        return self._pending_size
 
     @property
     def fd(self) -> int | None:
@@ -239,13 +269,20 @@ class FileFollower:
                 raise
             return self._vanished()
         self._gone = False
-        if self._fd is None:  # parked: stat says whether there is anything to read
-            if (st.st_dev, st.st_ino) != self._ident:
+        same = (st.st_dev, st.st_ino) == self._ident
+        if (
+            same
+            and st.st_size == self._offset + self._pending_size
+            and st.st_mtime_ns == self._mtime_ns
+            and not self._switch_pending
+        ):
+            # Quiet: the path's stat is our file's (the same inode), nothing was read
+            # from it since. One syscall, open or parked: an idle run costs a stat a file.
+            return FollowResult(b"", self._offset, reset=False, gone=False)
+        if self._fd is None:  # parked: stat said there is something to read
+            if not same:
                 self._parked = False  # replaced while parked: the old file is out of reach
                 return self._poll_closed()
-            end = self._offset + len(self._pending)
-            if st.st_size == end and st.st_mtime_ns == self._mtime_ns:
-                return FollowResult(b"", self._offset, reset=False, gone=False)
             if self.content_fd() is None:  # replaced between the stat and the open
                 self._parked = False
                 return self._poll_closed()
@@ -254,11 +291,11 @@ class FileFollower:
             # The path names another file now. Drain the old one first; switch on the
             # poll after that (so the two contents never share one result).
             if not self._switch_pending:
-                data, offset = self._read_complete()
+                r = self._read_complete()
                 self._switch_pending = not self.behind  # drained to EOF: switch next
-                if data:
+                if r.data:
                     self.behind = True
-                    return FollowResult(data, offset, reset=False, gone=False)
+                    return r
             self._switch_pending = False
             self._retire_fd()
             return self._poll_closed()
@@ -267,18 +304,16 @@ class FileFollower:
         fst = os.fstat(self._fd)
         size = fst.st_size
         self._mtime_ns = fst.st_mtime_ns
-        end = self._offset + len(self._pending)
+        end = self._offset + self._pending_size
         if size < end or (size > end and not self._same_tail(end)):
             # Truncated in place: the old content is gone, read the new from 0. (Also
             # when it was truncated and has grown past our offset again: the bytes we
             # read last are not there any more.)
             self._offset = 0
-            self._pending = b""
+            self._set_pending(b"", 0)
             self._tail = b""
-            data, offset = self._read_complete()
-            return FollowResult(data, offset, reset=True, gone=False)
-        data, offset = self._read_complete()
-        return FollowResult(data, offset, reset=False, gone=False)
+            return self._read_complete(reset=True, size=size)
+        return self._read_complete(size=size)
 
     def _poll_closed(self) -> FollowResult:
         """No open file: try to open the path (first time, or it came back)."""
@@ -294,14 +329,14 @@ class FileFollower:
     def _vanished(self) -> FollowResult:
         """The path is gone: drain the old file (unless parked), hand it on, report gone."""
         if self._fd is not None:
-            data, offset = self._read_complete()
+            r = self._read_complete()
         else:
-            data, offset = b"", self._offset
+            r = FollowResult(b"", self._offset, reset=False, gone=False)
         self._retire_fd()
         self._parked = False
         self._gone = True
-        self._pending = b""
-        return FollowResult(data, offset, reset=False, gone=True)
+        self._set_pending(b"", 0)
+        return FollowResult(r.data, r.offset, reset=False, gone=True, line_size=r.line_size)
 
     def _open_new(self, *, reset: bool) -> FollowResult:
         fd = POOL.open(self.path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
@@ -320,7 +355,7 @@ class FileFollower:
         self._ident = (st.st_dev, st.st_ino)
         self._ever_opened = True
         self._gone = False
-        self._pending = b""
+        self._set_pending(b"", 0)
         self._tail = b""
         # The first file is read from `start` (if it is still that long); a file
         # that replaced another, or appeared later, from its beginning.
@@ -333,8 +368,7 @@ class FileFollower:
         if self._offset:
             n = min(TAIL_CHECK, self._offset)
             self._tail = os.pread(fd, n, self._offset - n)
-        data, offset = self._read_complete()
-        return FollowResult(data, offset, reset=reset and not first, gone=False)
+        return self._read_complete(reset=reset and not first)
 
     def _same_tail(self, end: int) -> bool:
         """Do the bytes before ``end`` still read as they did? (One tiny pread.)"""
@@ -344,37 +378,66 @@ class FileFollower:
         assert self._fd is not None
         return os.pread(self._fd, len(tail), end - len(tail)) == tail
 
-    def _read_complete(self) -> tuple[bytes, int]:
-        """Read to EOF (or `MAX_POLL_BYTES`); return the complete lines and their offset."""
+    def _set_pending(self, head: bytes, size: int) -> None:
+        self._pending = head[:PENDING_MAX] if len(head) > PENDING_MAX else head
+        self._pending_size = size
+
+    def _read_complete(self, *, reset: bool = False, size: int | None = None) -> FollowResult:
+        """Read to EOF (or `MAX_POLL_BYTES`); return the complete lines from the offset.
+
+        A partial last line longer than `PENDING_MAX` keeps only its head; once it
+        is cut, the bytes read after it are scanned for its newline and dropped, and
+        when the newline comes the line is returned alone (`FollowResult.line_size`,
+        ``behind`` set: what follows it is read by the next poll). ``size``, the
+        file's size if just seen, sizes the reads: a few appended lines are not read
+        into a `READ_BLOCK` buffer (a 4 MB allocation, a ``mmap`` and ``munmap`` each
+        once `core.malloc` has fixed the threshold).
+        """
         assert self._fd is not None
         fd = self._fd
-        pos = self._offset + len(self._pending)
-        parts = [self._pending] if self._pending else []
-        fresh = len(parts)  # parts[fresh:] are bytes read now
+        pos = self._offset + self._pending_size
+        cut_line = self._pending_size > len(self._pending)
+        parts = [] if cut_line or not self._pending else [self._pending]
         got = 0
         while got < MAX_POLL_BYTES:
-            block = os.pread(fd, READ_BLOCK, pos)
+            ask = READ_BLOCK if size is None else min(READ_BLOCK, max(size - pos, MIN_READ))
+            block = os.pread(fd, ask, pos)
             if not block:
                 break
-            parts.append(block)
             pos += len(block)
             got += len(block)
-            if len(block) < READ_BLOCK:
+            self._tail = (self._tail + block[-TAIL_CHECK:])[-TAIL_CHECK:]
+            if cut_line:
+                nl = block.find(b"\n")
+                if nl < 0:
+                    self._pending_size += len(block)  # still the long line: dropped
+                else:
+                    return self._long_line_done(block[: nl + 1], reset)
+            else:
+                parts.append(block)
+            if len(block) < ask:
                 break
         else:
             self.behind = True
-        if got:
-            last = parts[-1]
-            if len(last) >= TAIL_CHECK:
-                self._tail = last[-TAIL_CHECK:]
-            else:
-                self._tail = (self._tail + b"".join(parts[fresh:]))[-TAIL_CHECK:]
+        offset = self._offset
+        if cut_line:
+            return FollowResult(b"", offset, reset=reset, gone=False)
         buf = b"".join(parts) if len(parts) != 1 else parts[0]
         cut = buf.rfind(b"\n") + 1
-        offset = self._offset
-        self._pending = buf[cut:]
+        self._set_pending(buf[cut:], len(buf) - cut)
         self._offset = offset + cut
-        return buf[:cut], offset
+        return FollowResult(buf[:cut], offset, reset=reset, gone=False)
+
+    def _long_line_done(self, rest: bytes, reset: bool) -> FollowResult:
+        """The long partial line ends with ``rest``, the start of the last block read."""
+        offset, size = self._offset, self._pending_size + len(rest)
+        head = self._pending
+        self._offset += size
+        self._set_pending(b"", 0)
+        # The next read starts at the line's end, so `_tail` ends there too.
+        self._tail = rest[-TAIL_CHECK:]
+        self.behind = True
+        return FollowResult(head, offset, reset=reset, gone=False, line_size=size)
 
 
 def _end_of_last_line(fd: int, size: int) -> int:

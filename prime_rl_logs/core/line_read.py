@@ -59,18 +59,23 @@ def appended_blocks(read: ReadAt, a: int, b: int) -> Iterator[tuple[int, bytes]]
 
     Returns:
         ``(offset, bytes)`` pieces of whole lines in file order; fewer when a read
-        comes back short (the content was replaced or a read failed).
+        comes back short (the content was replaced or a read failed). A line longer
+        than the block is never held whole: it comes alone, as its first
+        `LINE_READ_MAX` bytes and a newline (what is shown of it, cut: the reader's
+        text says so), and the next piece starts at its real end.
     """
-    block = APPENDED_BLOCK
     while a < b:
-        size = min(block, b - a)
+        size = min(APPENDED_BLOCK, b - a)
         buf = read(a, size)
         if len(buf) != size:
             return
         if a + size < b:
             cut = buf.rfind(b"\n") + 1
             if cut == 0:  # one line longer than the block
-                block *= 2
+                del buf
+                head, line = read_line_head(read, a, LINE_READ_MAX)
+                yield a, head if head.endswith(b"\n") else head + b"\n"
+                a += line
                 continue
             buf = buf[:cut]
         yield a, buf

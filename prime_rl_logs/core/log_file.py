@@ -55,6 +55,9 @@ REMEMBERED_LINES: Final = 128
 shown: more than a screen of rows, so following the end decodes nothing twice, and
 a bound that does not grow with the lines appended while nobody looks at them."""
 
+_CUT_MARK: Final = "… [cut: "
+"""What `decode.decode_line` writes before the size of a line it cut."""
+
 GONE_TEXT: Final = "\x1b[2m⋯ (no longer readable: the file was truncated or replaced)\x1b[0m"
 
 
@@ -122,7 +125,7 @@ class LogFile:
     @property
     def size(self) -> int:
         """Bytes of the current content read so far (complete lines and a pending one)."""
-        return self.index.end + len(self._follower.pending)
+        return self.index.end + self._follower.pending_size
 
     @property
     def end(self) -> int:
@@ -222,11 +225,16 @@ class LogFile:
             self.status, self.error = "live", None
         appended = None
         if r.data and self._current:
-            self.index.extend(r.data, r.offset)
-            w, e = count_problems(r.data)
+            if r.line_size is None:
+                self.index.extend(r.data, r.offset)
+                data: bytes | None = r.data
+            else:  # one long line, held as its head: its bytes stay on disk
+                self.index.extend_line(r.offset, r.line_size)
+                data = None
+            w, e = count_problems(r.data if data is not None else r.data + b"\n")
             self.warnings += w
             self.errors += e
-            appended = Appended(r.offset, r.offset + len(r.data), self.generation, r.data)
+            appended = Appended(r.offset, r.end, self.generation, data)
             self.last_write = self._follower.mtime or time.time()
         if went_gone:
             # Keep its lines readable without holding a deleted file's disk space.
@@ -374,7 +382,12 @@ class LogFile:
             generation: the content the line belongs to.
             offset: where the line starts.
             text: ``decode_line`` of the line's bytes (its newline included or not).
+                A line cut for display is not kept: it may have been decoded from
+                a head whose real size the reader did not know (`appended`), and
+                `text` reads it again with its size.
         """
+        if text.endswith(" line]") and _CUT_MARK in text[-40:]:
+            return
         self._fresh.put((generation, offset), text)
 
     def text(self, offset: int, generation: int | None = None) -> str:

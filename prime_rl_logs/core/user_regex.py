@@ -36,8 +36,6 @@ import threading
 from collections.abc import Iterator
 from typing import Any, Final
 
-import regex
-
 _c: Any = importlib.import_module("re._constants")  # the parser of `re` itself
 _parser: Any = importlib.import_module("re._parser")
 
@@ -125,6 +123,8 @@ class UserRegex:
     def __init__(self, pattern: str, flags: int = 0) -> None:
         self.pattern = pattern
         self.flags = flags
+        import regex  # here, not at the top: the dashboard's first screen needs no regex
+
         try:
             self._compiled = regex.compile(pattern, (flags & _RE_FLAGS) | regex.VERSION0)
         except regex.error as exc:  # accepted by `re`, refused by `regex`: rare

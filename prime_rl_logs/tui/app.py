@@ -21,7 +21,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import events, on, work
@@ -32,7 +32,6 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, OptionList
 
 from prime_rl_logs.core.run import Run, RunChanges
-from prime_rl_logs.core.user_regex import UserRegex
 from prime_rl_logs.core.view import Filter, View
 from prime_rl_logs.core.watch import watch_run
 from prime_rl_logs.layout import (
@@ -46,9 +45,7 @@ from prime_rl_logs.layout import (
 from prime_rl_logs.levels import DEBUG, ERROR, INFO, LEVELS, SUCCESS, WARNING
 from prime_rl_logs.metrics import LiveMetrics
 from prime_rl_logs.tui import attempts
-from prime_rl_logs.tui.help import HelpScreen
 from prime_rl_logs.tui.keys import KEYS
-from prime_rl_logs.tui.metrics_view import MetricsView
 from prime_rl_logs.tui.pane import HiddenViews, LogPane, PaneSpec, TextLine, describe
 from prime_rl_logs.tui.problems import Problems
 from prime_rl_logs.tui.prompt import Prompt
@@ -60,6 +57,13 @@ from prime_rl_logs.tui.record_actions import (
     save_record,
 )
 from prime_rl_logs.tui.sidebar import Sidebar
+
+if TYPE_CHECKING:
+    # Imported when first used, not for the first screen (`tests/test_imports.py`).
+    from textual.widget import AwaitMount
+
+    from prime_rl_logs.core.user_regex import UserRegex
+    from prime_rl_logs.tui.metrics_view import MetricsView
 
 __all__ = ["LEVEL_CYCLE", "LogPane", "PaneSpec", "PrimeLogsApp", "TextLine"]
 
@@ -148,7 +152,8 @@ class PrimeLogsApp(App[int]):
         self._history_hold = 0.0  # the loop time before which history waits
         self.hidden_views = HiddenViews()  # what panes showed before, kept live
         self.metrics = LiveMetrics(output_dir, logs)
-        self.metrics_view = MetricsView(id="metrics")
+        self._metrics_view: MetricsView | None = None
+        self._metrics_mount: AwaitMount | None = None
         self._metrics_version = -1
         self._sidebar_dirty = True
         self._notices: set[str] = set()
@@ -163,7 +168,6 @@ class PrimeLogsApp(App[int]):
             yield self.sidebar
             with Vertical(id="main"):
                 yield from self.panes
-                yield self.metrics_view
                 yield self.problems.view
         yield self.prompt
         yield self.status
@@ -172,7 +176,6 @@ class PrimeLogsApp(App[int]):
     def on_mount(self) -> None:
         self.panes[1].display = self._split
         self.prompt.display = False
-        self.metrics_view.display = False
         self.problems.view.display = False
         self.run_model.refresh()
         for pane in self.panes:
@@ -249,11 +252,32 @@ class PrimeLogsApp(App[int]):
     def _refresh_metrics(self) -> None:
         """Redraw the header and the Metrics pane when a value changed."""
         store = self.metrics.store
-        if store.version == self._metrics_version or not self.metrics_view.is_attached:
+        view = self._metrics_view
+        if store.version == self._metrics_version or not (view or self.header).is_attached:
             return  # nothing new, or the app is closing (no plots may be mounted now)
         self._metrics_version = store.version
         self._update_header()
-        self.metrics_view.update_store(store)
+        if view is not None:
+            view.update_store(store)
+
+    @property
+    def metrics_view(self) -> MetricsView:
+        """The Metrics pane, made and mounted (hidden) when first asked for: its
+        module, its plots and its widgets are no part of the first screen."""
+        view = self._metrics_view
+        if view is None:
+            from prime_rl_logs.tui.metrics_view import MetricsView
+
+            view = self._metrics_view = MetricsView(id="metrics")
+            view.display = False
+            view.update_store(self.metrics.store)
+            self._metrics_mount = self.query_one("#main", Vertical).mount(view)
+        return view
+
+    @property
+    def metrics_showing(self) -> bool:
+        """The Metrics pane is on screen (False before it was ever shown)."""
+        return self._metrics_view is not None and self._metrics_view.display
 
     @work(exclusive=True, group="metrics")
     async def _load_metrics(self) -> None:
@@ -337,22 +361,29 @@ class PrimeLogsApp(App[int]):
 
     # -- actions ----------------------------------------------------------
 
-    def action_metrics(self) -> None:
+    async def action_metrics(self) -> None:
         """Show the Metrics pane in place of the log panes, or go back to them."""
-        showing = not self.metrics_view.display
+        view = self.metrics_view
+        if self._metrics_mount is not None:
+            mounting, self._metrics_mount = self._metrics_mount, None
+            await mounting  # the first time: its picker exists after this
         self.problems.hide()
-        self.metrics_view.display = showing
+        showing = not view.display
+        view.display = showing
         self.panes[0].display = not showing
         self.panes[1].display = not showing and self._split
         if showing:
             self._refresh_metrics()
-            self.metrics_view.picker.focus()
+            view.picker.focus()
         else:
             self.panes[0].log_view.focus()
 
     def _show_logs(self) -> None:
-        if self.metrics_view.display:
-            self.action_metrics()
+        if self.metrics_showing:
+            self.metrics_view.display = False
+            self.panes[0].display = True
+            self.panes[1].display = self._split
+            self.panes[0].log_view.focus()
         self.problems.hide()
 
     def action_problems(self) -> None:
@@ -402,7 +433,8 @@ class PrimeLogsApp(App[int]):
 
     def _close_prompt(self) -> None:
         self.prompt.close()
-        self.metrics_view.display = False
+        if self._metrics_view is not None:
+            self._metrics_view.display = False
         self.active_pane.log_view.focus()
 
     def _set_search(self, pattern: UserRegex | None) -> None:
@@ -504,6 +536,8 @@ class PrimeLogsApp(App[int]):
         attempts.switch_run(self, self.output_dir)
 
     def action_help(self) -> None:
+        from prime_rl_logs.tui.help import HelpScreen
+
         self.push_screen(HelpScreen(self.BINDINGS))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:

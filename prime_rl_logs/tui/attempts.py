@@ -19,6 +19,7 @@ Nothing here is drawn unescaped: names, reasons and errors go through
 
 from __future__ import annotations
 
+import sys
 from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -32,12 +33,12 @@ from textual.widgets.option_list import Option
 
 from prime_rl_logs.core.run import Run
 from prime_rl_logs.layout import LOGS_DIR, safe_name
-from prime_rl_logs.metrics import LiveMetrics, MetricsStore, scan_run
-from prime_rl_logs.runs import AttemptInfo, RunInfo, is_run_dir, run_info
-from prime_rl_logs.tui.config_view import ConfigView
-from prime_rl_logs.tui.runs_screen import STATUS_STYLE, RunsScreen
 
 if TYPE_CHECKING:
+    # Imported where used: the runs model, the runs screen, the config view and the
+    # metrics scan are no part of the dashboard's first screen.
+    from prime_rl_logs.metrics import MetricsStore
+    from prime_rl_logs.runs import AttemptInfo, RunInfo
     from prime_rl_logs.tui.app import PrimeLogsApp
 
 __all__ = [
@@ -52,6 +53,8 @@ __all__ = [
 
 def info_of(output_dir: Path) -> RunInfo | None:
     """`runs.run_info` of the run, None when it is not (yet) a run."""
+    from prime_rl_logs.runs import is_run_dir, run_info
+
     try:
         return run_info(output_dir) if is_run_dir(output_dir) else None
     except OSError:
@@ -71,6 +74,8 @@ def header_note(info: RunInfo | None, logs: Path | None) -> Text:
     """The header's phrase on the shown attempt ("" for a run of one attempt)."""
     if info is None or (len(info.attempts) < 2 and logs is None):
         return Text()
+    from prime_rl_logs.tui.runs_screen import STATUS_STYLE
+
     shown = shown_attempt(info, logs)
     if not shown.attempt.current:
         style = STATUS_STYLE.get(shown.status, "")
@@ -92,6 +97,8 @@ def header_note(info: RunInfo | None, logs: Path | None) -> Text:
 
 def attempt_line(a: AttemptInfo, *, shown: bool) -> Text:
     """One row of the attempt picker: number, status, steps covered, first error."""
+    from prime_rl_logs.tui.runs_screen import STATUS_STYLE
+
     steps = "no steps"
     if a.first_step is not None and a.last_step is not None:
         steps = f"steps {a.first_step}-{a.last_step}"
@@ -150,6 +157,8 @@ def switch_run(app: PrimeLogsApp, output_dir: Path, logs: Path | None = None) ->
     app.run_model.close()
     app.output_dir = output_dir
     app.shown_logs = logs
+    from prime_rl_logs.metrics import LiveMetrics
+
     app.run_model = Run(output_dir, logs)
     app.metrics = LiveMetrics(output_dir, logs)
     app._metrics_version = -1
@@ -167,12 +176,14 @@ def switch_run(app: PrimeLogsApp, output_dir: Path, logs: Path | None = None) ->
 def load_compared(app: PrimeLogsApp) -> None:
     """Read the runs marked in the runs screen (other than the shown one) in a thread
     and overlay them in the Metrics pane (`MetricsView.set_compare`)."""
+    from prime_rl_logs.metrics import scan_run
+
     runs = [p for p in app.compared if p != app.output_dir]
 
     def read() -> None:
         stores: list[tuple[str, MetricsStore]] = [(p.name, scan_run(p)) for p in runs]
         with suppress(RuntimeError):  # the app closed meanwhile
-            app.call_from_thread(app.metrics_view.set_compare, stores)
+            app.call_from_thread(lambda: app.metrics_view.set_compare(stores))
 
     app.run_worker(read, thread=True, exclusive=True, group="compare")
 
@@ -201,6 +212,8 @@ def open_config(app: PrimeLogsApp) -> None:
         return
     shown = shown_attempt(info, app.shown_logs)
     title = f"config of {safe_name(info.name)}, attempt {shown.number}"
+    from prime_rl_logs.tui.config_view import ConfigView
+
     app.push_screen(ConfigView(title, shown.attempt.config_files(), info.path))
 
 
@@ -218,13 +231,16 @@ def open_runs_screen(app: PrimeLogsApp, *, can_go_back: bool = True) -> None:
         else:
             load_compared(app)
 
+    from prime_rl_logs.tui.runs_screen import RunsScreen
+
     screen = RunsScreen(folder, marked=app.compared, can_go_back=can_go_back)
     app.push_screen(screen, chosen)
 
 
 def on_mount(app: PrimeLogsApp) -> None:
-    """The app's start: the attempt's header phrase; the runs screen over a folder."""
-    _note(app)
+    """The app's start: the attempt's header phrase (after the first frame: it reads
+    the ends of the run's files), the runs screen over a folder."""
+    app.call_after_refresh(_note, app)
     if app.runs_screen:
         open_runs_screen(app, can_go_back=False)
     app.set_interval(COMPARE_S, lambda: _reload_compared(app))
@@ -235,7 +251,7 @@ COMPARE_S = 10.0
 
 
 def _reload_compared(app: PrimeLogsApp) -> None:
-    if app.compared and app.metrics_view.display:
+    if app.compared and app.metrics_showing:
         load_compared(app)
 
 
@@ -247,15 +263,29 @@ def _note(app: PrimeLogsApp) -> None:
     app.refresh_bindings()
 
 
-OWN_SCREENS: tuple[type, ...] = (RunsScreen, AttemptPicker, ConfigView)
-"""Screens with keys of their own: the app's pane keys are off over them."""
+OWN_SCREENS: tuple[tuple[str, str], ...] = (
+    ("prime_rl_logs.tui.runs_screen", "RunsScreen"),
+    ("prime_rl_logs.tui.config_view", "ConfigView"),
+)
+"""Screens with keys of their own (with `AttemptPicker`): the app's pane keys are off
+over them. Named, not imported: a screen whose module was never imported is not shown."""
+
+
+def _own_screen(screen: object) -> bool:
+    if isinstance(screen, AttemptPicker):
+        return True
+    for module, name in OWN_SCREENS:
+        loaded = sys.modules.get(module)
+        if loaded is not None and isinstance(screen, getattr(loaded, name)):
+            return True
+    return False
 
 
 def check_action(app: PrimeLogsApp, action: str) -> bool:
     """The app's keys for runs and attempts exist (and show in the footer) only where
     they mean something: `r` with a folder of runs, `a` and `L` with several attempts;
     over another screen (runs, picker, config) only ``q`` and ``?`` stay the app's."""
-    if isinstance(app.screen, OWN_SCREENS) and action not in ("quit", "help"):
+    if _own_screen(app.screen) and action not in ("quit", "help"):
         return False  # the runs screen, the picker or the config view has its own keys
     if action == "runs":
         return app.runs_folder is not None

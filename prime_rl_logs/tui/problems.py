@@ -208,8 +208,8 @@ class Problems:
             self.hide()
             app.panes[0].log_view.focus()
             return
-        if app.metrics_view.display:
-            app.action_metrics()
+        if app.metrics_showing:
+            app.metrics_view.display = False
         for pane in app.panes:
             pane.display = False
         self.view.display = True

@@ -316,3 +316,85 @@ def test_a_parked_follower_notices_truncation_and_replacement(
         a.unlink()  # deleted while parked
         r = fa.poll()
         assert r.gone and r.data == b""
+
+
+# ---------------------------------------------------------------------------
+# A line written live without its newline (issue 15 item 7, the live path)
+
+
+def test_a_long_partial_line_is_held_as_its_head_until_its_newline(tmp_path: Path) -> None:
+    """68 MiB of one line written in pieces, polled between them: the follower holds
+    at most `PENDING_MAX` bytes of it (it held all of it before), and when the
+    newline comes the line is returned alone as its head with its real size, then
+    the next line whole."""
+    from prime_rl_logs.core.follow import PENDING_MAX
+
+    p = tmp_path / "a.log"
+    p.write_bytes(b"before\n")
+    piece = b"x" * (4 << 20)
+    with FileFollower(p) as f:
+        assert data_of(poll_all(f)) == b"before\n"
+        written = 0
+        with p.open("ab") as w:
+            for _ in range(17):
+                w.write(piece)
+                w.flush()
+                written += len(piece)
+                assert data_of(poll_all(f)) == b""
+                assert len(f.pending) <= PENDING_MAX
+                assert f.pending_size == written
+            w.write(b"\nafter\n")
+        results = [r for r in poll_all(f) if r.data]
+    long, after = results
+    assert long.offset == 7 and long.line_size == written + 1 and long.end == 7 + written + 1
+    assert long.data == piece[:PENDING_MAX]
+    assert (after.data, after.offset, after.line_size) == (b"after\n", long.end, None)
+
+
+def test_the_pending_head_matches_the_read_limit_of_lines() -> None:
+    from prime_rl_logs.core.follow import PENDING_MAX
+    from prime_rl_logs.core.line_read import LINE_READ_MAX
+
+    assert PENDING_MAX == LINE_READ_MAX
+
+
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(ops=ops)
+def test_random_writes_with_a_tiny_pending_limit_cut_and_lose_nothing(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch, ops
+) -> None:
+    """With `PENDING_MAX` at 4 bytes, every complete line still comes out once, in
+    order: whole, or (when it was a partial line longer than 4 bytes at a poll) as
+    its first 4 bytes with its real size."""
+    from prime_rl_logs.core import follow
+
+    monkeypatch.setattr(follow, "PENDING_MAX", 4)
+    d = tmp_path_factory.mktemp("follow")
+    p = d / "a.log"
+    p.write_bytes(b"")
+    content = b""
+    seen: list[tuple[bytes, int]] = []
+    with FileFollower(p) as f:
+        for op, arg in ops:
+            if op in ("lines", "partial"):
+                data = b"".join(x + b"\n" for x in arg) if op == "lines" else arg
+                content += data
+                with p.open("ab") as w:
+                    w.write(data)
+            elif op == "poll":
+                for r in poll_all(f):
+                    if r.line_size is not None:
+                        assert len(r.data) == 4 and r.end == r.offset + r.line_size
+                        seen.append((r.data, r.line_size - 1))
+                    elif r.data:
+                        seen.extend((x, len(x)) for x in r.data.split(b"\n")[:-1])
+        for r in poll_all(f):
+            if r.line_size is not None:
+                seen.append((r.data, r.line_size - 1))
+            elif r.data:
+                seen.extend((x, len(x)) for x in r.data.split(b"\n")[:-1])
+    expected = complete_lines(content)
+    assert [n for _, n in seen] == [len(x) for x in expected]
+    assert all(line.startswith(head) for (head, _), line in zip(seen, expected, strict=True))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from itertools import accumulate
 from pathlib import Path
 
 from hypothesis import given, settings
@@ -162,3 +163,68 @@ def test_line_start_list_splits_at_newlines_only(lines: list[bytes], cut: float)
     lo = data.rfind(b"\n", 0, int(cut * len(data))) + 1  # a line start
     expected = [s + 1000 for s in truth(data) if s >= lo]
     assert line_start_list(data, lo, len(data), 1000) == expected
+
+
+# ---------------------------------------------------------------------------
+# Packed offsets (issue 12, memory: 128 files of 20 MB)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    gaps=st.lists(st.integers(1, 70_000), max_size=60),
+    descending=st.booleans(),
+    steps=st.lists(st.integers(1, 7), min_size=1, max_size=20),
+    probes=st.lists(st.integers(-5, 2_000_000), max_size=20),
+)
+def test_packed_offsets_read_as_the_plain_array(
+    gaps: list[int], descending: bool, steps: list[int], probes: list[int]
+) -> None:
+    """Blocks of 4 (the real 512, shrunk): every position, value lookup and slice of
+    a `PackedOffsets` reads as the plain sorted array it stands for; spans past 64 KiB
+    take the wider block types."""
+    import operator
+    from bisect import bisect_left, bisect_right
+    from unittest import mock
+
+    from prime_rl_logs.core import offsets
+
+    values = list(accumulate(gaps))
+    if descending:
+        values.reverse()
+    with mock.patch.object(offsets, "BLOCK", 4):
+        packed = offsets.PackedOffsets(descending=descending)
+        i, k = 0, 0
+        while i < len(values):
+            n = steps[k % len(steps)]
+            if n == 1:
+                packed.append(values[i])
+            else:
+                packed.extend(values[i : i + n])
+            i, k = i + n, k + 1
+        assert len(packed) == len(values) and list(packed) == values
+        assert [packed[j] for j in range(len(values))] == values
+        key = operator.neg if descending else None
+        for v in probes + values:
+            x = -v if descending else v
+            assert packed.bisect(v) == bisect_left(values, x, key=key)
+            assert packed.bisect(v, right=True) == bisect_right(values, x, key=key)
+        for a in range(len(values) + 1):
+            assert list(packed.slice(a, a + 5)) == values[a : a + 5]
+
+
+def test_an_index_of_ordinary_lines_costs_about_two_bytes_a_line() -> None:
+    """200,000 lines of 90 bytes: 2.2 bytes a line (8 in a plain array before)."""
+    line = (
+        b"12:00:00    INFO [step 1] Generated rollout batch 1 reward=0.5 seq_len=100 xxxxxxxxxxxx\n"
+    )
+    data = line * 200_000
+    idx = LineIndex(0)
+    idx.extend(data, 0)
+    back = LineIndex(len(data))
+    while back.build_step(lambda o, n: data[o : o + n], 1 << 20) is not None:
+        pass
+    for built in (idx, back):
+        assert len(built) == 200_000
+        assert built.nbytes <= 200_000 * 2.3, built.nbytes
+        assert built.find(len(line) * 1234 + 5) == 1234
+        assert built.line_end(len(line) * 7) == len(line) * 8

@@ -120,3 +120,53 @@ def test_watch_shows_appended_lines_and_switches_panes(live_run: Path) -> None:
 
     tmux("send-keys", "-t", "e2e", "q")
     wait_until(lambda s: "[prime-logs exited 0]" in s, timeout=10)
+
+
+def test_128_files_switching_panes_while_written_loses_no_marker(tmp_path: Path) -> None:
+    """Issue 12: 128 rank files with history, written to all the time while the panes
+    are switched; every marker line written meanwhile is on screen at the end (the
+    Trainer pane at level WARNING shows them alone)."""
+    import threading
+
+    logs = tmp_path / "logs"
+    (logs / "trainer").mkdir(parents=True)
+    append(logs / "orchestrator.log", line("INFO", "orchestrator starting"))
+    ranks = [logs / "trainer" / f"rank_{r}.log" for r in range(128)]
+    history = "".join(line("INFO", f"history line {i}") for i in range(200))
+    for path in ranks:
+        append(path, history)
+    markers = [f"E2E-MARK-{i:03d}" for i in range(30)]
+    stop = threading.Event()
+
+    def write() -> None:
+        """Filler at INFO into every file, a marker at WARNING into one file in turn."""
+        n = 0
+        for i, marker in enumerate(markers):
+            for _ in range(5):
+                for path in ranks[n % 8 :: 8]:  # 16 files a round
+                    append(path, line("INFO", f"filler {n}"))
+                n += 1
+                time.sleep(0.01)
+            append(ranks[(i * 37) % len(ranks)], line("WARNING", marker))
+            if stop.is_set():
+                return
+
+    start_watch(tmp_path, height=50)
+    try:
+        wait_until(lambda s: "orchestrator starting" in s and "Trainer  128" in s, timeout=60)
+        writer = threading.Thread(target=write)
+        writer.start()
+        keys = itertools.cycle(["2", "1", "6", "1", "3", "1"])
+        while writer.is_alive():
+            tmux("send-keys", "-t", "e2e", next(keys))
+            time.sleep(0.15)
+        writer.join()
+        tmux("send-keys", "-t", "e2e", "1")
+        tmux("send-keys", "-t", "e2e", "w")
+        text = wait_until(lambda s: all(m in s for m in markers), timeout=60)
+        assert "filler" not in text and "history line" not in text
+        tmux("send-keys", "-t", "e2e", "q")
+        wait_until(lambda s: "[prime-logs exited 0]" in s, timeout=10)
+    finally:
+        stop.set()
+        tmux("kill-server")
