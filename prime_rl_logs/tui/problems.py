@@ -34,7 +34,6 @@ from prime_rl_logs.diagnose.alerts import (
 )
 from prime_rl_logs.diagnose.model import Report
 from prime_rl_logs.layout import safe_name
-from prime_rl_logs.runs.find import attempts_of
 from prime_rl_logs.tui.pane import PaneSpec
 from prime_rl_logs.tui.problems_view import ProblemsView, Target
 
@@ -289,6 +288,8 @@ def _rel_in(app: PrimeLogsApp, file: Path) -> str | None:
 
 def _attempt_logs(run: Path, file: Path) -> Path | None:
     """The logs folder of the attempt holding ``file``."""
+    from prime_rl_logs.runs.find import attempts_of  # the runs model: not on the first screen
+
     want = _resolved(file)
     for attempt in attempts_of(run):
         if want.is_relative_to(_resolved(attempt.logs)):
