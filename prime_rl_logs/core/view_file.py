@@ -163,8 +163,16 @@ class ViewFile:
                 buf, cs, kept, self.clock, self.untimed, at_start, self.templates
             )
             self.runs.extend(runs)
-        if self.fwd_recs is None and not self.by_rank and cs + len(buf) == self.fwd_end:
-            self._seed(buf, cs)  # the chunk the live lines follow: no second read later
+        if (
+            self.fwd_recs is None
+            and not self.by_rank
+            and cs + len(buf) == self.fwd_end
+            and (at_start or last_header(buf, 0, len(buf)) >= 0)
+        ):
+            # The chunk the live lines follow, when it holds the open record's header:
+            # no second read later. Without it (a chunk of continuation lines) the
+            # first live feed reads the record again (`_prime`).
+            self._seed(buf, cs)
         return kept
 
     def _widen(self, buf: bytes, cs: int) -> tuple[bytes, int]:

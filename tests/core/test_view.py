@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from prime_rl_logs import levels
 from prime_rl_logs.core.ansi import strip_sgr
 from prime_rl_logs.core.index import LineIndex
 from prime_rl_logs.core.log_file import REMEMBERED_LINES, LogFile
@@ -625,6 +626,21 @@ def test_clock_less_lines_past_the_waiting_limit_keep_their_file_order(
     first=st.integers(1, 200),
     cuts=st.lists(st.integers(0, 3000), max_size=3),
     merged=st.booleans(),
+)
+# Found by Hypothesis: the backward scan's last chunk held only a continuation line
+# (chunks of one line), so the live feed was seeded without its open record and the
+# next continuation line was dropped.
+@example(
+    lines=[
+        log_line(T0, "SUCCESS", "Step 3 | Loss: 0.1"),
+        b"torch.distributed.elastic.multiprocessing.errors.ChildFailedError:\n",
+        b"=" * 60 + b"\n",
+    ],
+    history=2,
+    flt=Filter(min_level=levels.SUCCESS),
+    first=1,
+    cuts=[],
+    merged=False,
 )
 def test_live_updates_after_history_equal_the_reference(
     tmp_path_factory: pytest.TempPathFactory,
