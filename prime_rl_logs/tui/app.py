@@ -46,6 +46,7 @@ from prime_rl_logs.levels import DEBUG, ERROR, INFO, LEVELS, SUCCESS, WARNING
 from prime_rl_logs.metrics import LiveMetrics
 from prime_rl_logs.tui import attempts
 from prime_rl_logs.tui.keys import KEYS
+from prime_rl_logs.tui.metrics_pane import MetricsPane
 from prime_rl_logs.tui.pane import HiddenViews, LogPane, PaneSpec, TextLine, describe
 from prime_rl_logs.tui.problems import Problems
 from prime_rl_logs.tui.prompt import Prompt
@@ -60,8 +61,6 @@ from prime_rl_logs.tui.sidebar import Sidebar
 
 if TYPE_CHECKING:
     # Imported when first used, not for the first screen (`tests/test_imports.py`).
-    from textual.widget import AwaitMount
-
     from prime_rl_logs.core.user_regex import UserRegex
     from prime_rl_logs.tui.metrics_view import MetricsView
 
@@ -152,9 +151,7 @@ class PrimeLogsApp(App[int]):
         self._history_hold = 0.0  # the loop time before which history waits
         self.hidden_views = HiddenViews()  # what panes showed before, kept live
         self.metrics = LiveMetrics(output_dir, logs)
-        self._metrics_view: MetricsView | None = None
-        self._metrics_mount: AwaitMount | None = None
-        self._metrics_version = -1
+        self.metrics_pane = MetricsPane(self)
         self._sidebar_dirty = True
         self._notices: set[str] = set()
         self.problems = Problems(self, notify=notify, on_alert=on_alert)
@@ -188,7 +185,7 @@ class PrimeLogsApp(App[int]):
         self._watch()
         # History and metrics wait for the first frame: the end of the file first.
         self.call_after_refresh(self._build_history)
-        self.call_after_refresh(self._load_metrics)
+        self.call_after_refresh(self.metrics_pane.load)
         self.call_after_refresh(self.problems.tick)
         attempts.on_mount(self)
 
@@ -249,41 +246,13 @@ class PrimeLogsApp(App[int]):
         header.append_text(self.problems.header_text())
         self.header.show(header)
 
-    def _refresh_metrics(self) -> None:
-        """Redraw the header and the Metrics pane when a value changed."""
-        store = self.metrics.store
-        view = self._metrics_view
-        if store.version == self._metrics_version or not (view or self.header).is_attached:
-            return  # nothing new, or the app is closing (no plots may be mounted now)
-        self._metrics_version = store.version
-        self._update_header()
-        if view is not None:
-            view.update_store(store)
-
     @property
     def metrics_view(self) -> MetricsView:
-        """The Metrics pane, made and mounted (hidden) when first asked for: its
-        module, its plots and its widgets are no part of the first screen."""
-        view = self._metrics_view
-        if view is None:
-            from prime_rl_logs.tui.metrics_view import MetricsView
-
-            view = self._metrics_view = MetricsView(id="metrics")
-            view.display = False
-            view.update_store(self.metrics.store)
-            self._metrics_mount = self.query_one("#main", Vertical).mount(view)
-        return view
+        return self.metrics_pane.view
 
     @property
     def metrics_showing(self) -> bool:
-        """The Metrics pane is on screen (False before it was ever shown)."""
-        return self._metrics_view is not None and self._metrics_view.display
-
-    @work(exclusive=True, group="metrics")
-    async def _load_metrics(self) -> None:
-        history = await asyncio.to_thread(self.metrics.load_history)
-        self.metrics.adopt_history(history)
-        self._refresh_metrics()
+        return self.metrics_pane.showing
 
     def _update_sidebar(self) -> None:
         self.sidebar.update_sources(self.run_model.files)
@@ -300,7 +269,7 @@ class PrimeLogsApp(App[int]):
         for pane in self.panes:
             pane.update_chrome()
         self.metrics.poll_jsonl()
-        self._refresh_metrics()
+        self.metrics_pane.refresh()
         self.problems.tick()
 
     # -- live updates -----------------------------------------------------
@@ -318,7 +287,7 @@ class PrimeLogsApp(App[int]):
             pane.apply(changes)
         self.hidden_views.update(changes)
         self.metrics.feed_changes(changes)
-        self._refresh_metrics()
+        self.metrics_pane.refresh()
         if changes.new_files or changes.gone:
             self._update_sidebar()
         self._build_wanted.set()
@@ -363,24 +332,10 @@ class PrimeLogsApp(App[int]):
 
     async def action_metrics(self) -> None:
         """Show the Metrics pane in place of the log panes, or go back to them."""
-        view = self.metrics_view
-        if self._metrics_mount is not None:
-            mounting, self._metrics_mount = self._metrics_mount, None
-            await mounting  # the first time: its picker exists after this
-        self.problems.hide()
-        showing = not view.display
-        view.display = showing
-        self.panes[0].display = not showing
-        self.panes[1].display = not showing and self._split
-        if showing:
-            self._refresh_metrics()
-            view.picker.focus()
-        else:
-            self.panes[0].log_view.focus()
+        await self.metrics_pane.toggle()
 
     def _show_logs(self) -> None:
-        if self.metrics_showing:
-            self.metrics_view.display = False
+        if self.metrics_pane.hide():
             self.panes[0].display = True
             self.panes[1].display = self._split
             self.panes[0].log_view.focus()
@@ -433,8 +388,7 @@ class PrimeLogsApp(App[int]):
 
     def _close_prompt(self) -> None:
         self.prompt.close()
-        if self._metrics_view is not None:
-            self._metrics_view.display = False
+        self.metrics_pane.hide()
         self.active_pane.log_view.focus()
 
     def _set_search(self, pattern: UserRegex | None) -> None:

@@ -161,7 +161,6 @@ def switch_run(app: PrimeLogsApp, output_dir: Path, logs: Path | None = None) ->
 
     app.run_model = Run(output_dir, logs)
     app.metrics = LiveMetrics(output_dir, logs)
-    app._metrics_version = -1
     for pane in app.panes:
         pane.run = app.run_model
     app.run_model.refresh()
@@ -169,7 +168,7 @@ def switch_run(app: PrimeLogsApp, output_dir: Path, logs: Path | None = None) ->
     app._update_sidebar()
     _note(app)
     app._watch()
-    app._load_metrics()
+    app.metrics_pane.load()
     load_compared(app)
 
 

@@ -207,8 +207,7 @@ class Problems:
             self.hide()
             app.panes[0].log_view.focus()
             return
-        if app.metrics_showing:
-            app.metrics_view.display = False
+        app.metrics_pane.hide()
         for pane in app.panes:
             pane.display = False
         self.view.display = True
