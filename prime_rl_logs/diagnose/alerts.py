@@ -34,12 +34,13 @@ import shlex
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Protocol, TextIO
 
 from prime_rl_logs.diagnose.model import Group, Report, Stall
+from prime_rl_logs.diagnose.text import ranks_text
 
 __all__ = [
     "KINDS",
@@ -117,22 +118,6 @@ def is_nan(group: Group) -> bool:
     return _NAN.search(f"{group.signature or ''} {group.template}") is not None
 
 
-def _ranks(ranks: Iterable[int]) -> str:
-    """0,1,2,3,5 -> "0-3,5"."""
-    out: list[str] = []
-    run: list[int] = []
-    for r in sorted(set(ranks)):
-        if run and r == run[-1] + 1:
-            run.append(r)
-            continue
-        if run:
-            out.append(f"{run[0]}-{run[-1]}" if len(run) > 2 else ",".join(map(str, run)))
-        run = [r]
-    if run:
-        out.append(f"{run[0]}-{run[-1]}" if len(run) > 2 else ",".join(map(str, run)))
-    return ",".join(out)
-
-
 def _where(component: str, rank: int | None) -> str:
     return f"{component} rank {rank}" if rank is not None else component
 
@@ -144,7 +129,7 @@ def _group_alert(report: Report, g: Group, now: float) -> Alert:
     bits = [g.note] if g.note else []
     where = ", ".join(g.components)
     if g.ranks:
-        where += f" rank{'s' if len(g.ranks) > 1 else ''} {_ranks(g.ranks)}"
+        where += f" rank{'s' if len(g.ranks) > 1 else ''} {ranks_text(g.ranks)}"
     bits.append(f"{g.count}x on {where}" if where else f"{g.count}x")
     bits.append(f"{g.first.file.name}:{g.first.line}")
     if g.first.message and g.first.message != what:
