@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -101,3 +104,52 @@ def test_watch_of_a_logs_folder_opens_the_run(
     assert main(["watch", str(library_run.logs)]) == 0
     (app,) = apps
     assert app.output_dir == library_run.output_dir
+
+
+# -- start-up (issue 12): the runs model is not on a single run's way to the dashboard
+
+
+def _modules_when_watch_opens(path: Path) -> set[str]:
+    """The modules loaded when ``prime-logs watch PATH`` opens the dashboard (stopped
+    there: `open_dashboard` imports the app and returns)."""
+    code = (
+        "import json, os, sys\n"
+        "os.environ['TEXTUAL_DRIVER'] = 'web_driver'  # stdout is a pipe: not `tail`\n"
+        "import prime_rl_logs.commands.watch as watch\n"
+        "def opened(output_dir, **options):\n"
+        "    import prime_rl_logs.tui.app\n"
+        "    print(json.dumps([str(output_dir), sorted(sys.modules)]))\n"
+        "    return 0\n"
+        "watch.open_dashboard = opened\n"
+        "from prime_rl_logs.cli import main\n"
+        f"assert main(['watch', {str(path)!r}]) == 0\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    opened, modules = json.loads(out.stdout.splitlines()[-1])
+    assert Path(opened).name == "run"
+    return set(modules)
+
+
+def test_watch_of_a_single_run_does_not_import_the_runs_model(library_run: FixtureRun) -> None:
+    for given in (library_run.output_dir, library_run.output_dir / "logs"):
+        loaded = _modules_when_watch_opens(given)
+        assert "prime_rl_logs.tui.app" in loaded
+        assert sorted(m for m in loaded if m.startswith("prime_rl_logs.runs")) == []
+        assert "tomllib" not in loaded
+
+
+def test_watch_of_a_folder_of_runs_imports_the_runs_model(library_run: FixtureRun) -> None:
+    loaded = _modules_when_watch_opens(library_run.output_dir.parent)
+    assert "prime_rl_logs.runs" in loaded
+
+
+def test_the_run_markers_are_the_runs_models(tmp_path: Path) -> None:
+    from prime_rl_logs import runs
+    from prime_rl_logs.commands import run_dir
+
+    assert run_dir.RUN_MARKERS == runs.RUN_MARKERS
+    for marker in runs.RUN_MARKERS:
+        (tmp_path / marker).mkdir()
+        assert run_dir.is_run_dir(tmp_path) and runs.is_run_dir(tmp_path)
+        (tmp_path / marker).rmdir()
+        assert not run_dir.is_run_dir(tmp_path) and not runs.is_run_dir(tmp_path)

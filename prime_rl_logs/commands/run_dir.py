@@ -18,20 +18,13 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from prime_rl_logs.errors import UsageError
 from prime_rl_logs.layout import LOGS_DIR, safe_name
-from prime_rl_logs.runs import (
-    RUN_MARKERS,
-    Attempt,
-    attempts_of,
-    default_output_dir,
-    find_runs,
-    is_run_dir,
-    pick_run,
-    scan_runs,
-)
+
+if TYPE_CHECKING:
+    from prime_rl_logs.runs import Attempt
 
 __all__ = [
     "RUN_MARKERS",
@@ -42,6 +35,18 @@ __all__ = [
     "runs_folder",
     "select_attempts",
 ]
+
+RUN_MARKERS: Final = (LOGS_DIR, "configs", "monitors", "metrics.jsonl")
+"""`prime_rl_logs.runs.RUN_MARKERS`, spelt again here (a test keeps them equal): the
+runs model (its config reader, tomllib, the status scan) is imported only where a
+folder of runs, ``--run``, ``--attempt N`` or the default folder needs it, not on
+the way to the dashboard of a single run (issue 12, start-up)."""
+
+
+def is_run_dir(path: Path) -> bool:
+    """True if ``path`` holds one of `RUN_MARKERS` (as `prime_rl_logs.runs.is_run_dir`)."""
+    return any((path / marker).exists() for marker in RUN_MARKERS)
+
 
 # Folders of the two layouts under logs/ (attempt_<n> too).
 LOG_FOLDERS: Final = frozenset(
@@ -130,10 +135,14 @@ def choose_run(
         _say(f"{given} is inside the run {inside}; opening {inside}")
     if is_run_dir(run) or not run.is_dir() or _empty(run):
         if name is not None and is_run_dir(run):
+            from prime_rl_logs.runs import pick_run
+
             pick_run([run], name)
         elif name is not None:
             raise UsageError(f"{safe_name(str(run))} holds no runs to pick {name!r} from")
         return run
+    from prime_rl_logs.runs import find_runs, pick_run, scan_runs
+
     try:
         found = find_runs(run)
     except UsageError:
@@ -166,6 +175,8 @@ def runs_folder(path: Path) -> Path | None:
     folder = resolve_run_dir(path)
     if not folder.is_dir() or is_run_dir(folder) or _empty(folder):
         return None
+    from prime_rl_logs.runs import find_runs
+
     try:
         return folder if find_runs(folder).kind == "folder" else None
     except UsageError:
@@ -201,6 +212,8 @@ def select_attempts(run: Path, attempt: int | str) -> list[Attempt] | None:
     """
     if attempt == "latest":
         return None
+    from prime_rl_logs.runs import attempts_of
+
     attempts = attempts_of(run)
     if attempt == "all":
         return attempts
@@ -219,7 +232,12 @@ def apply_run_options(args: argparse.Namespace, *, allow_all: bool = False) -> N
     folder of runs given (None for a single run) and ``runs_screen`` whether to
     open on its runs screen (neither ``--run`` nor ``--latest``).
     """
-    path = args.output_dir if args.output_dir is not None else default_output_dir()
+    if args.output_dir is not None:
+        path = args.output_dir
+    else:
+        from prime_rl_logs.runs import default_output_dir
+
+        path = default_output_dir()
     folder = runs_folder(path) if args.command in ("watch", "serve") else None
     name = getattr(args, "run", None)
     latest = getattr(args, "latest", False)

@@ -12,7 +12,8 @@ or `space` resumes it. Every change of following, unseen rows or cursor posts
 a pending one of the same view; the enclosing `tui.pane.LogPane` handles it.
 
 Strips are cached per row identity (`StripKey`) in a `textual.cache.LRUCache`.
-One private Textual call remains, isolated in `LogView._update_scrollbars`.
+Two private Textual names are used, isolated in `LogView._update_scrollbars` and
+`LogView._size_updated` (a following pane is at its end before its first frame).
 """
 
 from __future__ import annotations
@@ -170,6 +171,23 @@ class LogView(ScrollView, can_focus=True):
         self._resize_virtual()
         if self.following:
             self.scroll_to(None, self.max_scroll_y, animate=False, immediate=True)
+
+    def _size_updated(
+        self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True
+    ) -> bool:
+        """The layout gave the widget a size: a following pane goes to its end now.
+
+        Overrides `Widget._size_updated`, a private Textual method (checked against
+        Textual 8.2.8), called in the layout pass itself, before the frame is
+        painted. `on_resize` comes after that frame: a view set before the first
+        layout (the first pane at start-up: its size was 0, so there was nowhere to
+        scroll) drew the top of the file on the first frames, then jumped to its end.
+        """
+        resized = super()._size_updated(size, virtual_size, container_size, layout)
+        if self.following and self.view is not None:
+            self._resize_virtual()
+            self.scroll_to(None, self.max_scroll_y, animate=False, immediate=True)
+        return resized
 
     def set_tag_width(self, tag_width: int) -> None:
         tag_width = min(tag_width, TAG_WIDTH_MAX)
