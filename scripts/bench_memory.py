@@ -26,10 +26,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-def tmux(socket: str, *args: str) -> str:
-    return subprocess.run(["tmux", "-L", socket, *args], capture_output=True, text=True).stdout
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ingest import dashboard_pid, tmux  # noqa: E402  (scripts/ is not a package)
 
 
 def make_run(root: Path, files: int, size_mb: int) -> list[Path]:
@@ -56,21 +54,6 @@ def make_run(root: Path, files: int, size_mb: int) -> list[Path]:
                 fh.write(block)
                 written += len(block)
     return paths
-
-
-def viewer_pid(socket: str) -> int | None:
-    try:
-        pid = int(tmux(socket, "display-message", "-p", "-t", "mem", "#{pane_pid}").strip())
-    except ValueError:
-        return None
-    while True:
-        try:
-            kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        except OSError:
-            return pid
-        if not kids:
-            return pid
-        pid = int(kids[0])
 
 
 def memory(pid: int) -> tuple[float, float]:
@@ -160,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
             + cmd.replace("{dir}", shlex.quote(str(root))),
         )
         time.sleep(1.0)
-        pid = viewer_pid(socket)
+        pid = dashboard_pid(socket, "mem")
         if pid is None:
             print("bench memory: the viewer did not start", file=sys.stderr)
             return 1

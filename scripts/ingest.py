@@ -98,10 +98,11 @@ def writer(paths: list[str], rate: int, seconds: float, marks: str, out: mp.Queu
     out.put({"written": written, "elapsed": elapsed, "marks": mark_times, "stopped": stopped})
 
 
-def dashboard_pid(socket: str) -> int | None:
-    """The viewer's process: the deepest descendant of the pane's shell."""
+def dashboard_pid(socket: str, session: str = "ingest") -> int | None:
+    """The viewer's process: the deepest descendant of the shell of ``session``'s pane
+    (also `bench_memory`'s)."""
     try:
-        pid = int(tmux(socket, "display-message", "-p", "-t", "ingest", "#{pane_pid}").strip())
+        pid = int(tmux(socket, "display-message", "-p", "-t", session, "#{pane_pid}").strip())
     except ValueError:
         return None
     while True:
