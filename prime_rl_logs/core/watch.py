@@ -31,7 +31,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import AsyncGenerator, Iterator
+from collections.abc import AsyncGenerator, Collection, Iterator
 from pathlib import Path
 from typing import Any, Final, Protocol
 
@@ -203,19 +203,50 @@ async def _stop_or_events(ino: Inotify, timeout: float, stop_event: _Event | Non
             w.cancel()
 
 
+class _Looks:
+    """What each watch loop reads on waking: the whole run (`Run.refresh`) every
+    ``every`` seconds and at the recheck time, else the paths the events named.
+
+    The recheck comes `RECHECK_S` after the watch starts (what was written before it
+    began sends no event) and after an event names a path of no known file: a new
+    folder, whose files created before its watch was set up send no event either.
+    """
+
+    def __init__(self, run: Run, every: float, last_full: float) -> None:
+        self.run = run
+        self.every = every
+        self.last_full = last_full
+        self.recheck = last_full + RECHECK_S
+
+    def due(self) -> float:
+        """The loop time of the next full refresh."""
+        due = self.last_full + self.every
+        return min(self.recheck, due) if self.recheck else due
+
+    def look(self, paths: Collection[str], full: bool = False) -> RunChanges | None:
+        """The changes to hand on; None when there is nothing to read."""
+        now = time.monotonic()
+        if full or now >= self.due():
+            self.last_full, self.recheck = now, 0.0
+            return self.run.refresh()
+        if not paths:
+            return None
+        if any(self.run.file(p) is None for p in paths):
+            self.recheck = now + RECHECK_S
+        return self.run.refresh(paths)
+
+
 async def _notified(
-    run: Run, ino: Inotify, stop_event: _Event | None, last_full: float, recheck: float
+    run: Run, ino: Inotify, stop_event: _Event | None, looks: _Looks
 ) -> AsyncGenerator[RunChanges, None]:
     """The watch loop on inotify: the files events name are read as soon as the
     loop gets to them (what piles up meanwhile is one batch); a full refresh every
     `NOTIFIED_FULL_REFRESH_S`, and `RECHECK_S` after a new folder. Ends when the
     folder goes."""
-    every = NOTIFIED_FULL_REFRESH_S
     last_batch = 0.0
     while stop_event is None or not stop_event.is_set():
-        now = time.monotonic()
-        due = last_full + every if not recheck else min(recheck, last_full + every)
-        await _stop_or_events(ino, max(0.0, min(due - now, WAKE_MS / 1000)), stop_event)
+        wait = max(0.0, min(looks.due() - time.monotonic(), WAKE_MS / 1000))
+        await _stop_or_events(ino, wait, stop_event)
         if stop_event is not None and stop_event.is_set():
             return
         gap = time.monotonic() - last_batch
@@ -225,18 +256,9 @@ async def _notified(
         paths = ino.changes()
         if ino.root_gone:
             return
-        now = time.monotonic()
-        if ino.incomplete or now - last_full >= every or (recheck and now >= recheck):
-            ino.incomplete = False
-            changes = run.refresh()
-            last_full, recheck = now, 0.0
-        elif paths:
-            if any(run.file(p) is None for p in paths):
-                # A new folder: files created in it before its watch was set up send
-                # no event; look again in a moment.
-                recheck = now + RECHECK_S
-            changes = run.refresh(paths)
-        else:
+        full, ino.incomplete = ino.incomplete, False  # events were lost: read it all
+        changes = looks.look(paths, full)
+        if changes is None:
             continue
         for batch in _and_the_rest(run, changes):
             yield batch
@@ -264,18 +286,18 @@ async def watch_run(
             force = is_network_fs(run.logs) if poll is None else poll
             changes = run.refresh()
             last_full = time.monotonic()
-            # When to look again: after a new folder appeared, and right after the
-            # watch starts (what was written before it began sends no event).
-            recheck = last_full + RECHECK_S
             if changes:
                 yield changes
             ino = None if force else Inotify.open(os.fspath(run.logs))
             if ino is not None:
                 with ino:
-                    async for batch in _notified(run, ino, stop_event, last_full, recheck):
+                    looks = _Looks(run, NOTIFIED_FULL_REFRESH_S, last_full)
+                    async for batch in _notified(run, ino, stop_event, looks):
                         yield batch
                 continue  # stopped (the loop's test), or the folder went: wait for it
             from watchfiles import awatch  # polling, or no inotify here
+
+            looks = _Looks(run, FULL_REFRESH_S, last_full)
 
             try:
                 async for events in awatch(
@@ -291,20 +313,10 @@ async def watch_run(
                     recursive=True,
                     ignore_permission_denied=True,
                 ):
-                    now = time.monotonic()
-                    if now - last_full >= FULL_REFRESH_S or (recheck and now >= recheck):
-                        changes = run.refresh()
-                        last_full, recheck = now, 0.0
-                    elif events:
-                        paths = [path for _, path in events]
-                        if any(run.file(p) is None for p in paths):
-                            # A new folder: files created in it before its watch was
-                            # set up send no event; look again in a moment.
-                            recheck = now + RECHECK_S
-                        changes = run.refresh(paths)
-                    else:
+                    seen = looks.look([path for _, path in events])
+                    if seen is None:
                         continue
-                    for batch in _and_the_rest(run, changes):
+                    for batch in _and_the_rest(run, seen):
                         yield batch
                     if not run.logs.is_dir():
                         break  # the folder went away: wait for it again
