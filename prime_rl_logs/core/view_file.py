@@ -1,7 +1,7 @@
 """One file inside a view: its backward scan (history) and its forward feed (live).
 
 `ViewFile.step` reads the file backwards one chunk at a time (`FIRST_CHUNK`, then
-`CHUNK`; in a merged view smaller ones, see `MERGED_FIRST_BYTES`) and returns the
+`STEP_CHUNK`; in a merged view a smaller first one, see `MERGED_FIRST_BYTES`) and returns the
 offsets of the lines the view keeps, deciding each chunk with `scan.decide` (and,
 in a merged view, grouping the rows into runs of one time with `scan.timeline`,
 for `View`'s k-way merge). `ViewFile.feed` judges the
@@ -20,7 +20,7 @@ from typing import Any, Final
 
 from prime_rl_logs.core.ansi import strip_sgr
 from prime_rl_logs.core.file_change import Appended
-from prime_rl_logs.core.index import CHUNK, FIRST_CHUNK, chunk_before, line_starts
+from prime_rl_logs.core.index import FIRST_CHUNK, chunk_before, line_starts
 from prime_rl_logs.core.log_file import REMEMBERED_LINES, LogFile
 from prime_rl_logs.core.parse import (
     LineInfo,
@@ -54,10 +54,11 @@ this much divided by the number of files (within `MERGED_FIRST_MIN` and
 MERGED_FIRST_MIN: Final = 2 << 10
 """The smallest first chunk of a file of a merged view."""
 
-MERGED_CHUNK: Final = 512 << 10
-"""The later chunks of a file of a merged view: one step of one file stays a few
-milliseconds on the event loop (a `CHUNK` of 4 MB, judged and timed line by
-line, took about 100 ms)."""
+STEP_CHUNK: Final = 64 << 10
+"""The chunks after the first: one step of one file is one slice of history on the
+event loop, so it must stay within a slice (`tui.app.HISTORY_SLICE_S`, 8 ms). Judged
+and timed line by line, 64 kB (about 700 lines) takes 5-15 ms here; the 512 kB
+steps of a merged view took 60-160 ms, and held a key press that long (issue 12)."""
 
 PRIME_BYTES: Final = 256 << 10
 """How far back the forward feed looks for its open record when the backward scan
@@ -91,7 +92,7 @@ class ViewFile:
         self.slow_carry: list[InterleavedLine] = []
         self.chunks = 0
         self.first_chunk = FIRST_CHUNK
-        self.chunk = CHUNK
+        self.chunk = STEP_CHUNK
         if multi:
             self.merged(1)
         self.clock = FileClock(file.last_write or time.time())
@@ -107,7 +108,6 @@ class ViewFile:
         `MERGED_FIRST_BYTES`), unless its first chunk was read already."""
         if self.chunks == 0:
             self.first_chunk = max(MERGED_FIRST_MIN, min(FIRST_CHUNK, MERGED_FIRST_BYTES // files))
-        self.chunk = min(self.chunk, MERGED_CHUNK)
 
     # -- backwards ---------------------------------------------------------------
 
@@ -122,7 +122,7 @@ class ViewFile:
         if a > 0:
             # Find the first line start with a small read, then read from there:
             # no copy of the chunk to drop its partial first line.
-            probe = self.file.read(a, min(back - a, 64 << 10), self.gen)
+            probe = self.file.read(a, min(back - a, 4 << 10), self.gen)
             i = probe.find(b"\n")
             if i >= 0 and a + i + 1 < back:
                 cs = a + i + 1

@@ -1,7 +1,8 @@
 """`LiveMetrics`: a run's metrics kept current while the dashboard follows it.
 
-The history comes from `scan_run` (in a worker thread); what is appended later
-arrives with the dashboard's `core.run.RunChanges`, its bytes with it. Appended
+The history comes from `scan_run` (the dashboard runs it in its scanner process,
+`scanner.metrics_history`, and hands it to `LiveMetrics.adopt_history`); what is
+appended later arrives with the dashboard's `core.run.RunChanges`, its bytes with it. Appended
 bytes enter in one place, `LiveMetrics._feed_appended`, and are parsed by
 `scan.feed_block`, the same function `scan_run` uses, so a history and a live
 update read a line alike.
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from prime_rl_logs import layout
 from prime_rl_logs.core.parse import RunClock
-from prime_rl_logs.metrics.scan import feed_block, scan_run
+from prime_rl_logs.metrics.scan import feed_block
 from prime_rl_logs.metrics.store import MetricsStore
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ __all__ = ["LiveMetrics"]
 class LiveMetrics:
     """A run's metrics kept current while the dashboard follows it.
 
-    The history is read once by `scan_run` (in a worker thread: `load_history`);
+    The history is read once by `scan_run` (`scanner.metrics_history`);
     lines appended meanwhile are fed from the `core.run.RunChanges` the dashboard
     already gets, with the bytes they carry, so nothing is read again on the hot path.
     Appends that arrive before the history is in are kept as ranges (their bytes
@@ -51,10 +52,6 @@ class LiveMetrics:
         self._pending: list[tuple[LogFile, Appended]] = []
         self._clocks: dict[str, RunClock] = {}
         self._jsonl = FileFollower(layout.metrics_jsonl(self.output_dir), start=None)
-
-    def load_history(self) -> MetricsStore:
-        """Scan the run as it is on disk; safe to call from a worker thread."""
-        return scan_run(self.output_dir, self.logs)
 
     def adopt_history(self, history: MetricsStore) -> None:
         """Make the scanned history the store and replay what arrived meanwhile."""

@@ -44,6 +44,7 @@ from prime_rl_logs.layout import (
 )
 from prime_rl_logs.levels import DEBUG, ERROR, INFO, LEVELS, SUCCESS, WARNING
 from prime_rl_logs.metrics import LiveMetrics
+from prime_rl_logs.scanner import Scanner
 from prime_rl_logs.tui import attempts
 from prime_rl_logs.tui.keys import KEYS
 from prime_rl_logs.tui.metrics_pane import MetricsPane
@@ -150,6 +151,8 @@ class PrimeLogsApp(App[int]):
         self._build_wanted = asyncio.Event()
         self._history_hold = 0.0  # the loop time before which history waits
         self.hidden_views = HiddenViews()  # what panes showed before, kept live
+        self.scanner = Scanner()
+        """The child process of the whole-run scans: the doctor, the metrics history."""
         self.metrics = LiveMetrics(output_dir, logs)
         self.metrics_pane = MetricsPane(self)
         self._sidebar_dirty = True
@@ -188,6 +191,10 @@ class PrimeLogsApp(App[int]):
         self.call_after_refresh(self.metrics_pane.load)
         self.call_after_refresh(self.problems.tick)
         attempts.on_mount(self)
+
+    def on_unmount(self) -> None:
+        # A scan in the scanner ends now: quitting never waits for it.
+        self.scanner.close()
 
     @property
     def active_pane(self) -> LogPane:

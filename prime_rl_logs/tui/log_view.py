@@ -38,13 +38,20 @@ if TYPE_CHECKING:
     from prime_rl_logs.core.view import View, ViewDelta
 
 TAG_WIDTH_MAX = 16
-STRIP_CACHE_SIZE = 4096
+STRIP_CACHE_SIZE = 1024
+"""Rows whose strips are kept: the screens of both panes and of the kept views."""
 
 StripKey: TypeAlias = tuple[int, int, int, bool, int]
 """A cached strip's row identity: ``(id(file), generation, byte offset, selected,
 tag width)``. A truncated or replaced file starts again at offset 0 with a new
 generation. Nothing of the view is in it, so the strips outlive a pane switch
 (a pane shown again paints from the cache); they are dropped with the `Run`."""
+
+Fit: TypeAlias = tuple[int, int, Style]
+"""Where a row's strip was cut and on what: ``(scroll x, width, base style)``."""
+
+CachedRow: TypeAlias = tuple[Fit, tuple[list[Segment], int], Strip]
+"""A row's segments with their width, and its strip as last fitted to the pane."""
 
 # Colours for source tags, picked by a stable hash of the tag so r3 is always the
 # same colour in every pane.
@@ -114,7 +121,7 @@ class LogView(ScrollView, can_focus=True):
         self.tag_width = 0  # 0: a single-source pane, no tags
         self.search: re.Pattern[str] | UserRegex | None = None
         self.unseen = 0
-        self._strips: LRUCache[StripKey, Strip] = LRUCache(STRIP_CACHE_SIZE)
+        self._strips: LRUCache[StripKey, CachedRow] = LRUCache(STRIP_CACHE_SIZE)
         self._max_width = 0
         self._frame: tuple[Offset, int, Style] | None = None
 
@@ -314,29 +321,33 @@ class LogView(ScrollView, can_focus=True):
         row = scroll_y + y
         if self.view is None or row >= len(self.view):
             return Strip.blank(width, base)
-        # The pane's background under the text where the line sets none of its own
-        # (`apply_style` is cached on the row's strip, per base style).
-        strip = self._row_strip(row).apply_style(base)
-        return strip.crop_extend(scroll_x, scroll_x + width, base)
+        key = self._key(row, row == self.cursor)
+        fit = (scroll_x, width, base)
+        cached = self._strips.get(key)
+        if cached is not None and cached[0] == fit:
+            return cached[2]
+        segments, length = cached[1] if cached is not None else self._row_segments(row)
+        # The pane's background under the text where the line sets none of its own,
+        # cut or padded to the pane's width. Only this last strip is kept: each strip
+        # keeps the ones made from it, and thousands of them made every full garbage
+        # collection of the process take 100 ms (issue 12).
+        strip = Strip(Segment.apply_style(segments, base), length)
+        strip = strip.crop_extend(scroll_x, scroll_x + width, base)
+        self._strips.set(key, (fit, (segments, length), strip))
+        return strip
 
-    def _row_strip(self, row: int) -> Strip:
-        assert self.view is not None
-        selected = row == self.cursor
-        key = self._key(row, selected)
-        strip = self._strips.get(key)
-        if strip is not None:
-            return strip
+    def _row_segments(self, row: int) -> tuple[list[Segment], int]:
+        """The segments of a row's text (selected: on a grey ground) and their width."""
         text = self.row_text(row)
-        if selected:
+        if row == self.cursor:
             text.stylize(Style(bgcolor="grey23"))
-        segments = list(text.render(self.app.console))
-        strip = Strip([s for s in segments if s.text != "\n"] or [Segment("")])
-        self._strips.set(key, strip)
-        if strip.cell_length > self._max_width:
-            self._max_width = strip.cell_length
+        segments = [s for s in text.render(self.app.console) if s.text != "\n"]
+        length = Segment.get_line_length(segments)
+        if length > self._max_width:
+            self._max_width = length
             if self._max_width > self.virtual_size.width:
                 self.call_later(self._resize_virtual)
-        return strip
+        return segments or [Segment("")], length
 
     def row_text(self, row: int) -> Text:
         """The rich Text of a row: source tag, then the line with its own colours."""

@@ -3,8 +3,9 @@
 The pane's widget (`tui.metrics_view.MetricsView`, with its plots) is no part of
 the first screen: it is made, and mounted hidden under ``#main``, when first asked
 for (`MetricsPane.view`), and its module is imported then. The run's metrics
-(`metrics.LiveMetrics`, owned by the app) are read in a worker thread after the
-first frame (`load`); `refresh` redraws the header and the pane when the store's
+(`metrics.LiveMetrics`, owned by the app) are read after the first frame in the
+app's scanner process (`load`, `scanner.metrics_history`), which a worker thread
+waits for; `refresh` redraws the header and the pane when the store's
 version moved. `toggle` is ``m``: the pane in place of the log panes, or back.
 """
 
@@ -14,6 +15,8 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from textual.containers import Vertical
+
+from prime_rl_logs.scanner import ScannerClosed, metrics_history
 
 if TYPE_CHECKING:
     from textual.widget import AwaitMount
@@ -78,7 +81,13 @@ class MetricsPane:
 
     async def _load(self) -> None:
         metrics = self.app.metrics
-        history = await asyncio.to_thread(metrics.load_history)
+        scanner = self.app.scanner
+        try:
+            history = await asyncio.to_thread(
+                scanner.call, metrics_history, metrics.output_dir, metrics.logs
+            )
+        except ScannerClosed:  # the app is quitting
+            return
         if metrics is self.app.metrics:  # not another run's by now
             metrics.adopt_history(history)
             self.refresh()

@@ -2,7 +2,9 @@
 
 `Problems` is the app's side: it owns the doctor (`diagnose.doctor.Doctor`, made by
 `doctor_factory`) and runs ``update()`` and ``report()`` in a thread worker every
-tick of the app (2 s), never on the event loop, one run at a time. Each report goes
+tick of the app (2 s), never on the event loop, one run at a time. The default
+doctor lives in the app's scanner process (`scanner.ProcessDoctor`): its first look
+reads the whole run, which in a thread would hold the GIL the event loop needs. Each report goes
 to an `AlertTracker` (the header's count turns red on a new error group or stall
 until the pane is opened; alerts go to a toast, and with ``--notify`` / ``--on-alert``
 to the terminal through the driver and to the command), to the sidebar (the files
@@ -29,11 +31,11 @@ from prime_rl_logs.diagnose.alerts import (
     DoctorLike,
     OnAlert,
     clean,
-    doctor_for,
     terminal_notification,
 )
 from prime_rl_logs.diagnose.model import Report
 from prime_rl_logs.layout import safe_name
+from prime_rl_logs.scanner import ProcessDoctor, ScannerClosed
 from prime_rl_logs.tui.pane import PaneSpec
 from prime_rl_logs.tui.problems_view import ProblemsView, Target
 
@@ -42,16 +44,9 @@ if TYPE_CHECKING:
     from prime_rl_logs.core.view import View
     from prime_rl_logs.tui.app import PrimeLogsApp
 
-__all__ = ["Problems", "ProblemsView", "Target", "default_doctor", "row_at"]
+__all__ = ["Problems", "ProblemsView", "Target", "row_at"]
 
 OPEN_SLICE_S: Final = 0.02
-
-
-def default_doctor(output_dir: Path, logs: Path | None) -> DoctorLike:
-    """The doctor of the run the app shows: every attempt of it, so a crash of the
-    attempt before this one is the first failure."""
-    doctor: DoctorLike = doctor_for(output_dir, logs, every_attempt=True)
-    return doctor
 
 
 def row_at(view: View, offset: int) -> int | None:
@@ -74,6 +69,8 @@ class Problems:
         app: the dashboard.
         notify: ring the bell and send a desktop notification on each alert.
         on_alert: a command run with each alert as JSON on stdin, or None.
+        doctor_factory: makes the doctor of a run (output dir, attempt's logs); None:
+            every attempt of the run, in the app's scanner process.
     """
 
     def __init__(
@@ -82,7 +79,7 @@ class Problems:
         *,
         notify: bool = False,
         on_alert: str | None = None,
-        doctor_factory: Callable[[Path, Path | None], DoctorLike] = default_doctor,
+        doctor_factory: Callable[[Path, Path | None], DoctorLike] | None = None,
     ) -> None:
         self.app = app
         self.notify = notify
@@ -118,11 +115,14 @@ class Problems:
         def look() -> None:
             try:
                 if self._doctor is None or self._doctor_of != run:
-                    self._doctor, self._doctor_of = self.doctor_factory(*run), run
+                    make = self.doctor_factory or self._process_doctor
+                    self._doctor, self._doctor_of = make(*run), run
                     self.tracker = AlertTracker()
                 self._doctor.update()
                 report = self._doctor.report()
                 marked = _marked(report, files)
+            except ScannerClosed:  # the app is quitting
+                return
             except Exception as exc:  # never into the dashboard: say it once
                 message = f"problems: {clean(f'{type(exc).__name__}: {exc}', 160)}"
                 self._later(self._failed, message)
@@ -130,6 +130,9 @@ class Problems:
             self._later(self._apply, report, marked)
 
         self.app.run_worker(look, thread=True, group="doctor", exit_on_error=False)
+
+    def _process_doctor(self, output_dir: Path, logs: Path | None) -> DoctorLike:
+        return ProcessDoctor(self.app.scanner, output_dir, logs)
 
     def _later(self, fn: Callable[..., None], *args: object) -> None:
         try:

@@ -38,7 +38,7 @@ def big_run(path: Path, lines: int = 100_000) -> Path:
 def slow_history(monkeypatch: pytest.MonkeyPatch) -> None:
     """History read 4 kB a slice: a filter's scan spans hundreds of slices."""
     monkeypatch.setattr(view_file, "FIRST_CHUNK", 4 << 10)
-    monkeypatch.setattr(view_file, "CHUNK", 4 << 10)
+    monkeypatch.setattr(view_file, "STEP_CHUNK", 4 << 10)
     monkeypatch.setattr(app_module, "HISTORY_SLICE_S", 0.0)
 
 

@@ -1,0 +1,242 @@
+"""The dashboard's whole-run scans in a child process: `Scanner`.
+
+The doctor (`diagnose.doctor.Doctor`) reads every byte of every file of a run on its
+first look, and the Metrics pane's history (`metrics.scan.scan_run`) too: seconds of
+pure Python at 64 files. In a thread of the dashboard's process that work holds the
+GIL, and the event loop waits for it at each of its own system calls (a frame
+written, a file read): key presses took 0.3-1 s instead of 50 ms while the first scan
+ran, and quitting waited for the scan to end (9.6 s at 64 files of 1.7 MB).
+
+A `Scanner` is one child process (a new interpreter: nothing of the dashboard's
+threads is copied) that runs such calls one at a time: `Scanner.call` sends a function and its
+arguments over a pipe and waits for the answer, from a worker thread of the
+dashboard (waiting on the pipe holds no lock). The child keeps state between calls
+in its own module globals: `doctor_step` keeps each run's `Doctor`, so a look after
+the first reads only what was appended. `Scanner.close` ends the child; a caller
+waiting then gets `ScannerClosed`, so quitting never waits for a scan.
+
+The child is started at the first call. When it cannot be started (a
+sandbox without ``fork``/``exec``), calls run in the
+caller's thread, as before, and the state lives in this process's globals instead:
+the same functions, the same answers. A child that died (killed, out of memory) is
+started again at the next call, which then starts its scan over.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+
+    from prime_rl_logs.diagnose.alerts import DoctorLike
+    from prime_rl_logs.diagnose.model import Report
+    from prime_rl_logs.metrics.store import MetricsStore
+
+__all__ = [
+    "ProcessDoctor",
+    "Scanner",
+    "ScannerClosed",
+    "doctor_report",
+    "doctor_step",
+    "metrics_history",
+]
+
+T = TypeVar("T")
+
+
+class ScannerClosed(Exception):
+    """The scanner was closed (the app is quitting) while a call waited for it."""
+
+
+class Scanner:
+    """A child process that runs module-level functions, one call at a time.
+
+    Args:
+        local: run every call in the caller's thread (no child process): for tests
+            and where a child cannot be started.
+    """
+
+    def __init__(self, *, local: bool = False) -> None:
+        self.local = local
+        self.started = 0
+        """Child processes started so far (a second one: the first died)."""
+        self._lock = threading.Lock()  # one call at a time on the pipe
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._conn: Connection | None = None
+        self._closed = False
+
+    @property
+    def pid(self) -> int | None:
+        """The child's process id, None before the first call or when local."""
+        proc = self._proc
+        return proc.pid if proc is not None and proc.poll() is None else None
+
+    def call(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)`` in the child (``fn`` a module-level function, the arguments
+        and the answer picklable); what it raises is raised here. Blocks: call it
+        from a worker thread. `ScannerClosed` after `close`."""
+        with self._lock:
+            if self._closed:
+                raise ScannerClosed
+            if not self.local and self._start_if_needed():
+                for attempt in (0, 1):
+                    conn = self._conn
+                    assert conn is not None
+                    try:
+                        conn.send((fn, args))
+                        ok, value = conn.recv()
+                    except (EOFError, OSError):
+                        if self._closed:
+                            raise ScannerClosed from None
+                        self._stop()  # it died: start another, once
+                        if attempt or not self._start_if_needed():
+                            raise
+                        continue
+                    if ok:
+                        return value
+                    raise value
+        return fn(*args)
+
+    def close(self) -> None:
+        """End the child (a call waiting for it raises `ScannerClosed`)."""
+        self._closed = True
+        self._stop()
+
+    def _start_if_needed(self) -> bool:
+        """The child is running (started now if needed); False: run calls locally."""
+        if self._proc is not None and self._proc.poll() is None:
+            return True
+        import socket
+        import sys
+        from multiprocessing.connection import Connection
+
+        # A socket pair and a plain `subprocess`, not `multiprocessing`'s own start:
+        # that starts a resource tracker too, and hands it our stderr, which Textual
+        # has replaced (no file descriptor: "bad value(s) in fds_to_keep").
+        package_parent = str(Path(__file__).resolve().parent.parent)
+        try:
+            mine, theirs = socket.socketpair()
+            with theirs:
+                proc = subprocess.Popen(
+                    [sys.executable, "-I", "-c", _CHILD, package_parent, str(theirs.fileno())],
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    pass_fds=(theirs.fileno(),),
+                    start_new_session=True,  # a Ctrl+C in the terminal is ours to handle
+                )
+        except (OSError, ValueError):
+            self.local = True
+            return False
+        self._proc, self._conn = proc, Connection(mine.detach())
+        self.started += 1
+        return True
+
+    def _stop(self) -> None:
+        proc, conn = self._proc, self._conn
+        self._proc = self._conn = None
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+        if conn is not None:
+            conn.close()  # (a thread in `recv` gets EOFError or OSError)
+        if proc is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=1.0)
+
+
+_CHILD = """
+import os, sys
+sys.path.insert(0, sys.argv[1])
+try:
+    os.nice(10)  # the terminal, and the dashboard, before the scans
+except OSError:
+    pass
+from multiprocessing.connection import Connection
+from prime_rl_logs.scanner import _serve
+_serve(Connection(int(sys.argv[2])))
+"""
+"""The child's program: argv is the folder holding our package, the socket's fd."""
+
+
+def _serve(conn: Connection) -> None:
+    """The child: answer calls until the pipe closes."""
+    while True:
+        try:
+            fn, args = conn.recv()
+        except (EOFError, OSError, KeyboardInterrupt):
+            return
+        try:
+            answer: tuple[bool, Any] = (True, fn(*args))
+        except Exception as exc:  # sent back and raised in the caller
+            answer = (False, exc)
+        try:
+            conn.send(answer)
+        except (OSError, ValueError):
+            return
+
+
+# -- the calls ----------------------------------------------------------------------
+
+_DOCTORS: dict[tuple[Path, Path | None], DoctorLike] = {}
+"""The doctor of each run looked at, in the process that runs `doctor_step`."""
+
+
+def doctor_step(run_dir: Path, logs: Path | None) -> tuple[bool, Report]:
+    """Update the run's doctor (made at the first call: every attempt of the run, see
+    `diagnose.alerts.doctor_for`) and report; whether the update found something."""
+    key = (run_dir, logs)
+    doctor = _DOCTORS.get(key)
+    if doctor is None:
+        from prime_rl_logs.diagnose.alerts import doctor_for
+
+        _DOCTORS.clear()  # one run at a time: another attempt drops the last one
+        doctor = _DOCTORS[key] = doctor_for(run_dir, logs, every_attempt=True)
+    changed = doctor.update()
+    return changed, doctor.report()
+
+
+def doctor_report(run_dir: Path, logs: Path | None, now: float) -> Report:
+    """The report of the run's doctor at ``now`` (after a `doctor_step`)."""
+    if (run_dir, logs) not in _DOCTORS:
+        doctor_step(run_dir, logs)
+    return _DOCTORS[(run_dir, logs)].report(now)
+
+
+def metrics_history(
+    output_dir: str | os.PathLike[str], logs: str | os.PathLike[str] | None
+) -> MetricsStore:
+    """The run's metrics as they are on disk (`metrics.scan.scan_run`)."""
+    from prime_rl_logs.metrics.scan import scan_run
+
+    return scan_run(output_dir, logs)
+
+
+class ProcessDoctor:
+    """A `diagnose.alerts.DoctorLike` whose doctor lives in a `Scanner`'s child."""
+
+    def __init__(self, scanner: Scanner, run_dir: Path, logs: Path | None) -> None:
+        self.scanner = scanner
+        self.run_dir = run_dir
+        self.logs = logs
+        self._report: Report | None = None
+
+    def update(self) -> bool:
+        changed, self._report = self.scanner.call(doctor_step, self.run_dir, self.logs)
+        return changed
+
+    def report(self, now: float | None = None) -> Report:
+        """The report at ``now``; None: the one the last `update` made (at once)."""
+        if now is None and self._report is not None:
+            return self._report
+        if now is None:
+            self.update()
+            assert self._report is not None
+            return self._report
+        return self.scanner.call(doctor_report, self.run_dir, self.logs, now)
