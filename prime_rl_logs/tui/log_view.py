@@ -12,14 +12,16 @@ or `space` resumes it. Every change of following, unseen rows or cursor posts
 a pending one of the same view; the enclosing `tui.pane.LogPane` handles it.
 
 Strips are cached per row identity (`StripKey`) in a `textual.cache.LRUCache`.
-Two private Textual names are used, isolated in `LogView._update_scrollbars` and
-`LogView._size_updated` (a following pane is at its end before its first frame).
+Private Textual names are used in three places, each said where: `LogView._update_scrollbars`,
+`LogView._size_updated` (a following pane is at its end before its first frame) and
+`LogView.vertical_scrollbar` (a `ThumbScrollBar`, repainted only when its thumb moves).
 """
 
 from __future__ import annotations
 
 import re
 from contextlib import suppress
+from math import ceil
 from typing import TYPE_CHECKING, TypeAlias, cast
 
 from rich.segment import Segment
@@ -28,8 +30,9 @@ from rich.text import Text
 from textual.cache import LRUCache
 from textual.geometry import Offset, Region, Size
 from textual.message import Message
-from textual.reactive import reactive
+from textual.reactive import Reactive, reactive
 from textual.scroll_view import ScrollView
+from textual.scrollbar import ScrollBar, ScrollBarRender
 from textual.strip import Strip
 
 from prime_rl_logs.core.user_regex import RegexTooSlow, UserRegex
@@ -69,6 +72,64 @@ TAG_COLOURS = (
     "orchid",
     "steel_blue1",
 )
+
+
+class ThumbScrollBar(ScrollBar):
+    """A vertical scrollbar that repaints only when its thumb moves on screen.
+
+    Textual's repaints on every change of the scroll position or the number of rows,
+    and a following pane changes both with every batch of lines: its 45 rows were
+    rendered again on every frame, a quarter of the frame's time, although the thumb
+    of a pane of a million rows moves an eighth of a cell (the finest step it draws)
+    every few thousand rows. The geometry is `ScrollBarRender.render_bar`'s.
+    """
+
+    window_virtual_size: Reactive[int] = Reactive(100, repaint=False)
+    window_size: Reactive[int] = Reactive(0, repaint=False)
+    position: Reactive[float] = Reactive(0, repaint=False)
+
+    def __init__(self, *, thickness: int = 1) -> None:
+        super().__init__(vertical=True, name="vertical", thickness=thickness)
+        self._drawn: tuple[int, ...] = ()
+        self._looking = False
+
+    def thumb(self) -> tuple[int, ...]:
+        """What the bar draws: its height and the thumb's ends in eighths of a cell."""
+        size = self.size.height
+        virtual = ceil(self.window_virtual_size)
+        window = ceil(self.window_size if self.window_size < self.window_virtual_size else 0)
+        if not (window and size and virtual and size != virtual):
+            return (size,)
+        eighths = len(ScrollBarRender.VERTICAL_BARS)
+        thumb = max(1, window / (virtual / size))
+        start = int((size - thumb) * (self.position / (virtual - window)) * eighths)
+        return (size, start, start + ceil(thumb * eighths))
+
+    def _changed(self) -> None:
+        # Looked at once the handler at hand is done: it sets the row count, then the
+        # position, and the thumb between the two is not where it ends up.
+        if not self._looking:
+            self._looking = True
+            self.call_later(self._look)
+
+    def _look(self) -> None:
+        self._looking = False
+        thumb = self.thumb()
+        if thumb != self._drawn:
+            self._drawn = thumb
+            self.refresh()
+
+    def watch_window_virtual_size(self) -> None:
+        self._changed()
+
+    def watch_window_size(self) -> None:
+        self._changed()
+
+    def watch_position(self) -> None:
+        self._changed()
+
+    def on_resize(self) -> None:
+        self._drawn = self.thumb()  # (a resize repaints it anyway)
 
 
 def tag_style(tag: str) -> Style:
@@ -217,14 +278,43 @@ class LogView(ScrollView, can_focus=True):
             # A horizontal scrollbar that just appeared takes a row: stay at the end.
             self.scroll_to(None, self.max_scroll_y, animate=False, immediate=True)
 
+    @property
+    def vertical_scrollbar(self) -> ScrollBar:
+        """The vertical scrollbar: a `ThumbScrollBar`, made when first asked for.
+
+        Overrides `Widget.vertical_scrollbar` with its body (checked against Textual
+        8.2.8), which uses the private ``_vertical_scrollbar`` and
+        ``App._start_widget``, to make a `ThumbScrollBar` instead of a `ScrollBar`.
+        """
+        bar = self._vertical_scrollbar
+        if bar is None:
+            bar = self._vertical_scrollbar = ThumbScrollBar(thickness=self.scrollbar_size_vertical)
+            bar.display = False
+            self.app._start_widget(self, bar)
+        return bar
+
     def _update_scrollbars(self, size: Size) -> None:
         """Resize the scrollbars to a new virtual size and clamp the scroll offsets.
 
-        Uses `Widget._scroll_update`, a private Textual method (checked against
-        Textual 8.2.8): the public route, assigning ``virtual_size``, also lays out
-        the whole screen, which is what `_resize_virtual` avoids.
+        `Widget._scroll_update` (Textual 8.2.8) less its repaint of the vertical
+        scrollbar, which repaints itself when its thumb moves (`ThumbScrollBar`); it
+        uses `Widget._refresh_scrollbars`, a private Textual method. The public
+        route, assigning ``virtual_size``, also lays out the whole screen, which is
+        what `_resize_virtual` avoids.
         """
-        self._scroll_update(size)
+        self._refresh_scrollbars()  # which scrollbars show
+        width, height = self.container_size
+        if self.show_vertical_scrollbar and self.styles.scrollbar_size_vertical:
+            vertical = self.vertical_scrollbar
+            vertical.window_virtual_size = size.height
+            vertical.window_size = height - self.scrollbar_size_horizontal
+        if self.show_horizontal_scrollbar and self.styles.scrollbar_size_horizontal:
+            horizontal = self.horizontal_scrollbar
+            horizontal.window_virtual_size = size.width
+            horizontal.window_size = width - self.scrollbar_size_vertical
+            horizontal.refresh()
+        self.scroll_x = self.validate_scroll_x(self.scroll_x)
+        self.scroll_y = self.validate_scroll_y(self.scroll_y)
 
     def _clear_cache(self) -> None:
         self._strips.clear()
