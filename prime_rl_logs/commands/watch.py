@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from prime_rl_logs.core.view import Filter
 
 __all__ = [
+    "COLLECTOR_THRESHOLDS",
     "check_options",
     "collector_paused",
     "main",
@@ -50,8 +51,8 @@ def collector_paused() -> Iterator[None]:
     as long as the process; the collector walked them again and again as they came
     (about 140 collections, 45-65 ms of a 0.35 s start, a third of it full ones).
     Inside this block it does not run; on leaving, `gc.freeze` moves everything then
-    alive to the permanent generation, which no collection walks, and the collector
-    is switched back on if it was on. The cost: a reference cycle made and dropped
+    alive to the permanent generation, which no collection walks, the thresholds
+    become `COLLECTOR_THRESHOLDS`, and the collector is switched back on if it was on. The cost: a reference cycle made and dropped
     inside the block is never freed (imports make few).
     """
     enabled = gc.isenabled()
@@ -60,8 +61,21 @@ def collector_paused() -> Iterator[None]:
         yield
     finally:
         gc.freeze()
+        gc.set_threshold(*COLLECTOR_THRESHOLDS)
         if enabled:
             gc.enable()
+
+
+COLLECTOR_THRESHOLDS = (20_000, 10, 10)
+"""The dashboard's collector thresholds (Python's: 700, 10, 10), set with the freeze.
+
+Every frame makes thousands of short-lived objects (strips, segments, styles);
+counted 700 at a time, they ran a young collection several times a frame, whose
+survivors (what the frame still held) filled the old generations, so a full
+collection came every 1.5 s and took 50-100 ms on the event loop: the slowest key
+presses (`tuibench.py keys --files 64`: max 228 ms, 139 ms with these). At 20,000
+a young collection comes about twice a second (2 ms) and a full one about every
+40 s."""
 
 
 def under_web_driver() -> bool:

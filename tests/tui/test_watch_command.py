@@ -91,6 +91,7 @@ def test_bad_options_are_usage_errors(tmp_path: Path, options: dict[str, object]
 def test_the_collector_is_paused_while_loading_and_what_loaded_is_frozen() -> None:
     enabled = gc.isenabled()
     frozen = gc.get_freeze_count()
+    thresholds = gc.get_threshold()
     try:
         gc.enable()
         with watch.collector_paused():
@@ -98,12 +99,16 @@ def test_the_collector_is_paused_while_loading_and_what_loaded_is_frozen() -> No
             kept = [[i] for i in range(1000)]  # tracked objects made inside
         assert gc.isenabled()
         assert gc.get_freeze_count() >= frozen + len(kept)
+        # Young collections a few times a second, not a few times a frame.
+        assert gc.get_threshold() == watch.COLLECTOR_THRESHOLDS
+        assert watch.COLLECTOR_THRESHOLDS[0] >= 10_000
         gc.disable()  # a caller that has it off keeps it off
         with watch.collector_paused():
             pass
         assert not gc.isenabled()
     finally:
         (gc.enable if enabled else gc.disable)()
+        gc.set_threshold(*thresholds)
 
 
 def test_watch_loads_the_dashboard_without_a_garbage_collection(library_run: FixtureRun) -> None:
