@@ -52,8 +52,9 @@ def collector_paused() -> Iterator[None]:
     (about 140 collections, 45-65 ms of a 0.35 s start, a third of it full ones).
     Inside this block it does not run; on leaving, `gc.freeze` moves everything then
     alive to the permanent generation, which no collection walks, the thresholds
-    become `COLLECTOR_THRESHOLDS`, and the collector is switched back on if it was on. The cost: a reference cycle made and dropped
-    inside the block is never freed (imports make few).
+    become `COLLECTOR_THRESHOLDS`, and the collector is switched back on if it was
+    on. The cost: a reference cycle made and dropped inside the block is never freed
+    (imports make few).
     """
     enabled = gc.isenabled()
     gc.disable()
