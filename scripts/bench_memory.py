@@ -3,7 +3,8 @@
 Makes a run of ``--files`` log files (orchestrator, inference, launcher, env and
 trainer ranks) of ``--size-mb`` each (kept in ``--dir`` for the next run), starts
 ``prime-logs watch`` on it in a detached 200x50 tmux pane, and reads the viewer's
-``VmRSS`` (resident now) and ``VmHWM`` (peak) from ``/proc`` once a second until the
+``VmRSS`` (resident now) and ``VmHWM`` (peak) from ``/proc``, its scanner process's
+added, once a second until the
 resident size has not moved by more than 1 MB, nor its CPU time by more than 5%,
 for ``--quiet`` seconds (every file
 indexed, the history built: the viewer idle) or ``--timeout``. Prints one JSON object on the last
@@ -15,6 +16,7 @@ and measures again. Linux only (``/proc``), needs tmux.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shlex
@@ -56,26 +58,43 @@ def make_run(root: Path, files: int, size_mb: int) -> list[Path]:
     return paths
 
 
+def tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (the dashboard and its scanner process)."""
+    pids, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        pids.append(p)
+        with contextlib.suppress(OSError):
+            todo += [int(c) for c in Path(f"/proc/{p}/task/{p}/children").read_text().split()]
+    return pids
+
+
 def memory(pid: int) -> tuple[float, float]:
-    """(VmRSS, VmHWM) in MB; (0, 0) when the process is gone."""
+    """(VmRSS, VmHWM) in MB of ``pid`` and its children, summed (the peak: the sum of
+    each one's peak, an upper bound); (0, 0) when the process is gone."""
     rss = hwm = 0.0
-    try:
-        for row in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if row.startswith("VmRSS:"):
-                rss = int(row.split()[1]) / 1024
-            elif row.startswith("VmHWM:"):
-                hwm = int(row.split()[1]) / 1024
-    except OSError:
-        pass
+    for p in tree(pid):
+        try:
+            for row in Path(f"/proc/{p}/status").read_text().splitlines():
+                if row.startswith("VmRSS:"):
+                    rss += int(row.split()[1]) / 1024
+                elif row.startswith("VmHWM:"):
+                    hwm += int(row.split()[1]) / 1024
+        except OSError:
+            pass
     return rss, hwm
 
 
 def cpu_s(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """CPU seconds of ``pid`` and its children."""
+    total = 0
+    for p in tree(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def settle(pid: int, quiet: float, timeout: float) -> dict[str, float]:
@@ -96,6 +115,7 @@ def settle(pid: int, quiet: float, timeout: float) -> dict[str, float]:
             break
     rss, hwm = memory(pid)
     return {
+        "processes": len(tree(pid)),
         "rss_first_mb": round(first, 1),
         "rss_mb": round(rss, 1),
         "peak_mb": round(hwm, 1),

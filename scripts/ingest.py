@@ -100,7 +100,7 @@ def writer(paths: list[str], rate: int, seconds: float, marks: str, out: mp.Queu
 
 def dashboard_pid(socket: str, session: str = "ingest") -> int | None:
     """The viewer's process: the deepest descendant of the shell of ``session``'s pane
-    (also `bench_memory`'s)."""
+    that is not the dashboard's scanner process (also `bench_memory`'s)."""
     try:
         pid = int(tmux(socket, "display-message", "-p", "-t", session, "#{pane_pid}").strip())
     except ValueError:
@@ -108,11 +108,19 @@ def dashboard_pid(socket: str, session: str = "ingest") -> int | None:
     while True:
         try:
             kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+            kids = [k for k in kids if b"prime_rl_logs.scanner" not in _cmdline(int(k))]
         except OSError:
             return pid
         if not kids:
             return pid
         pid = int(kids[0])
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
 
 
 def rss_mb(pid: int | None) -> float | None:
