@@ -15,7 +15,7 @@ in its own module globals: `doctor_step` keeps each run's `Doctor`, so a look af
 the first reads only what was appended. `Scanner.close` ends the child; a caller
 waiting then gets `ScannerClosed`, so quitting never waits for a scan.
 
-The child is started at the first call. When it cannot be started (a
+The child is started by `Scanner.start` or at the first call. When it cannot be started (a
 sandbox without ``fork``/``exec``), calls run in the
 caller's thread, as before, and the state lives in this process's globals instead:
 the same functions, the same answers. A child that died (killed, out of memory) is
@@ -77,6 +77,16 @@ class Scanner:
         """The child's process id, None before the first call or when local."""
         proc = self._proc
         return proc.pid if proc is not None and proc.poll() is None else None
+
+    def start(self) -> None:
+        """Start the child now (else the first call does). The dashboard starts it
+        from its event loop's thread: Linux lists a child under the thread that
+        started it (``/proc/PID/task/TID/children``), and tools that look for a
+        process's children under its main thread (benchmarks, ``ps --forest``
+        alike) would miss a child started by a worker thread."""
+        with self._lock:
+            if not self._closed and not self.local:
+                self._start_if_needed()
 
     def call(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(*args)`` in the child (``fn`` a module-level function, the arguments

@@ -59,13 +59,15 @@ def make_run(root: Path, files: int, size_mb: int) -> list[Path]:
 
 
 def tree(pid: int) -> list[int]:
-    """``pid`` and its descendants (the dashboard and its scanner process)."""
+    """``pid`` and its descendants (the dashboard and its scanner process), the
+    children of every thread (Linux lists a child under the thread that started it)."""
     pids, todo = [], [pid]
     while todo:
         p = todo.pop()
         pids.append(p)
-        with contextlib.suppress(OSError):
-            todo += [int(c) for c in Path(f"/proc/{p}/task/{p}/children").read_text().split()]
+        for task in Path(f"/proc/{p}/task").glob("*"):
+            with contextlib.suppress(OSError):
+                todo += [int(c) for c in (task / "children").read_text().split()]
     return pids
 
 

@@ -45,6 +45,13 @@ def test_a_call_runs_in_another_process_and_keeps_its_child(scanner: Scanner) ->
     assert scanner.started == 1 and not scanner.local
 
 
+def test_start_starts_the_child_before_any_call(scanner: Scanner) -> None:
+    assert scanner.pid is None
+    scanner.start()
+    child = scanner.pid
+    assert child is not None and scanner.call(os.getpid) == child and scanner.started == 1
+
+
 def test_what_the_call_raises_is_raised_in_the_caller(scanner: Scanner) -> None:
     with pytest.raises(FileNotFoundError):
         scanner.call(os.stat, "/no/such/file/here")

@@ -187,6 +187,7 @@ class PrimeLogsApp(App[int]):
         self.set_interval(TICK_S, self._tick)
         self._watch()
         # History and metrics wait for the first frame: the end of the file first.
+        self.call_after_refresh(self.scanner.start)
         self.call_after_refresh(self._build_history)
         self.call_after_refresh(self.metrics_pane.load)
         self.call_after_refresh(self.problems.tick)

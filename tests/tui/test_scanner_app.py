@@ -23,6 +23,9 @@ async def test_the_doctor_and_the_metrics_history_come_from_the_scanner(tmp_path
         await wait_for(pilot, lambda: app.problems.report is not None and app.metrics.ready)
         child = app.scanner.pid
         assert child is not None and child != os.getpid()
+        # A child of the event loop's thread, where tools look for a process's children.
+        me = os.getpid()
+        assert str(child) in Path(f"/proc/{me}/task/{me}/children").read_text().split()
         report = app.problems.report
         assert report is not None and report.first_failure is not None
         assert (report.first_failure.rank, report.first_failure.signature) == (5, "cuda-oom")
