@@ -294,6 +294,7 @@ class PrimeLogsApp(App[int]):
         for pane in self.panes:
             pane.apply(changes)
         self.hidden_views.update(changes)
+        self.problems.grown = True
         self.metrics.feed_changes(changes)
         self.metrics_pane.refresh()
         if changes.new_files or changes.gone:

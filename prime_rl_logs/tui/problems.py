@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
@@ -47,6 +48,10 @@ if TYPE_CHECKING:
 __all__ = ["Problems", "ProblemsView", "Target", "row_at"]
 
 OPEN_SLICE_S: Final = 0.02
+IDLE_LOOK_S: Final = 10.0
+"""While no file of the run grows, the doctor looks this often (not every tick): its
+stalls are minutes long, and each look stats every file of every attempt (at 256
+idle files, half the dashboard's idle CPU)."""
 
 
 def row_at(view: View, offset: int) -> int | None:
@@ -95,6 +100,9 @@ class Problems:
         self._doctor_of: tuple[Path, Path | None] | None = None
         self._busy = False
         self._said: set[str] = set()
+        self.grown = True
+        """A file of the run grew since the doctor last looked (`PrimeLogsApp.apply_changes`)."""
+        self._looked = -IDLE_LOOK_S  # (monotonic) when the doctor last looked
 
     @property
     def ready(self) -> bool:
@@ -104,10 +112,12 @@ class Problems:
     # -- the doctor, in a thread ----------------------------------------------
 
     def tick(self) -> None:
-        """Look again (the app's 2-second tick): update the doctor in a thread."""
-        if self._busy:
+        """Look again (the app's 2-second tick): update the doctor in a thread. While
+        no file grows, every `IDLE_LOOK_S` only (the stalls' clocks go on)."""
+        now = time.monotonic()
+        if self._busy or (not self.grown and now - self._looked < IDLE_LOOK_S):
             return
-        self._busy = True
+        self._busy, self.grown, self._looked = True, False, now
         app = self.app
         run = (app.output_dir, app.shown_logs)
         files = list(app.run_model.files)

@@ -24,10 +24,12 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from textual.pilot import Pilot
 
 from prime_rl_logs import levels
 from prime_rl_logs.core.filter import Filter
 from prime_rl_logs.diagnose.model import Finding, Group, Report, Stall
+from prime_rl_logs.tui import problems as problems_module
 from prime_rl_logs.tui.app import PrimeLogsApp
 from tests.fixtures import append, log_line, traceback_lines
 from tests.fixtures import pilot_wait_for as wait_for
@@ -49,6 +51,14 @@ class StandIn:
 
     def report(self, now: float | None = None) -> Report:
         return self.current
+
+
+async def grow(pilot: Pilot[int], app: PrimeLogsApp, path: Path) -> None:
+    """A line written to ``path``: the doctor looks at the next tick (it waits
+    `problems.IDLE_LOOK_S` between looks while nothing grows)."""
+    app.problems.grown = False
+    append(path, log_line(3999, "INFO", "one more line"))
+    await wait_for(pilot, lambda: app.problems.grown)
 
 
 def write_run(tmp_path: Path, after: int = 200) -> tuple[Path, Path, int]:
@@ -199,6 +209,7 @@ async def test_the_header_count_turns_red_on_a_new_group(tmp_path: Path) -> None
         # Log text in the toast is not markup: "[/nope]" would stop the app.
         nccl = group("nccl", first, caused_by="oom", note="[/nope] [b]not bold[/b]")
         doctor.current = report(first, group("oom", first), nccl)
+        await grow(pilot, app, rank1)
         app.problems.tick()
         await wait_for(pilot, lambda: "2 problems" in app.problems.header_text().plain)
         toasts = [n for n in app._notifications if "[/nope] [b]not bold[/b]" in n.message]
@@ -231,6 +242,7 @@ async def test_notify_writes_bell_and_osc_through_the_driver(
         monkeypatch.setattr(driver, "write", written.append)
         await wait_for(pilot, lambda: app.problems.report is not None)
         doctor.current = report(first, group("nccl", first, signature="NCCL timeout" + HOSTILE))
+        await grow(pilot, app, rank1)
         app.problems.tick()
         await wait_for(pilot, lambda: any("777;notify" in w for w in written))
     [seq] = [w for w in written if "777;notify" in w]
@@ -329,3 +341,27 @@ async def test_escape_closes_the_problems_pane_back_to_the_log_panes(tmp_path: P
         assert not app.problems.view.display
         assert app.panes[0].display and app.panes[1].display
         assert app.focused is app.panes[0].log_view
+
+
+async def test_the_doctor_looks_at_each_tick_while_files_grow_else_every_idle_look(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At 256 idle files each look was half the dashboard's idle CPU: the doctor waits
+    for a file to grow, or for `IDLE_LOOK_S` (its stalls' clocks go on)."""
+    run, rank1, offset = write_run(tmp_path)
+    doctor = StandIn(report(finding(rank1, offset)))
+    app = app_of(run, doctor)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.problems.report is not None)
+        await wait_for(pilot, lambda: not app.problems._busy)
+        looks = doctor.updates
+        app.problems.tick()  # nothing grew: no look
+        await pilot.pause()
+        assert doctor.updates == looks
+        await grow(pilot, app, rank1)
+        app.problems.tick()  # a file grew: a look
+        await wait_for(pilot, lambda: doctor.updates == looks + 1)
+        await wait_for(pilot, lambda: not app.problems._busy)
+        monkeypatch.setattr(problems_module, "IDLE_LOOK_S", 0.0)
+        app.problems.tick()  # the idle look is due
+        await wait_for(pilot, lambda: doctor.updates == looks + 2)
