@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -128,14 +129,19 @@ def test_watch_loads_the_dashboard_without_a_garbage_collection(library_run: Fix
         "    return main(args)\n"
         "def opened(output_dir, **options):\n"
         "    loaded = 'prime_rl_logs.tui.app' in sys.modules and 'textual.app' in sys.modules\n"
-        "    print(json.dumps([loaded, len(collections), gc.get_freeze_count()]))\n"
+        "    from textual.constants import MAX_FPS\n"
+        "    print(json.dumps([loaded, len(collections), gc.get_freeze_count(), MAX_FPS]))\n"
         "    return 0\n"
         "watch.main, watch.open_dashboard = counted, opened\n"
         "from prime_rl_logs.cli import main as cli\n"
         f"assert cli(['watch', {str(run)!r}]) == 0\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    loaded, collections, frozen = json.loads(out.stdout.splitlines()[-1])
+    env = {k: v for k, v in os.environ.items() if k != "TEXTUAL_FPS"}  # (the user's would win)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    loaded, collections, frozen, fps = json.loads(out.stdout.splitlines()[-1])
     assert loaded
+    assert fps == int(watch.FRAMES_PER_S) == 120  # a repaint waits 4 ms, not 8, on average
     assert collections == 0
     assert frozen > 10_000  # Textual's and our modules' objects (about 60,000)
