@@ -71,20 +71,23 @@ def tree(pid: int) -> list[int]:
     return pids
 
 
+def memory_of(pid: int) -> tuple[float, float]:
+    """(VmRSS, VmHWM) in MB of the process ``pid`` alone; (0, 0) when it is gone."""
+    rss = hwm = 0.0
+    with contextlib.suppress(OSError):
+        for row in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if row.startswith("VmRSS:"):
+                rss = int(row.split()[1]) / 1024
+            elif row.startswith("VmHWM:"):
+                hwm = int(row.split()[1]) / 1024
+    return rss, hwm
+
+
 def memory(pid: int) -> tuple[float, float]:
     """(VmRSS, VmHWM) in MB of ``pid`` and its children, summed (the peak: the sum of
     each one's peak, an upper bound); (0, 0) when the process is gone."""
-    rss = hwm = 0.0
-    for p in tree(pid):
-        try:
-            for row in Path(f"/proc/{p}/status").read_text().splitlines():
-                if row.startswith("VmRSS:"):
-                    rss += int(row.split()[1]) / 1024
-                elif row.startswith("VmHWM:"):
-                    hwm += int(row.split()[1]) / 1024
-        except OSError:
-            pass
-    return rss, hwm
+    both = [memory_of(p) for p in tree(pid)]
+    return sum(r for r, _ in both), sum(h for _, h in both)
 
 
 def cpu_s(pid: int) -> float:
@@ -116,8 +119,10 @@ def settle(pid: int, quiet: float, timeout: float) -> dict[str, float]:
         elif time.monotonic() - still_since >= quiet:
             break
     rss, hwm = memory(pid)
+    each = [round(memory_of(p)[0], 1) for p in tree(pid)]
     return {
-        "processes": len(tree(pid)),
+        "processes": len(each),
+        "rss_each_mb": each,
         "rss_first_mb": round(first, 1),
         "rss_mb": round(rss, 1),
         "peak_mb": round(hwm, 1),
