@@ -177,6 +177,9 @@ _serve(Connection(int(sys.argv[2])))
 
 def _serve(conn: Connection) -> None:
     """The child: answer calls until the pipe closes."""
+    from prime_rl_logs.core.malloc import return_big_buffers
+
+    return_big_buffers()  # its scans free big buffers too (`core.malloc`)
     while True:
         try:
             fn, args = conn.recv()
