@@ -135,7 +135,15 @@ class Scanner:
             mine, theirs = socket.socketpair()
             with theirs:
                 proc = subprocess.Popen(
-                    [sys.executable, "-I", "-c", _CHILD, package_parent, str(theirs.fileno())],
+                    [
+                        sys.executable,
+                        "-I",
+                        "-c",
+                        _CHILD,
+                        package_parent,
+                        str(theirs.fileno()),
+                        str(os.getpid()),
+                    ],
                     stdin=subprocess.DEVNULL,
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
@@ -164,15 +172,34 @@ class Scanner:
 _CHILD = """
 import os, sys
 sys.path.insert(0, sys.argv[1])
+from prime_rl_logs.scanner import _serve, _tie_to_parent
+_tie_to_parent(int(sys.argv[3]))
 try:
     os.nice(10)  # the terminal, and the dashboard, before the scans
 except OSError:
     pass
 from multiprocessing.connection import Connection
-from prime_rl_logs.scanner import _serve
 _serve(Connection(int(sys.argv[2])))
 """
-"""The child's program: argv is the folder holding our package, the socket's fd."""
+"""The child's program: argv is the folder holding our package, the socket's fd and
+the dashboard's process id."""
+
+
+def _tie_to_parent(parent: int) -> None:
+    """End this process when the dashboard's ends, however it ends (Linux:
+    ``PR_SET_PDEATHSIG``): a dashboard killed in the middle of a scan leaves no
+    scanner reading on for minutes. Elsewhere the closed socket ends it after the
+    call at hand."""
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError, ValueError):
+        return
+    if os.getppid() != parent:  # it ended before the tie was made
+        os._exit(0)
 
 
 def _serve(conn: Connection) -> None:

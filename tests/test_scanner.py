@@ -148,3 +148,35 @@ def test_metrics_history_is_the_runs_scan(tmp_path: Path, scanner: Scanner) -> N
         mine, theirs = got.series[name], expected.series[name]
         # (repr: the NaN run holds NaN, which equals nothing)
         assert [(s, repr(mine[s])) for s in mine] == [(s, repr(theirs[s])) for s in theirs]
+
+
+def test_the_child_ends_with_its_parent_even_mid_call(tmp_path: Path) -> None:
+    """A dashboard killed during a scan (its terminal closed) leaves no scanner behind."""
+    import subprocess
+    import sys
+
+    code = (
+        "import os, sys, threading, time\n"
+        "from prime_rl_logs.scanner import Scanner\n"
+        "s = Scanner()\n"
+        "print(s.call(os.getpid), flush=True)\n"
+        "threading.Thread(target=s.call, args=(time.sleep, 600), daemon=True).start()\n"
+        "time.sleep(600)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert parent.stdout is not None
+    child = int(parent.stdout.readline())
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 20  # (liveness only: its call would take 600 s)
+    while time.monotonic() < deadline:
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            break
+        if Path(f"/proc/{child}/stat").read_text().split()[2] == "Z":
+            break  # ended, not yet reaped
+        time.sleep(0.05)
+    else:
+        os.kill(child, signal.SIGKILL)
+        raise AssertionError("the scanner outlived its dashboard")
