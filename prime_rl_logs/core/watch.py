@@ -62,7 +62,9 @@ RECHECK_S: Final = 0.1
 """A new folder (or the start of the watch) is looked at again after this long."""
 POLL_DELAY_MS: Final = 250
 WAIT_FOR_LOGS_S: Final = 0.25
-INDEX_SLICE_S: Final = 0.02
+INDEX_SLICE_S: Final = 0.01
+INDEX_PAUSE_S: Final = 0.004
+"""Between slices of the index build, the loop is free for this long (frames, keys)."""
 INDEX_START_S: Final = 0.1
 """The background index starts this long after the watch (the first screen first)."""
 
@@ -161,7 +163,7 @@ async def _index_in_background(run: Run) -> None:
         if run.build_index(INDEX_SLICE_S):
             await asyncio.sleep(0.5)  # new files may come; cheap when all are done
         else:
-            await asyncio.sleep(0.002)
+            await asyncio.sleep(INDEX_PAUSE_S)
 
 
 def _watcher_failed(exc: BaseException) -> bool:

@@ -100,3 +100,28 @@ def test_a_cancelled_view_takes_nothing_more(tmp_path: Path) -> None:
     append(tmp_path / "logs" / "trainer" / "rank_0.log", log_line(T0 + 9000, "INFO", "late"))
     assert view.update(run.refresh()).appended == 0
     assert len(view) == rows
+
+
+def test_a_background_index_step_reads_at_most_half_a_megabyte(tmp_path: Path) -> None:
+    """The index of older lines is built on the event loop, one step per slice: a step
+    of 4 MB held the loop 50-90 ms and delayed every key while 256 files were indexed
+    (issue 12). Each `LogFile.build_index` call with no time left is one step."""
+    import itertools
+
+    from prime_rl_logs.core.index import CHUNK
+    from prime_rl_logs.core.run import Run
+
+    logs = tmp_path / "run" / "logs"
+    logs.mkdir(parents=True)
+    line = b"12:00:00    INFO [step 1] a line of about eighty bytes, written many times....\n"
+    (logs / "orchestrator.log").write_bytes(line * (6 * 1024 * 1024 // len(line)))
+    run = Run(tmp_path / "run")
+    run.refresh()
+    [f] = run.files
+    froms = [f.index.indexed_from]
+    while not f.build_index(0.0):
+        froms.append(f.index.indexed_from)
+    froms.append(f.index.indexed_from)
+    steps = [a - b for a, b in itertools.pairwise(froms)]
+    assert froms[-1] == 0 and len(steps) > 8
+    assert max(steps) <= CHUNK + len(line) <= (512 << 10) + len(line)
