@@ -8,18 +8,19 @@ written, a file read): key presses took 0.3-1 s instead of 50 ms while the first
 ran, and quitting waited for the scan to end (9.6 s at 64 files of 1.7 MB).
 
 A `Scanner` is one child process (a new interpreter: nothing of the dashboard's
-threads is copied) that runs such calls one at a time: `Scanner.call` sends a function and its
-arguments over a pipe and waits for the answer, from a worker thread of the
-dashboard (waiting on the pipe holds no lock). The child keeps state between calls
-in its own module globals: `doctor_step` keeps each run's `Doctor`, so a look after
-the first reads only what was appended. `Scanner.close` ends the child; a caller
-waiting then gets `ScannerClosed`, so quitting never waits for a scan.
+threads is copied) that runs such calls one at a time: `Scanner.call` sends a
+function and its arguments over a socket and waits for the answer, from a worker
+thread of the dashboard (waiting on the socket holds no lock). The child keeps state
+between calls in its own module globals: `doctor_step` keeps each run's `Doctor`,
+so a look after the first reads only what was appended. `Scanner.close` ends the
+child; a caller waiting then gets `ScannerClosed`, so quitting never waits for a
+scan. The child runs at ``nice 10`` and ends with the dashboard, however it ends.
 
-The child is started by `Scanner.start` or at the first call. When it cannot be started (a
-sandbox without ``fork``/``exec``), calls run in the
-caller's thread, as before, and the state lives in this process's globals instead:
-the same functions, the same answers. A child that died (killed, out of memory) is
-started again at the next call, which then starts its scan over.
+The child is started by `Scanner.start` or at the first call. When it cannot be
+started (a sandbox without ``fork``/``exec``), calls run in the caller's thread, as
+before, and the state lives in this process's globals instead: the same functions,
+the same answers. A child that died (killed, out of memory) is started again at the
+next call, which then starts its scan over.
 """
 
 from __future__ import annotations
