@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
+    import pytest
     from textual.pilot import Pilot
 
     from prime_rl_logs.tui.app import PrimeLogsApp
@@ -411,6 +412,23 @@ def processes_naming(*texts: str) -> list[int]:
         if all(t in cmdline for t in texts) and state != "Z":
             found.append(int(entry.name))
     return found
+
+
+def count_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """From now on, the length of every `LogFile.read` (of any file) is appended to the
+    list returned: what a step of the reader costs in bytes."""
+    from prime_rl_logs.core.log_file import LogFile
+
+    read: list[int] = []
+    original = LogFile.read
+
+    def counting(self: LogFile, offset: int, size: int, generation: int | None = None) -> bytes:
+        data = original(self, offset, size, generation)
+        read.append(len(data))
+        return data
+
+    monkeypatch.setattr(LogFile, "read", counting)
+    return read
 
 
 def wait_until(predicate: Callable[[], object], timeout_s: float = 30, what: str = "") -> None:

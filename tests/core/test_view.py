@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from prime_rl_logs import levels
 from prime_rl_logs.core.ansi import strip_sgr
 from prime_rl_logs.core.index import LineIndex
-from prime_rl_logs.core.log_file import REMEMBERED_LINES, LogFile
+from prime_rl_logs.core.log_file import REMEMBERED_LINES
 from prime_rl_logs.core.parse import (
     LineInfo,
     decode_line,
@@ -23,7 +23,7 @@ from prime_rl_logs.core.record_edges import in_record
 from prime_rl_logs.core.run import Run
 from prime_rl_logs.core.scan.records import ORPHAN_LEVEL
 from prime_rl_logs.core.view import Filter, View, ViewDelta
-from tests.fixtures import append, log_line, traceback_lines
+from tests.fixtures import append, count_reads, log_line, traceback_lines
 
 T0 = 14 * 3600
 
@@ -704,15 +704,7 @@ def test_first_live_update_of_a_merged_view_reads_only_the_appended_bytes(
         append(tmp_path / "logs" / "trainer" / f"rank_{r}.log", line)
         appended += len(line)
     changes = run.refresh()
-    read: list[int] = []
-    original = LogFile.read
-
-    def counting(self: LogFile, offset: int, size: int, generation: int | None = None) -> bytes:
-        data = original(self, offset, size, generation)
-        read.append(len(data))
-        return data
-
-    monkeypatch.setattr(LogFile, "read", counting)
+    read = count_reads(monkeypatch)
     delta = view.update(changes)
     assert delta.appended == 3
     assert sum(read) <= appended

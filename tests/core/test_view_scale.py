@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from prime_rl_logs.core.log_file import LogFile
 from prime_rl_logs.core.run import Run
 from prime_rl_logs.core.view import Filter, View
-from tests.fixtures import append, log_line
+from tests.fixtures import append, count_reads, log_line
 
 T0 = 14 * 3600
 
@@ -36,15 +35,7 @@ def test_the_first_screen_of_a_merged_view_reads_a_bounded_amount(
     """A pane switch to 64 files read 256 kB of each (16 MB, about 0.2-1 s on the
     event loop) before it could show a row: now 1 MB among them all."""
     run = ranks_run(tmp_path, files=64, lines=3000)  # about 300 kB a file
-    read: list[int] = []
-    original = LogFile.read
-
-    def counting(self: LogFile, offset: int, size: int, generation: int | None = None) -> bytes:
-        data = original(self, offset, size, generation)
-        read.append(len(data))
-        return data
-
-    monkeypatch.setattr(LogFile, "read", counting)
+    read = count_reads(monkeypatch)
     view = View(run, Filter())
     view.build(0.0)
     assert len(view) >= 200

@@ -12,13 +12,12 @@ from pathlib import Path
 import pytest
 
 from prime_rl_logs.core import view_file
-from prime_rl_logs.core.log_file import LogFile
 from prime_rl_logs.core.user_regex import compile_user_regex
 from prime_rl_logs.core.view import CANCELLED, View
 from prime_rl_logs.tui import app as app_module
 from prime_rl_logs.tui.app import PrimeLogsApp
 from prime_rl_logs.tui.pane import HIDDEN_VIEWS
-from tests.fixtures import append, log_line, pilot_wait_for, settle
+from tests.fixtures import append, count_reads, log_line, pilot_wait_for, settle
 
 SIZE = (120, 30)
 T0 = 9 * 3600
@@ -167,14 +166,7 @@ async def test_a_pane_switch_reads_no_history_on_the_key_press(
     app = PrimeLogsApp(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
-        read: list[int] = []
-        original = LogFile.read
-
-        def counting(self: LogFile, offset: int, size: int, generation: int | None = None) -> bytes:
-            read.append(size)
-            return original(self, offset, size, generation)
-
-        monkeypatch.setattr(LogFile, "read", counting)
+        read = count_reads(monkeypatch)
         app.action_pane("trainer")  # what key 1 does, synchronously
         assert read == []
         assert "1 Trainer" in str(app.active_pane.title.render())
