@@ -19,7 +19,7 @@ full refresh every `FULL_REFRESH_S` (2 s; `NOTIFIED_FULL_REFRESH_S`, 5 s, on
 inotify, which says when it lost events), a folder walk and a ``stat`` per file,
 and by a re-check `RECHECK_S` (0.1 s) after a new folder shows up. While idle, the
 older lines of large files are indexed in small slices (`INDEX_SLICE_S`) so their
-warning/error counts complete.
+warning/error counts complete; a slice waits while a key is on its way (`core.gate`).
 
 When watchfiles itself fails (it raises on a file name that is not valid UTF-8,
 from notification and polling alike), the loop carries on without it: a full
@@ -35,6 +35,7 @@ from collections.abc import AsyncGenerator, Collection, Iterator
 from pathlib import Path
 from typing import Any, Final, Protocol
 
+from prime_rl_logs.core.gate import Gate
 from prime_rl_logs.core.inotify import Inotify
 from prime_rl_logs.core.malloc import return_big_buffers
 from prime_rl_logs.core.run import Run, RunChanges
@@ -154,12 +155,15 @@ async def _sleep_or_stop(seconds: float, stop_event: _Event | None) -> bool:
     return True
 
 
-async def _index_in_background(run: Run) -> None:
+async def _index_in_background(run: Run, gate: Gate | None) -> None:
     """Index older lines in small slices, leaving the loop free in between (their
-    4 MB chunks unmapped when freed: `core.malloc`, set after the first screen)."""
+    4 MB chunks unmapped when freed: `core.malloc`, set after the first screen);
+    each slice waits while ``gate`` is held (a key on its way)."""
     await asyncio.sleep(INDEX_START_S)
     return_big_buffers()
     while True:
+        if gate is not None:
+            await gate.wait()
         if run.build_index(INDEX_SLICE_S):
             await asyncio.sleep(0.5)  # new files may come; cheap when all are done
         else:
@@ -273,13 +277,15 @@ async def watch_run(
     *,
     poll: bool | None = None,
     stop_event: _Event | None = None,
+    gate: Gate | None = None,
 ) -> AsyncGenerator[RunChanges, None]:
     """Yield each non-empty batch of changes to ``run``'s files until ``stop_event``.
 
     Waits for ``logs/`` to exist (a ``stat`` every `WAIT_FOR_LOGS_S`, 250 ms).
     ``poll=None`` polls on a network filesystem and uses notifications elsewhere.
+    The background index waits on ``gate`` before each slice (`core.gate`).
     """
-    indexer = asyncio.create_task(_index_in_background(run))
+    indexer = asyncio.create_task(_index_in_background(run, gate))
     try:
         while stop_event is None or not stop_event.is_set():
             while not run.logs.is_dir():

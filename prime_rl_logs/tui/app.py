@@ -16,8 +16,6 @@ What the keys do to the selected record (jumps, copy, save) is
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
@@ -31,6 +29,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Input, OptionList
 
+from prime_rl_logs.core.gate import Gate
 from prime_rl_logs.core.run import Run, RunChanges
 from prime_rl_logs.core.view import Filter, View
 from prime_rl_logs.core.watch import watch_run
@@ -46,6 +45,7 @@ from prime_rl_logs.levels import DEBUG, ERROR, INFO, LEVELS, SUCCESS, WARNING
 from prime_rl_logs.metrics import LiveMetrics
 from prime_rl_logs.scanner import Scanner
 from prime_rl_logs.tui import attempts
+from prime_rl_logs.tui.history import FIRST_SCREEN_S, INPUT_HOLD_S, History
 from prime_rl_logs.tui.keys import KEYS
 from prime_rl_logs.tui.metrics_pane import MetricsPane
 from prime_rl_logs.tui.pane import HiddenViews, LogPane, PaneSpec, TextLine, describe
@@ -67,13 +67,6 @@ if TYPE_CHECKING:
 
 __all__ = ["LEVEL_CYCLE", "LogPane", "PaneSpec", "PrimeLogsApp", "TextLine"]
 
-# Building a pane's history runs in slices of this many seconds, with a pause
-# between them for painting and keys.
-FIRST_SCREEN_S = 0.005  # the first slice: enough for the last screen
-HISTORY_SLICE_S = 0.008
-HISTORY_PAUSE_S = 0.004
-HISTORY_YIELD_S = 0.05  # after a pane switch, history waits for the frame showing it
-FRAME_S = 0.02  # (or, for a view with no rows yet, for one frame)
 TICK_S = 2.0
 """Seconds between looks at the sidebar's counts and ages, the panes' chrome and the
 metrics.jsonl follower (rows and status lines do not wait for it)."""
@@ -148,8 +141,9 @@ class PrimeLogsApp(App[int]):
         self.header = TextLine(id="header")
         self.prompt = Prompt(id="prompt")
         self.status = TextLine(id="status")
-        self._build_wanted = asyncio.Event()
-        self._history_hold = 0.0  # the loop time before which history waits
+        self.gate = Gate()
+        """Held while a key is on its way: history and index slices wait (`core.gate`)."""
+        self.history = History(self.panes, self.gate)
         self.hidden_views = HiddenViews()  # what panes showed before, kept live
         self.scanner = Scanner()
         """The child process of the whole-run scans: the doctor, the metrics history."""
@@ -225,10 +219,7 @@ class PrimeLogsApp(App[int]):
             if view.is_index_window:  # (others scan files: the history worker does)
                 view.build(FIRST_SCREEN_S)
         pane.show(view)
-        # The frame showing the switch first, then the first screen of a new view.
-        hold = HISTORY_YIELD_S if len(view) else FRAME_S
-        self._history_hold = time.monotonic() + hold
-        self._build_wanted.set()
+        self.history.shown(view)
 
     def _rebuild_all(self) -> None:
         for pane in self.panes:
@@ -284,7 +275,7 @@ class PrimeLogsApp(App[int]):
 
     @work(exclusive=True, group="watch")
     async def _watch(self) -> None:
-        async for changes in watch_run(self.run_model, poll=self.poll):
+        async for changes in watch_run(self.run_model, poll=self.poll, gate=self.gate):
             self.apply_changes(changes)
 
     def apply_changes(self, changes: RunChanges) -> None:
@@ -299,26 +290,17 @@ class PrimeLogsApp(App[int]):
         self.metrics_pane.refresh()
         if changes.new_files or changes.gone:
             self._update_sidebar()
-        self._build_wanted.set()
+        self.history.want()
 
     @work(exclusive=True, group="history")
     async def _build_history(self) -> None:
-        """Fill in the panes' history, newest first, in slices that keep keys snappy."""
-        while True:
-            await self._build_wanted.wait()
-            self._build_wanted.clear()
-            while True:
-                pending = [p for p in self.panes if p.history_pending]
-                if not pending:
-                    break
-                hold = self._history_hold - time.monotonic()
-                if hold > 0:
-                    await asyncio.sleep(hold)
-                    continue
-                for pane in pending:
-                    await pane.build_history(HISTORY_SLICE_S)
-                # Leave the loop room to paint and answer keys between slices.
-                await asyncio.sleep(HISTORY_PAUSE_S)
+        await self.history.run()
+
+    async def on_event(self, event: events.Event) -> None:
+        # A key or a click holds background work until it has reached its action.
+        if isinstance(event, events.InputEvent) and not isinstance(event, events.MouseMove):
+            self.gate.hold(INPUT_HOLD_S)
+        await super().on_event(event)
 
     # -- messages ---------------------------------------------------------
 

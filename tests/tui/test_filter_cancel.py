@@ -14,7 +14,7 @@ import pytest
 from prime_rl_logs.core import view_file
 from prime_rl_logs.core.user_regex import compile_user_regex
 from prime_rl_logs.core.view import CANCELLED, View
-from prime_rl_logs.tui import app as app_module
+from prime_rl_logs.tui import history as history_module
 from prime_rl_logs.tui.app import PrimeLogsApp
 from prime_rl_logs.tui.pane import HIDDEN_VIEWS
 from tests.fixtures import append, count_reads, log_line, pilot_wait_for, settle
@@ -38,7 +38,7 @@ def slow_history(monkeypatch: pytest.MonkeyPatch) -> None:
     """History read 4 kB a slice: a filter's scan spans hundreds of slices."""
     monkeypatch.setattr(view_file, "FIRST_CHUNK", 4 << 10)
     monkeypatch.setattr(view_file, "STEP_CHUNK", 4 << 10)
-    monkeypatch.setattr(app_module, "HISTORY_SLICE_S", 0.0)
+    monkeypatch.setattr(history_module, "HISTORY_SLICE_S", 0.0)
 
 
 @pytest.mark.usefixtures("slow_history")

@@ -1,0 +1,136 @@
+"""Keys first: background work steps aside while a key is on its way (`core.gate`),
+and the sidebar's tick touches only the rows that changed."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from prime_rl_logs.core import gate as gate_module
+from prime_rl_logs.core.gate import Gate
+from prime_rl_logs.core.run import Run
+from prime_rl_logs.core.watch import watch_run
+from prime_rl_logs.tui import app as app_module
+from prime_rl_logs.tui import history as history_module
+from prime_rl_logs.tui.app import PrimeLogsApp
+from prime_rl_logs.tui.sidebar import Sidebar
+from tests.fixtures import FixtureRun, append, log_line, settle
+from tests.fixtures import pilot_wait_for as wait_for
+
+
+async def test_a_wait_ends_when_the_gate_opens_or_after_the_most() -> None:
+    gate = Gate()
+    await gate.wait()  # open: at once
+    gate.hold(0.15)
+    assert gate.held > 0.1
+    start = time.monotonic()
+    await gate.wait(most=10)
+    assert time.monotonic() - start >= 0.14 and gate.held == 0
+    gate.hold(60)
+    gate.hold(1)  # a shorter hold never shortens a longer one
+    assert gate.held > 50
+    start = time.monotonic()
+    await gate.wait(most=0.05)  # held for a minute, yet the work moves on
+    assert 0.04 <= time.monotonic() - start < 30
+    gate.release()
+    assert gate.held == 0
+
+
+async def test_index_slices_wait_while_the_gate_is_held(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(gate_module, "MOST_WAIT_S", 60.0)
+    append(
+        tmp_path / "logs" / "orchestrator.log",
+        b"".join(log_line(i, "INFO", "x" * 80) for i in range(20_000)),
+    )
+    run = Run(tmp_path)
+    gate = Gate()
+    gate.hold(0.4)
+    held_at_slices: list[float] = []
+    build = run.build_index
+
+    def counted(budget_s: float) -> bool:
+        held_at_slices.append(gate.held)
+        return build(budget_s)
+
+    run.build_index = counted  # type: ignore[method-assign]
+    stop = asyncio.Event()
+
+    async def watch() -> None:
+        async for _ in watch_run(run, stop_event=stop, gate=gate):
+            pass
+
+    task = asyncio.create_task(watch())
+    for _ in range(300):
+        await asyncio.sleep(0.01)
+        if held_at_slices:
+            break
+    stop.set()
+    await task
+    assert held_at_slices, "the index never ran"
+    assert held_at_slices[0] == 0  # the first slice came after the hold
+
+
+async def test_a_key_holds_history_until_the_gate_opens(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(history_module, "HISTORY_SLICE_S", 0.0)  # one chunk a slice
+    monkeypatch.setattr(app_module, "INPUT_HOLD_S", 60.0)
+    monkeypatch.setattr(gate_module, "MOST_WAIT_S", 60.0)
+    lines = [
+        log_line(i, "ERROR" if i % 10 == 0 else "INFO", f"line {i} " + "x" * 80)
+        for i in range(30_000)
+    ]
+    append(tmp_path / "logs" / "orchestrator.log", b"".join(lines))
+    app = PrimeLogsApp(tmp_path)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot, app)
+        slices: list[Any] = []
+        pane = app.panes[0]
+        build = pane.build_history
+
+        async def counted(budget_s: float) -> None:
+            slices.append(budget_s)
+            await build(budget_s)
+
+        pane.build_history = counted  # type: ignore[method-assign]
+        app.gate.release()
+        await pilot.press("e")  # level ERROR: a new view, its history to read
+        assert app.gate.held > 30
+        slices.clear()
+        await asyncio.sleep(0.3)
+        await pilot.pause()
+        assert slices == [] and pane.history_pending
+        app.gate.release()
+        await wait_for(pilot, lambda: len(slices) > 0)
+
+
+async def test_the_sidebar_tick_rerenders_only_the_rows_that_changed(
+    library_run: FixtureRun, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = PrimeLogsApp(library_run.output_dir)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot, app)
+        sidebar = app.sidebar
+        rel = next(f.source.rel for f in app.run_model.files if f.source.rel not in sidebar.marked)
+        index = sidebar.get_option_index(rel)
+        assert "●" not in sidebar.render_line(index - sidebar.scroll_offset.y).text
+        visuals: list[Any] = []
+        get_visual = Sidebar._get_visual
+
+        def counted(self: Sidebar, option: Any) -> Any:
+            visuals.append(option.id)
+            return get_visual(self, option)
+
+        monkeypatch.setattr(Sidebar, "_get_visual", counted)
+        sidebar.marked = sidebar.marked | {rel}
+        sidebar.update_sources(app.run_model.files)
+        await pilot.pause()
+        assert "●" in sidebar.render_line(index - sidebar.scroll_offset.y).text
+        # One row changed: the others are neither measured nor drawn again.
+        assert visuals and set(visuals) == {rel}
