@@ -156,13 +156,18 @@ def main(args: argparse.Namespace) -> int:
         UsageError: a bad pane, split, level or rank.
     """
     dashboard = sys.stdout.isatty() or under_web_driver()
-    if dashboard:
-        os.environ.setdefault("TEXTUAL_FPS", FRAMES_PER_S)  # read when Textual loads
-        with collector_paused():  # the dashboard's modules, the core's among them
+    painted = dashboard and first_paint(args)
+    try:
+        if dashboard:
+            os.environ.setdefault("TEXTUAL_FPS", FRAMES_PER_S)  # read when Textual loads
+            with collector_paused():  # the dashboard's modules, the core's among them
+                check_options(args)
+                import prime_rl_logs.tui.app  # noqa: F401
+        else:
             check_options(args)
-            import prime_rl_logs.tui.app  # noqa: F401
-    else:
-        check_options(args)
+    except BaseException:
+        _leave_if(painted)
+        raise
     if not dashboard:
         if getattr(args, "runs_screen", False):
             print(
@@ -178,18 +183,50 @@ def main(args: argparse.Namespace) -> int:
 
         return main_as_follow(args)
     pane, split, flt = starting_state(args)
-    return open_dashboard(
-        Path(args.output_dir),
-        pane=pane,
-        split=split,
-        flt=flt,
-        poll=True if args.poll else None,
-        logs=getattr(args, "logs", None),
-        runs=getattr(args, "runs", None),
-        runs_screen=getattr(args, "runs_screen", False),
-        notify=getattr(args, "notify", False),
-        on_alert=getattr(args, "on_alert", None),
-    )
+    try:
+        return open_dashboard(
+            Path(args.output_dir),
+            pane=pane,
+            split=split,
+            flt=flt,
+            poll=True if args.poll else None,
+            logs=getattr(args, "logs", None),
+            runs=getattr(args, "runs", None),
+            runs_screen=getattr(args, "runs_screen", False),
+            notify=getattr(args, "notify", False),
+            on_alert=getattr(args, "on_alert", None),
+        )
+    except BaseException:
+        _leave_if(painted)  # (Textual gives its own screen back)
+        raise
+
+
+def _leave_if(painted: bool) -> None:
+    if painted:
+        from prime_rl_logs.first_paint import leave
+
+        leave()
+
+
+def first_paint(args: argparse.Namespace) -> bool:
+    """Draw the first pane's last lines before Textual and the reader load
+    (`prime_rl_logs.first_paint`), when the first frame will show exactly those:
+    True if drawn. Options are checked after it (a bad one gives the screen back)."""
+    if (
+        under_web_driver()
+        or args.split
+        or args.level
+        or args.rank
+        or getattr(args, "runs_screen", False)
+    ):
+        return False
+    from prime_rl_logs.first_paint import paint
+
+    try:
+        pane = pane_key(args.pane) if args.pane else DEFAULT_PANE
+    except ValueError:
+        return False  # (`check_options` says so)
+    return paint(Path(args.output_dir), pane, getattr(args, "logs", None))
 
 
 def open_dashboard(
