@@ -31,7 +31,7 @@ import subprocess
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -176,14 +176,21 @@ sys.path.insert(0, sys.argv[1])
 from prime_rl_logs.scanner import _serve, _tie_to_parent
 _tie_to_parent(int(sys.argv[3]))
 try:
-    os.nice(10)  # the terminal, and the dashboard, before the scans
+    os.nice(max(0, 10 - os.nice(0)))  # the terminal, and the dashboard, before the scans
 except OSError:
     pass
 from multiprocessing.connection import Connection
-_serve(Connection(int(sys.argv[2])))
+_serve(Connection(int(sys.argv[2])), *map(float, sys.argv[4:6]))
 """
-"""The child's program: argv is the folder holding our package, the socket's fd and
-the dashboard's process id."""
+"""The child's program: argv is the folder holding our package, the socket's fd, the
+dashboard's process id and, when the child starts over (`_start_over`), the fd of the
+state it kept and the time it did."""
+
+SHED_MB: Final = 16
+"""A child that holds this many MB more than it did when it started, after a call,
+starts over (`_start_over`)..."""
+SHED_EVERY_S: Final = 60.0
+"""... at most this often (what it keeps may be that big)."""
 
 
 def _tie_to_parent(parent: int) -> None:
@@ -203,11 +210,18 @@ def _tie_to_parent(parent: int) -> None:
         os._exit(0)
 
 
-def _serve(conn: Connection) -> None:
-    """The child: answer calls until the pipe closes."""
+def _serve(conn: Connection, state: float | None = None, started_over: float = 0.0) -> None:
+    """The child: answer calls until the pipe closes (``state``: the fd of the
+    doctors a former self kept, which started over at ``started_over``: `_start_over`)."""
+    import time
+
     from prime_rl_logs.core.malloc import return_big_buffers
+    from prime_rl_logs.diagnose import alerts  # noqa: F401  (what every look needs)
 
     return_big_buffers()  # its scans free big buffers too (`core.malloc`)
+    if state is not None:
+        _take_state(int(state))
+    start = _rss_mb()
     while True:
         try:
             fn, args = conn.recv()
@@ -221,6 +235,59 @@ def _serve(conn: Connection) -> None:
             conn.send(answer)
         except (OSError, ValueError):
             return
+        rss, now = _rss_mb(), time.monotonic()
+        grown = rss is not None and start is not None and rss - start > SHED_MB
+        if grown and now - started_over > SHED_EVERY_S:
+            _start_over(conn, now)  # (returns only if it could not)
+
+
+def _rss_mb() -> float | None:
+    """This process's resident memory in MB (Linux), else None."""
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _start_over(conn: Connection, now: float) -> None:
+    """Become a fresh child, with the same process id, socket and doctors.
+
+    A doctor's first look at a large run leaves the child 30-40 MB of freed heap
+    that the allocators keep (pymalloc's arenas and glibc's heap, fragmented by the
+    little that stays: `malloc_trim` gives back none of it), while what the doctors
+    keep pickles to about 35 kB (128 files of 20 MB). So the child writes its
+    doctors to a memory file and ``exec``s its own program with it: the memory is
+    the system's again, the state and the pending calls on the socket are not lost.
+    Where that cannot be done (no ``memfd_create``, a state that does not pickle),
+    it carries on as it is. (``now``: the monotonic clock, the same for the new
+    program, which starts over again only `SHED_EVERY_S` later.)
+    """
+    import pickle
+    import sys
+
+    try:
+        data = pickle.dumps(_DOCTORS)
+        fd = os.memfd_create("prime-logs-scanner-state", 0)  # (no CLOEXEC: inherited)
+        with open(fd, "wb", closefd=False) as f:
+            f.write(data)
+        os.lseek(fd, 0, os.SEEK_SET)
+        os.set_inheritable(conn.fileno(), True)
+        argv = [sys.executable, "-I", "-c", _CHILD, *sys.argv[1:4], str(fd), repr(now)]
+        os.execv(sys.executable, argv)
+    except (OSError, AttributeError, pickle.PicklingError, TypeError):
+        return
+
+
+def _take_state(fd: int) -> None:
+    """The doctors a former self wrote (`_start_over`)."""
+    import pickle
+
+    try:
+        with open(fd, "rb") as f:
+            _DOCTORS.update(pickle.load(f))
+    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError):
+        return  # a new doctor is made at the next look: slower, not wrong
 
 
 # -- the calls ----------------------------------------------------------------------

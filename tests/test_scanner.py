@@ -14,6 +14,7 @@ import os
 import signal
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,7 @@ from prime_rl_logs.scanner import (
     metrics_history,
 )
 from tests import diagnose_fixture as fx
+from tests import scanner_calls
 
 
 @pytest.fixture
@@ -180,3 +182,27 @@ def test_the_child_ends_with_its_parent_even_mid_call(tmp_path: Path) -> None:
     else:
         os.kill(child, signal.SIGKILL)
         raise AssertionError("the scanner outlived its dashboard")
+
+
+def test_a_child_left_with_freed_memory_starts_over_keeping_its_doctors(
+    scanner: Scanner, tmp_path: Path
+) -> None:
+    """A first look at a large run leaves the child 30-40 MB of heap it no longer
+    uses; it becomes a fresh process (same id, same socket) with its doctors."""
+    case = fx.write_nan(tmp_path / "run", time.time())
+    changed, report = scanner.call(doctor_step, case.run, None)
+    assert changed
+    pid = scanner.pid
+    before = scanner.call(scanner_module._rss_mb)
+    assert before is not None
+    scanner.call(scanner_calls.leave_freed_heap, 4 * scanner_module.SHED_MB)
+    after = scanner.call(scanner_module._rss_mb)
+    assert after is not None and after < before + scanner_module.SHED_MB / 2
+    assert scanner.pid == pid and scanner.started == 1  # the same process, not a new one
+    again, kept = scanner.call(doctor_step, case.run, None)
+    assert not again  # its doctor kept: nothing new (a new doctor would find the NaNs)
+    assert replace(kept, reason="") == replace(report, reason="")  # ("last write N s ago")
+    # The freed heap would have stayed: the same call in this process keeps it.
+    mine = scanner_module._rss_mb()
+    scanner_calls.leave_freed_heap(4 * scanner_module.SHED_MB)
+    assert mine is not None and (scanner_module._rss_mb() or 0) > mine + scanner_module.SHED_MB
