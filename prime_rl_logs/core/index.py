@@ -3,8 +3,8 @@
 Opening a 1 GB log should show its last screen at once, so the index starts at the
 end of the file and walks backwards in chunks (`LineIndex.build_step`), while lines
 appended by the writer extend it forwards (`LineIndex.extend`). Offsets live in two
-`core.offsets.PackedOffsets` (about 2 bytes a line; 8 in a plain ``array('q')``, which
-made 128 files of 20 MB cost 240 MB of index):
+`core.offsets.PackedOffsets` (about 1 byte a line, 2 where lines pass 255 bytes; 8 in
+a plain ``array('q')``, which made 128 files of 20 MB cost 240 MB of index):
 
 * ``_old``: the lines before `LineIndex.base`, in *descending* order, because the
   backward build finds them newest first and appending is the cheap end of an array;

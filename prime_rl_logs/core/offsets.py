@@ -1,13 +1,17 @@
-"""`PackedOffsets`: a sorted run of byte offsets in about 2 bytes each.
+"""`PackedOffsets`: a sorted run of byte offsets in about 1 byte each.
 
 A `core.index.LineIndex` holds one offset per line of every file it follows: 8 bytes
 a line in a plain ``array('q')``, 240 MB for the 30 M lines of 128 files of 20 MB.
-Here full blocks of `BLOCK` offsets are kept relative to their first one, in the
-narrowest array that holds the block's span (``'H'`` below 64 KiB, as a block of
-ordinary log lines is, else ``'I'``, else ``'q'``); only the last, partial block is
-plain. Offsets are added at one end only (`extend`, `append`), ascending or, for a
-backward build, descending; lookups are by position and by value (`bisect`), and
-`slice` hands out a plain ``array('q')``. Pure data, no I/O.
+Here full blocks of `BLOCK` offsets are kept as their first one and, when every line
+of the block is shorter than 256 bytes (as ordinary log lines are), the lengths of
+its lines, one byte each (``'B'``: 33 MB for those 30 M lines); else relative to the
+first one, in the narrowest array that holds the block's span (``'H'`` below 64 KiB,
+else ``'I'``, else ``'q'``). A lookup in a block of lengths adds them up (a C loop
+over at most `BLOCK` bytes; the last block so expanded is kept for the next lookup).
+Only the last, partial block is plain. Offsets are added at one end only (`extend`,
+`append`), ascending or, for a backward build, descending; lookups are by position
+and by value (`bisect`), and `slice` hands out a plain ``array('q')``. Pure data, no
+I/O.
 """
 
 from __future__ import annotations
@@ -16,14 +20,13 @@ import operator
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
-from itertools import repeat
+from itertools import accumulate, repeat
 from typing import Final
 
 __all__ = ["BLOCK", "PackedOffsets"]
 
 BLOCK: Final = 512
-"""Offsets in one packed block: 512 lines of up to 127 bytes span less than 64 KiB,
-so ordinary log lines pack into ``'H'``; a block costs about 80 bytes of overhead."""
+"""Offsets in one packed block (a block costs about 80 bytes of overhead)."""
 
 
 class PackedOffsets:
@@ -35,13 +38,15 @@ class PackedOffsets:
     (descending: ``bisect_left(a, -value, key=operator.neg)``).
     """
 
-    __slots__ = ("_bases", "_blocks", "_sign", "_tail")
+    __slots__ = ("_bases", "_blocks", "_expanded", "_sign", "_tail")
 
     def __init__(self, *, descending: bool = False) -> None:
         self._sign = -1 if descending else 1
         self._bases = array("q")  # the first offset of each packed block
-        self._blocks: list[array[int]] = []  # |offset - base| of each block's offsets
+        # Each block: its BLOCK - 1 line lengths ('B'), or |offset - base| of its offsets.
+        self._blocks: list[array[int]] = []
         self._tail = array("q")  # the last offsets, fewer than BLOCK, plain
+        self._expanded: tuple[int, array[int]] = (-1, array("q"))  # (block, its `_rel`)
 
     def __len__(self) -> int:
         return len(self._blocks) * BLOCK + len(self._tail)
@@ -49,8 +54,20 @@ class PackedOffsets:
     def __getitem__(self, i: int) -> int:
         b, j = divmod(i, BLOCK)
         if b < len(self._blocks):
-            return self._bases[b] + self._sign * self._blocks[b][j]
+            block = self._blocks[b]
+            if block.typecode == "B":
+                return self._bases[b] + self._sign * sum(block[:j])
+            return self._bases[b] + self._sign * block[j]
         return self._tail[j]
+
+    def _rel(self, b: int) -> array[int]:
+        """|offset - base| of block ``b``'s offsets (lengths added up)."""
+        block = self._blocks[b]
+        if block.typecode != "B":
+            return block
+        if self._expanded[0] != b:
+            self._expanded = (b, array("q", accumulate(block, initial=0)))
+        return self._expanded[1]
 
     def __iter__(self) -> Iterator[int]:
         yield from self.slice(0, len(self))
@@ -59,7 +76,8 @@ class PackedOffsets:
     def nbytes(self) -> int:
         """Memory held by the offsets (the arrays' buffers and their objects)."""
         blocks = sum(b.buffer_info()[1] * b.itemsize + 64 for b in self._blocks)
-        return blocks + (len(self._bases) + len(self._tail)) * 8 + len(self._blocks) * 8
+        plain = len(self._bases) + len(self._tail) + len(self._expanded[1])
+        return blocks + plain * 8 + len(self._blocks) * 8
 
     # -- growing ---------------------------------------------------------------------
 
@@ -82,14 +100,23 @@ class PackedOffsets:
 
     def _pack(self, chunk: array[int]) -> None:
         base = chunk[0]
+        later = chunk[1:]
         if self._sign > 0:
             span = chunk[-1] - base
+            lengths = map(operator.sub, later, chunk)
             rel = map(operator.sub, chunk, repeat(base))
         else:
             span = base - chunk[-1]
+            lengths = map(operator.sub, chunk, later)
             rel = map(operator.sub, repeat(base), chunk)
-        code = "H" if span < 1 << 16 else "I" if span < 1 << 32 else "q"
         self._bases.append(base)
+        if span < 255 * (BLOCK - 1):  # (else some line is longer than 255 bytes)
+            try:
+                self._blocks.append(array("B", lengths))
+                return
+            except OverflowError:
+                pass
+        code = "H" if span < 1 << 16 else "I" if span < 1 << 32 else "q"
         self._blocks.append(array(code, rel))
 
     # -- lookups ---------------------------------------------------------------------
@@ -102,14 +129,14 @@ class PackedOffsets:
         blocks = self._blocks
         if not blocks:
             return find(self._tail, kv, key=key)
-        last = self._bases[-1] + sign * blocks[-1][-1]
+        last = self._bases[-1] + sign * self._rel(len(blocks) - 1)[-1]
         past_packed = sign * last < kv or (right and last == value)
         if past_packed:
             return len(blocks) * BLOCK + find(self._tail, kv, key=key)
         b = find(self._bases, kv, key=key) - 1
         if b < 0:
             return 0
-        return b * BLOCK + find(blocks[b], sign * (value - self._bases[b]))
+        return b * BLOCK + find(self._rel(b), sign * (value - self._bases[b]))
 
     def slice(self, i: int, j: int) -> array[int]:
         """The offsets at positions ``[i, j)`` as a plain ``array('q')``."""
@@ -120,7 +147,7 @@ class PackedOffsets:
         while i < min(j, n_packed):
             b, a = divmod(i, BLOCK)
             e = min(BLOCK, j - b * BLOCK)
-            out.extend(map(add, repeat(self._bases[b]), self._blocks[b][a:e]))
+            out.extend(map(add, repeat(self._bases[b]), self._rel(b)[a:e]))
             i = b * BLOCK + e
         if i < j:
             out.extend(self._tail[i - n_packed : j - n_packed])
