@@ -276,6 +276,8 @@ class PrimeLogsApp(App[int]):
     @work(exclusive=True, group="watch")
     async def _watch(self) -> None:
         async for changes in watch_run(self.run_model, poll=self.poll, gate=self.gate):
+            # A key on its way first: this batch's frame would hold up each of its hops.
+            await self.gate.wait()
             self.apply_changes(changes)
 
     def apply_changes(self, changes: RunChanges) -> None:

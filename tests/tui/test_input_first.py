@@ -134,3 +134,22 @@ async def test_the_sidebar_tick_rerenders_only_the_rows_that_changed(
         assert "●" in sidebar.render_line(index - sidebar.scroll_offset.y).text
         # One row changed: the others are neither measured nor drawn again.
         assert visuals and set(visuals) == {rel}
+
+
+async def test_live_lines_wait_while_a_key_is_on_its_way(
+    library_run: FixtureRun, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(gate_module, "MOST_WAIT_S", 60.0)
+    app = PrimeLogsApp(library_run.output_dir)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot, app)
+        lv = app.active_pane.log_view
+        assert lv.view is not None
+        rows = len(lv.view)
+        app.gate.hold(60)
+        append(library_run.logs / "orchestrator.log", log_line(99, "INFO", "HELD-BACK"))
+        await asyncio.sleep(0.4)  # the watch reads it within 25 ms (inotify) or 2 s (poll)
+        await pilot.pause()
+        assert len(lv.view) == rows
+        app.gate.release()
+        await wait_for(pilot, lambda: len(lv.view or ()) > rows)
