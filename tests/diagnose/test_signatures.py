@@ -7,6 +7,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from prime_rl_logs.diagnose import SIGNATURES, diagnose
 from prime_rl_logs.diagnose.signatures import BY_NAME, match
@@ -68,6 +70,54 @@ def test_template_masks_numbers_paths_ids_and_ranks() -> None:
     assert template("request 1f2e3d4c-aaaa-bbbb-cccc-0123456789ab failed") == "request <id> failed"
     assert template("bad pointer 0xdeadbeef") == "bad pointer <hex>"
     assert template("Loss: nan at step 4") == "Loss: nan at step <n>"
+
+
+def _template_by_regex_alone(message: str) -> str:
+    """`template` before it skipped the patterns a text cannot match: the reference."""
+    import re
+
+    from prime_rl_logs.diagnose.text import _MASKS, TEMPLATE_MAX
+
+    text = message.strip()[: TEMPLATE_MAX * 4]
+    for regex, mask, _needs in _MASKS:
+        text = regex.sub(mask, text)
+    return re.sub(r"\s+", " ", text)[:TEMPLATE_MAX]
+
+
+_PIECES = st.sampled_from(
+    [
+        "/",
+        "a/b",
+        "C:/x",
+        "-",
+        "0x",
+        "0X1f",
+        "deadbeef12",
+        "1f2e3d4c-aaaa-bbbb-cccc-0123456789ab",
+        "12",
+        "3.5",
+        "1,000",
+        " ",
+        "  ",
+        "\t",
+        "\x1c",
+        "\u3000",
+        "\n",
+        "x",
+        "é",
+        "٣",
+        "Rank",
+        "=",
+    ]
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_PIECES, max_size=40).map("".join) | st.text(max_size=200))
+def test_template_is_what_the_patterns_alone_make(message: str) -> None:
+    assert template(message) == _template_by_regex_alone(message)
+    long = message * 40  # cut at TEMPLATE_MAX * 4 characters, maybe in white space
+    assert template(long) == _template_by_regex_alone(long)
 
 
 def test_ranks_text() -> None:
