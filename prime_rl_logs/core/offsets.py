@@ -7,7 +7,8 @@ of the block is shorter than 256 bytes (as ordinary log lines are), the lengths 
 its lines, one byte each (``'B'``: 33 MB for those 30 M lines); else relative to the
 first one, in the narrowest array that holds the block's span (``'H'`` below 64 KiB,
 else ``'I'``, else ``'q'``). A lookup in a block of lengths adds them up (a C loop
-over at most `BLOCK` bytes; the last block so expanded is kept for the next lookup).
+over `BLOCK` bytes), and the last `EXPANDED` blocks so added up are kept (lookups
+come in order); `slice` adds up as it copies.
 Only the last, partial block is plain. Offsets are added at one end only (`extend`,
 `append`), ascending or, for a backward build, descending; lookups are by position
 and by value (`bisect`), and `slice` hands out a plain ``array('q')``. Pure data, no
@@ -20,13 +21,15 @@ import operator
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
-from itertools import accumulate, repeat
+from itertools import accumulate, islice, repeat
 from typing import Final
 
 __all__ = ["BLOCK", "PackedOffsets"]
 
 BLOCK: Final = 512
 """Offsets in one packed block (a block costs about 80 bytes of overhead)."""
+EXPANDED: Final = 8
+"""Blocks of lengths kept added up, the last looked in (4 kB each)."""
 
 
 class PackedOffsets:
@@ -38,7 +41,7 @@ class PackedOffsets:
     (descending: ``bisect_left(a, -value, key=operator.neg)``).
     """
 
-    __slots__ = ("_bases", "_blocks", "_expanded", "_sign", "_tail")
+    __slots__ = ("_bases", "_blocks", "_expanded", "_last_packed", "_sign", "_tail")
 
     def __init__(self, *, descending: bool = False) -> None:
         self._sign = -1 if descending else 1
@@ -46,7 +49,8 @@ class PackedOffsets:
         # Each block: its BLOCK - 1 line lengths ('B'), or |offset - base| of its offsets.
         self._blocks: list[array[int]] = []
         self._tail = array("q")  # the last offsets, fewer than BLOCK, plain
-        self._expanded: tuple[int, array[int]] = (-1, array("q"))  # (block, its `_rel`)
+        self._expanded: dict[int, array[int]] = {}  # `_rel` of the blocks last looked in
+        self._last_packed = 0  # the last offset of the last packed block
 
     def __len__(self) -> int:
         return len(self._blocks) * BLOCK + len(self._tail)
@@ -54,10 +58,7 @@ class PackedOffsets:
     def __getitem__(self, i: int) -> int:
         b, j = divmod(i, BLOCK)
         if b < len(self._blocks):
-            block = self._blocks[b]
-            if block.typecode == "B":
-                return self._bases[b] + self._sign * sum(block[:j])
-            return self._bases[b] + self._sign * block[j]
+            return self._bases[b] + self._sign * self._rel(b)[j]
         return self._tail[j]
 
     def _rel(self, b: int) -> array[int]:
@@ -65,9 +66,12 @@ class PackedOffsets:
         block = self._blocks[b]
         if block.typecode != "B":
             return block
-        if self._expanded[0] != b:
-            self._expanded = (b, array("q", accumulate(block, initial=0)))
-        return self._expanded[1]
+        rel = self._expanded.get(b)
+        if rel is None:
+            if len(self._expanded) >= EXPANDED:
+                del self._expanded[next(iter(self._expanded))]  # the oldest
+            rel = self._expanded[b] = array("q", accumulate(block, initial=0))
+        return rel
 
     def __iter__(self) -> Iterator[int]:
         yield from self.slice(0, len(self))
@@ -76,7 +80,7 @@ class PackedOffsets:
     def nbytes(self) -> int:
         """Memory held by the offsets (the arrays' buffers and their objects)."""
         blocks = sum(b.buffer_info()[1] * b.itemsize + 64 for b in self._blocks)
-        plain = len(self._bases) + len(self._tail) + len(self._expanded[1])
+        plain = len(self._bases) + len(self._tail) + BLOCK * len(self._expanded)
         return blocks + plain * 8 + len(self._blocks) * 8
 
     # -- growing ---------------------------------------------------------------------
@@ -110,6 +114,7 @@ class PackedOffsets:
             lengths = map(operator.sub, chunk, later)
             rel = map(operator.sub, repeat(base), chunk)
         self._bases.append(base)
+        self._last_packed = chunk[-1]
         if span < 255 * (BLOCK - 1):  # (else some line is longer than 255 bytes)
             try:
                 self._blocks.append(array("B", lengths))
@@ -129,7 +134,7 @@ class PackedOffsets:
         blocks = self._blocks
         if not blocks:
             return find(self._tail, kv, key=key)
-        last = self._bases[-1] + sign * self._rel(len(blocks) - 1)[-1]
+        last = self._last_packed
         past_packed = sign * last < kv or (right and last == value)
         if past_packed:
             return len(blocks) * BLOCK + find(self._tail, kv, key=key)
@@ -147,7 +152,12 @@ class PackedOffsets:
         while i < min(j, n_packed):
             b, a = divmod(i, BLOCK)
             e = min(BLOCK, j - b * BLOCK)
-            out.extend(map(add, repeat(self._bases[b]), self._rel(b)[a:e]))
+            block = self._blocks[b]
+            if block.typecode == "B":  # (added up here: a scan never looks again)
+                rel: Iterable[int] = islice(accumulate(block, initial=0), a, e)
+            else:
+                rel = block[a:e]
+            out.extend(map(add, repeat(self._bases[b]), rel))
             i = b * BLOCK + e
         if i < j:
             out.extend(self._tail[i - n_packed : j - n_packed])
