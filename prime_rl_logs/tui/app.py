@@ -25,7 +25,7 @@ from rich.text import Text
 from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Container, Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Input, OptionList
 
@@ -159,7 +159,11 @@ class PrimeLogsApp(App[int]):
     def compose(self) -> ComposeResult:
         yield self.header
         with Horizontal(id="body"):
-            yield self.sidebar
+            # In a box of its own: Textual renders again every widget whose *clip*
+            # meets a frame's changed area, and a direct child of #body is clipped to
+            # all of #body: the sidebar's 45 rows were drawn again at each new line.
+            with Container(id="side"):
+                yield self.sidebar
             with Vertical(id="main"):
                 yield from self.panes
                 yield self.problems.view

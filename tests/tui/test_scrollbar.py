@@ -1,4 +1,5 @@
-"""A following pane's scrollbar repaints only when its thumb moves (issue 12).
+"""A following pane's frames repaint only what moved (issue 12): the scrollbar only
+when its thumb moves, the sidebar not at all.
 
 Textual's `ScrollBar` repainted its whole height on every change of the scroll
 position or the row count, that is on every batch of a followed pane: a quarter of
@@ -61,3 +62,43 @@ async def test_the_scrollbar_repaints_when_its_thumb_moves_not_on_every_row(
         await pilot.press("G")
         await settle(pilot, app)
         assert bar.thumb() == painted[-1] != painted[top - 1]
+
+
+async def test_new_lines_do_not_draw_the_sidebar_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Textual draws again every widget whose clip meets a frame's changed area; the
+    sidebar sits in a box of its own so the log pane's frames leave it alone."""
+    from prime_rl_logs.tui import app as app_module
+    from prime_rl_logs.tui.sidebar import Sidebar
+
+    monkeypatch.setattr(app_module, "TICK_S", 600.0)  # (the tick updates the sidebar)
+    logs = tmp_path / "run" / "logs"
+    logs.mkdir(parents=True)
+    log = logs / "orchestrator.log"
+    log.write_text("".join(_line(i) + "\n" for i in range(50)))
+    drawn: list[int] = []
+    render_lines = Sidebar.render_lines
+
+    def counting(self: Sidebar, crop: object) -> object:
+        drawn.append(1)
+        return render_lines(self, crop)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Sidebar, "render_lines", counting)
+    app = PrimeLogsApp(tmp_path / "run")
+    async with app.run_test(size=(200, 50)) as pilot:
+        await settle(pilot, app)
+        lv = app.active_pane.log_view
+        assert lv.view is not None
+        drawn.clear()
+        for i in range(50, 60):
+            append(log, (_line(i) + "\n").encode())
+            await pilot.wait_for_scheduled_animations()
+            for _ in range(100):
+                await pilot.pause(0.01)
+                if len(lv.view) == i + 1:
+                    break
+            assert len(lv.view) == i + 1
+        await pilot.pause(0.05)
+        assert "message 000059" in lv.render_line(lv.scrollable_content_region.height - 1).text
+        assert drawn == []
