@@ -14,7 +14,10 @@ from collections.abc import Sequence
 from statistics import median
 from typing import TYPE_CHECKING
 
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
+from textual.strip import Strip
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
@@ -122,6 +125,10 @@ def source_row(
     return row
 
 
+ROW_STRIPS = 2048
+"""Drawn rows kept (a row's text, style and width; cleared when full)."""
+
+
 class Sidebar(OptionList):
     """Sources grouped by component; `enter` opens one as its own pane."""
 
@@ -143,6 +150,7 @@ class Sidebar(OptionList):
         self._ids: list[tuple[str, str]] = []
         self._rows: dict[str, tuple[object, ...]] = {}
         self._files: Sequence[LogFile] = ()
+        self._row_strips: dict[tuple[object, ...], tuple[Text, Strip]] = {}
         self.compact = False
         self.marked: frozenset[str] = frozenset()
         """Rels the Problems pane points at (`tui.problems`), marked with a ``●``."""
@@ -217,6 +225,48 @@ class Sidebar(OptionList):
                 if option.id == highlighted:
                     self.highlighted = index
                     break
+
+    def render_line(self, y: int) -> Strip:
+        """A source row drawn from its Text in one step (`ROW_STRIPS` kept); the
+        legend, component titles and anything unusual the list's own way.
+
+        `OptionList` draws an option through Textual's visual pipeline: 0.5-1.3 ms a
+        row here, so a tick that changed every row (a run being written) took a
+        30-170 ms frame, and keys waited behind it. Rendering the row's Text with the
+        console and the option style under it takes about 50 µs and draws the same
+        cells (`tests/tui/test_snapshots.py`).
+        """
+        try:
+            index, offset = self._lines[self.scroll_offset.y + y]
+            option = self.options[index]
+        except IndexError:
+            return super().render_line(y)
+        prompt = option.prompt
+        padding = self.get_component_styles("option-list--option").padding
+        if offset or option.disabled or padding or not isinstance(prompt, Text):
+            return super().render_line(y)
+        if self.highlighted == index:
+            style = self.get_visual_style("option-list--option", "option-list--option-highlighted")
+        elif self._mouse_hovering_over == index:
+            style = self.get_visual_style("option-list--option", "option-list--option-hover")
+        else:
+            style = self.get_visual_style("option-list--option")
+        base = style.rich_style
+        width = self.scrollable_content_region.width
+        key = (id(prompt), base, width, index)
+        kept = self._row_strips.get(key)
+        if kept is not None and kept[0] is prompt:
+            return kept[1]
+        strip = self._draw_row(prompt, base, width, index)
+        if len(self._row_strips) >= ROW_STRIPS:
+            self._row_strips.clear()
+        self._row_strips[key] = (prompt, strip)
+        return strip
+
+    def _draw_row(self, prompt: Text, base: Style, width: int, index: int) -> Strip:
+        segments = [s for s in prompt.render(self.app.console) if s.text != "\n"]
+        strip = Strip(Segment.apply_style(segments, base))
+        return strip.crop_extend(0, width, base).apply_meta({"option": index})
 
     def _replace_rows(self, changed: dict[str, Text]) -> None:
         """Put new text in the rows of ``changed`` (rel: row), in place.

@@ -120,20 +120,20 @@ async def test_the_sidebar_tick_rerenders_only_the_rows_that_changed(
         rel = next(f.source.rel for f in app.run_model.files if f.source.rel not in sidebar.marked)
         index = sidebar.get_option_index(rel)
         assert "●" not in sidebar.render_line(index - sidebar.scroll_offset.y).text
-        visuals: list[Any] = []
-        get_visual = Sidebar._get_visual
+        drawn: list[Any] = []
+        draw_row = Sidebar._draw_row
 
-        def counted(self: Sidebar, option: Any) -> Any:
-            visuals.append(option.id)
-            return get_visual(self, option)
+        def counted(self: Sidebar, prompt: Any, base: Any, width: int, index: int) -> Any:
+            drawn.append(self.get_option_at_index(index).id)
+            return draw_row(self, prompt, base, width, index)
 
-        monkeypatch.setattr(Sidebar, "_get_visual", counted)
+        monkeypatch.setattr(Sidebar, "_draw_row", counted)
         sidebar.marked = sidebar.marked | {rel}
         sidebar.update_sources(app.run_model.files)
         await pilot.pause()
         assert "●" in sidebar.render_line(index - sidebar.scroll_offset.y).text
         # One row changed: the others are neither measured nor drawn again.
-        assert visuals and set(visuals) == {rel}
+        assert drawn and set(drawn) == {rel}
 
 
 async def test_live_lines_wait_while_a_key_is_on_its_way(
