@@ -61,3 +61,40 @@ async def test_latest_is_followed_and_the_root_going_is_said(tmp_path: Path) -> 
         logs.rmdir()
         await asyncio.wait_for(_changes(ino), 5.0)
         assert ino.root_gone
+
+
+async def test_many_writes_to_a_few_files_are_read_once_each(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run writing 10,000 lines a second sends 10,000 IN_MODIFY events a second; a
+    file's are alike, and only the first of them in a read is looked at. A folder
+    made between them is still watched."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    names = [logs / f"rank_{i}.log" for i in range(4)]
+    decoded: list[bytes] = []
+    fsdecode = os.fsdecode
+
+    def counting(name: bytes) -> str:
+        decoded.append(name)
+        return fsdecode(name)
+
+    with Inotify.open(str(logs)) as ino:
+        assert ino is not None
+        handles = [open(p, "ab", buffering=0) for p in names]  # noqa: SIM115
+        try:
+            for i in range(400):
+                handles[i % 4].write(b"a line\n")
+                if i == 200:
+                    (logs / "trainer").mkdir()
+        finally:
+            for h in handles:
+                h.close()
+        await ino.wait(5.0)
+        monkeypatch.setattr(os, "fsdecode", counting)
+        paths = ino.changes()
+        monkeypatch.undo()
+        assert {str(p) for p in names} | {str(logs / "trainer")} <= paths
+        assert len(decoded) < 40, len(decoded)  # (400 writes: one each before)
+        append(logs / "trainer" / "rank_0.log", b"y\n")  # the new folder is watched
+        assert str(logs / "trainer" / "rank_0.log") in await _changes(ino)
