@@ -484,3 +484,18 @@ def test_lru_keeps_the_most_recently_used() -> None:
     assert cache.get(1) == "z" and len(cache) == 2
     cache.clear()
     assert len(cache) == 0 and cache.get(1) is None
+
+
+def test_a_file_is_found_by_any_spelling_of_its_path(tmp_path: Path) -> None:
+    """`Run.file` looks a notified path up by its string first (the hot path), then as a
+    `Path`, so another spelling of the same path finds the same file."""
+    append(tmp_path / "logs" / "trainer" / "rank_0.log", b"x\n")
+    run = Run(tmp_path)
+    run.refresh()
+    (f,) = run.files
+    plain = os.path.join(str(tmp_path / "logs" / "trainer"), "rank_0.log")
+    for spelling in (plain, Path(plain), str(tmp_path / "logs" / "." / "trainer" / "rank_0.log")):
+        assert run.file(spelling) is f, spelling
+    assert run.file(str(tmp_path / "logs" / "trainer" / "rank_1.log")) is None
+    append(tmp_path / "logs" / "trainer" / "rank_0.log", b"y\n")
+    assert list(run.refresh([plain]).grown) == [f]
