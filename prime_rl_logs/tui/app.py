@@ -46,7 +46,7 @@ from prime_rl_logs.metrics import LiveMetrics
 from prime_rl_logs.scanner import Scanner
 from prime_rl_logs.tui import attempts
 from prime_rl_logs.tui.history import FIRST_SCREEN_S, INPUT_HOLD_S, History
-from prime_rl_logs.tui.keys import KEYS
+from prime_rl_logs.tui.keys import KEYS, run_app_key
 from prime_rl_logs.tui.metrics_pane import MetricsPane
 from prime_rl_logs.tui.pane import HiddenViews, LogPane, PaneSpec, TextLine, describe
 from prime_rl_logs.tui.problems import Problems
@@ -306,6 +306,8 @@ class PrimeLogsApp(App[int]):
         # A key or a click holds background work until it has reached its action.
         if isinstance(event, events.InputEvent) and not isinstance(event, events.MouseMove):
             self.gate.hold(INPUT_HOLD_S)
+            if isinstance(event, events.Key) and await run_app_key(self, event):
+                return
         await super().on_event(event)
 
     # -- messages ---------------------------------------------------------

@@ -4,15 +4,28 @@ the help screen (`tui.help`, which reads the app's bindings) show them.
 Pane keys share the group `PANE_KEYS` so the footer shows them as one entry
 (``123456 Panes``); the rest are shown unless ``show=False``. The actions they name
 are methods of `tui.app.PrimeLogsApp` (``action_<name>``).
+
+`run_app_key` runs an app key's action as soon as the app gets the key. Textual
+delivers a key first to the focused widget, which passes it to its parent, and so on
+up to the app, which then looks up the bindings: about five message hops, and each
+waits behind whatever else is ready on the event loop (a frame of a busy pane, a
+slice of history). When nothing between the focused widget and the app binds the
+key, and the focused widget is not a text field that would type it, the result is
+the same without the hops.
 """
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Any, Final
 
 from textual.binding import Binding, BindingType
+from textual.widgets import Input
 
-__all__ = ["KEYS", "PANE_KEYS"]
+if TYPE_CHECKING:
+    from textual import events
+    from textual.app import App
+
+__all__ = ["KEYS", "PANE_KEYS", "run_app_key"]
 
 PANE_KEYS: Final = Binding.Group("Panes", compact=True)
 """The pane keys 1-6, shown in the footer as one entry."""
@@ -57,3 +70,24 @@ KEYS: Final[tuple[BindingType, ...]] = (
     Binding("question_mark", "help", "Help", key_display="?"),
     Binding("q", "quit", "Quit"),
 )
+
+
+async def run_app_key(app: App[Any], event: events.Key) -> bool:
+    """Run the app's binding of ``event``'s key now, if the route Textual would take
+    ends there; True when an action ran (the key is then used up)."""
+    if event.is_forwarded or not app.app_focus or isinstance(app.focused, Input):
+        return False
+    screen = app.screen
+    if screen.maximized is not None:  # (escape minimizes it first)
+        return False
+    for node, bindings in screen._modal_binding_chain:
+        chosen = [b for b in bindings.key_to_bindings.get(event.key, ()) if not b.priority]
+        if not chosen:
+            continue
+        if node is not app:  # the focused widget or a parent binds the key: its route
+            return False
+        for binding in chosen:
+            if await app.run_action(binding.action, app):
+                return True
+        return False
+    return False

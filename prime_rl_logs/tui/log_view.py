@@ -24,6 +24,7 @@ from contextlib import suppress
 from math import ceil
 from typing import TYPE_CHECKING, TypeAlias, cast
 
+from rich.console import RenderableType
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
     from prime_rl_logs.core.view import View, ViewDelta
 
 TAG_WIDTH_MAX = 16
+BAR_CACHE_SIZE = 16
+"""Scrollbars kept, drawn: one per thumb position (and colours) seen lately."""
 STRIP_CACHE_SIZE = 1024
 """Rows whose strips are kept: the screens of both panes and of the kept views."""
 
@@ -92,6 +95,45 @@ class ThumbScrollBar(ScrollBar):
         super().__init__(vertical=True, name="vertical", thickness=thickness)
         self._drawn: tuple[int, ...] = ()
         self._looking = False
+        self._bars: LRUCache[tuple[object, ...], list[Strip]] = LRUCache(BAR_CACHE_SIZE)
+
+    def _style(self) -> Style:
+        """`ScrollBar.render`'s colours: grabbed, hovered or at rest, over the pane."""
+        assert self.parent is not None
+        styles = self.parent.styles
+        if self.grabbed:
+            background, color = styles.scrollbar_background_active, styles.scrollbar_color_active
+        elif self.mouse_over:
+            background, color = styles.scrollbar_background_hover, styles.scrollbar_color_hover
+        else:
+            background, color = styles.scrollbar_background, styles.scrollbar_color
+        if background.a < 1:
+            background = self.parent.background_colors[0] + background
+        color = background + color
+        return Style.from_color(color.rich_color, background.rich_color)
+
+    def render(self) -> RenderableType:
+        if self.screen.styles.scrollbar_color.a == 0:
+            return self.renderer(vertical=True, style=self._style())
+        return self._render_bar(self._style())
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # A pane switch repaints the bar, and the thumbs of a few panes come back
+        # again and again (at the bottom, the same cells): 45 rows of Textual's
+        # rendering were a quarter of a switch's frame.
+        key = (
+            crop,
+            self.thumb(),
+            self._style(),
+            self.background_colors,  # (under the thumb's ends: the pane's, tinted when focused)
+            self.screen.styles.scrollbar_color.a,
+            *self.get_line_filters(),
+        )
+        lines = self._bars.get(key)
+        if lines is None:
+            lines = super().render_lines(crop)
+            self._bars.set(key, lines)
+        return lines
 
     def thumb(self) -> tuple[int, ...]:
         """What the bar draws: its height and the thumb's ends in eighths of a cell."""
@@ -428,16 +470,36 @@ class LogView(ScrollView, can_focus=True):
 
     def _row_segments(self, row: int) -> tuple[list[Segment], int]:
         """The segments of a row's text (selected: on a grey ground) and their width."""
-        text = self.row_text(row)
-        if row == self.cursor:
-            text.stylize(Style(bgcolor="grey23"))
-        segments = [s for s in text.render(self.app.console) if s.text != "\n"]
+        segments = self._plain_segments(row)
+        if segments is None:
+            text = self.row_text(row)
+            if row == self.cursor:
+                text.stylize(Style(bgcolor="grey23"))
+            segments = [s for s in text.render(self.app.console) if s.text != "\n"]
         length = Segment.get_line_length(segments)
         if length > self._max_width:
             self._max_width = length
             if self._max_width > self.virtual_size.width:
                 self.call_later(self._resize_virtual)
         return segments or [Segment("")], length
+
+    def _plain_segments(self, row: int) -> list[Segment] | None:
+        """`row_text`'s segments without a rich Text, for a row with no colour, tab,
+        match or selection (nearly all): a new screen of them is most of a pane
+        switch's frame (issue 12). None for any other row."""
+        assert self.view is not None
+        r = self.view.row(row)
+        line = r.shown
+        if row == self.cursor or self.search is not None or "\x1b" in line or "\t" in line:
+            return None
+        segments = [Segment(line)] if line else []
+        if self.tag_width:
+            segments.insert(0, Segment(*self._tag_cell(r.tag)))
+        return segments
+
+    def _tag_cell(self, tag: str) -> tuple[str, Style]:
+        """A row's source tag as shown: cut or padded to the tag column, its colour."""
+        return f"{tag[: self.tag_width]:<{self.tag_width}} ", tag_style(tag)
 
     def row_text(self, row: int) -> Text:
         """The rich Text of a row: source tag, then the line with its own colours."""
@@ -455,9 +517,8 @@ class LogView(ScrollView, can_focus=True):
                 )
         if not self.tag_width:
             return line
-        tag = r.tag
         out = Text(end="", no_wrap=True)
-        out.append(f"{tag[: self.tag_width]:<{self.tag_width}} ", style=tag_style(tag))
+        out.append(*self._tag_cell(r.tag))
         out.append_text(line)
         return out
 

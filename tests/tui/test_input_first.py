@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual import events
+from textual.widget import Widget
 
 from prime_rl_logs.core import gate as gate_module
 from prime_rl_logs.core.gate import Gate
@@ -153,3 +155,40 @@ async def test_live_lines_wait_while_a_key_is_on_its_way(
         assert len(lv.view) == rows
         app.gate.release()
         await wait_for(pilot, lambda: len(lv.view or ()) > rows)
+
+
+async def test_an_app_key_runs_its_action_without_the_hops_through_the_widgets(
+    library_run: FixtureRun, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pane key runs when the app gets it: Textual would send it to the focused
+    log view, then to each parent (a message hop each), then back to the app."""
+    forwarded: list[str] = []
+    forward = Widget._forward_event
+
+    def counted(self: Widget, event: events.Event) -> None:
+        if isinstance(event, events.Key):
+            forwarded.append(f"{type(self).__name__} {event.key}")
+        forward(self, event)
+
+    monkeypatch.setattr(Widget, "_forward_event", counted)
+    app = PrimeLogsApp(library_run.output_dir)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot, app)
+        assert app.focused is app.active_pane.log_view
+        await pilot.press("1")
+        assert app.active_pane.spec.key == "trainer" and forwarded == []
+        await pilot.press("2")
+        assert app.active_pane.spec.key == "orchestrator" and forwarded == []
+
+        # A key the focused widget binds takes Textual's route: the sidebar's enter.
+        app.sidebar.focus()
+        await pilot.pause()
+        await pilot.press("down", "enter")
+        assert forwarded == ["Sidebar down", "Sidebar enter"]
+        assert app.active_pane.spec.rel is not None
+
+        # A text field types it: "1" in the search prompt is a character, not a pane.
+        forwarded.clear()
+        await pilot.press("slash", "1")
+        assert app.prompt.value == "1" and forwarded == ["Prompt 1"]
+        assert app.active_pane.spec.rel is not None
