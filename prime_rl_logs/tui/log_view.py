@@ -29,7 +29,7 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.cache import LRUCache
-from textual.geometry import Offset, Region, Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import Reactive, reactive
 from textual.scroll_view import ScrollView
@@ -53,8 +53,10 @@ tag width)``. A truncated or replaced file starts again at offset 0 with a new
 generation. Nothing of the view is in it, so the strips outlive a pane switch
 (a pane shown again paints from the cache); they are dropped with the `Run`."""
 
-Fit: TypeAlias = tuple[int, int, Style]
-"""Where a row's strip was cut and on what: ``(scroll x, width, base style)``."""
+Fit: TypeAlias = tuple[int, int, Style, int, Style]
+"""Where a row's strip was cut and on what: ``(scroll x, width, base style, box
+width, box style)``. The box is the text's width and the vertical scrollbar's
+column under it, padded with the pane's background as Textual pads a line."""
 
 CachedRow: TypeAlias = tuple[Fit, tuple[list[Segment], int], Strip]
 """A row's segments with their width, and its strip as last fitted to the pane."""
@@ -226,7 +228,7 @@ class LogView(ScrollView, can_focus=True):
         self.unseen = 0
         self._strips: LRUCache[StripKey, CachedRow] = LRUCache(STRIP_CACHE_SIZE)
         self._max_width = 0
-        self._frame: tuple[Offset, int, Style] | None = None
+        self._frame: tuple[int, Fit] | None = None
 
     # -- data -------------------------------------------------------------
 
@@ -438,23 +440,60 @@ class LogView(ScrollView, can_focus=True):
 
     def render_lines(self, crop: Region) -> list[Strip]:
         # Looked up once per frame, not once per line: `rich_style` walks the DOM.
-        self._frame = (self.scroll_offset, self.scrollable_content_region.width, self.rich_style)
+        self._frame = self._fit()
         try:
-            return super().render_lines(crop)
+            if not self._bare():
+                return super().render_lines(crop)
+            # Textual's `StylesCache` would make a new strip of each row on every
+            # frame (the pane scrolls: every row is dirty) for a box that adds
+            # nothing to it; a following pane's frame was a third that (issue 12).
+            # The row strips are kept, and so are their filtered copies (`Strip`).
+            background = self.background_colors[1]
+            filters = self.get_line_filters()
+            strips = []
+            for y in crop.line_range:
+                strip = self.render_line(y)
+                for line_filter in filters:
+                    strip = strip.apply_filter(line_filter, background)
+                strips.append(strip)
+            box_width = self._frame[1][3]
+            if crop.column_span != (0, box_width):
+                strips = [strip.crop(*crop.column_span) for strip in strips]
+            return strips
         finally:
             self._frame = None
 
+    def _bare(self) -> bool:
+        """No border, padding, outline, tint, hatch or opacity: a frame's lines are the
+        rows' strips as they are (what `StylesCache` would make of them)."""
+        styles = self.styles
+        return (
+            not any(edge for edge, _ in styles.border)
+            and not any(edge for edge, _ in styles.outline)
+            and not any(styles.padding)
+            and not styles.tint.a
+            and self.opacity == 1.0
+            and styles.text_opacity == 1.0
+            and not styles.has_rule("hatch")
+            and self._border_title is None
+            and self._border_subtitle is None
+        )
+
+    def _fit(self) -> tuple[int, Fit]:
+        """The scroll offset's row, and how rows are cut (`Fit`) on this frame."""
+        scroll_x, scroll_y = self.scroll_offset
+        under, background = self.background_colors
+        box = Style(bgcolor=(under + background).rich_color)
+        fit = (scroll_x, self.scrollable_content_region.width, self.rich_style)
+        return scroll_y, (*fit, self.content_region.width, box)
+
     def render_line(self, y: int) -> Strip:
-        if self._frame is not None:
-            (scroll_x, scroll_y), width, base = self._frame
-        else:
-            scroll_x, scroll_y = self.scroll_offset
-            width, base = self.scrollable_content_region.width, self.rich_style
+        scroll_y, fit = self._frame or self._fit()
+        scroll_x, width, base, box_width, box = fit
         row = scroll_y + y
         if self.view is None or row >= len(self.view):
-            return Strip.blank(width, base)
+            return Strip.blank(width, base).extend_cell_length(box_width, box)
         key = self._key(row, row == self.cursor)
-        fit = (scroll_x, width, base)
         cached = self._strips.get(key)
         if cached is not None and cached[0] == fit:
             return cached[2]
@@ -465,6 +504,7 @@ class LogView(ScrollView, can_focus=True):
         # collection of the process take 100 ms (issue 12).
         strip = Strip(Segment.apply_style(segments, base), length)
         strip = strip.crop_extend(scroll_x, scroll_x + width, base)
+        strip = strip.extend_cell_length(box_width, box)
         self._strips.set(key, (fit, (segments, length), strip))
         return strip
 
