@@ -175,11 +175,13 @@ class Sidebar(OptionList):
         compact = self.compact
         now = time.time()
         silent = silent_sources(files, now)
+        # What a row says, not the counts behind it: above 10,000 lines a busy rank's
+        # count reads the same for seconds, and its row is not drawn again meanwhile.
         rows: dict[str, tuple[object, ...]] = {
             f.source.rel: (
-                f.lines,
-                f.warnings,
-                f.errors,
+                "" if compact else human_count(f.lines),
+                human_count(f.warnings),
+                human_count(f.errors),
                 f.status,
                 f.error,
                 human_age(max(0.0, now - f.last_write)) if f.last_write else "",

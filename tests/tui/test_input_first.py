@@ -138,6 +138,39 @@ async def test_the_sidebar_tick_rerenders_only_the_rows_that_changed(
         assert drawn and set(drawn) == {rel}
 
 
+async def test_a_sidebar_row_is_drawn_again_only_when_what_it_says_changed(
+    library_run: FixtureRun, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above 10,000 lines a count reads ``12k`` for a thousand lines: a new line
+    changes the file's count but not its row, which is then not drawn again."""
+    big = library_run.logs / "orchestrator.log"
+    append(big, b"".join(log_line(i, "INFO", "history") for i in range(12_000)))
+    app = PrimeLogsApp(library_run.output_dir)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot, app)
+        sidebar = app.sidebar
+        files = {f.source.rel: f for f in app.run_model.files}
+        small = next(
+            rel for rel, f in files.items() if 0 < f.lines < 9_000 and rel != "orchestrator.log"
+        )
+        drawn: list[Any] = []
+        draw_row = Sidebar._draw_row
+
+        def counted(self: Sidebar, prompt: Any, base: Any, width: int, index: int) -> Any:
+            drawn.append(self.get_option_at_index(index).id)
+            return draw_row(self, prompt, base, width, index)
+
+        monkeypatch.setattr(Sidebar, "_draw_row", counted)
+        counts = {rel: files[rel].lines for rel in ("orchestrator.log", small)}
+        append(big, log_line(1, "INFO", "one more"))
+        append(library_run.logs / small, log_line(1, "INFO", "one more"))
+        await wait_for(pilot, lambda: all(files[r].lines > n for r, n in counts.items()))
+        sidebar.update_sources(app.run_model.files)
+        await pilot.pause()
+        assert small in drawn  # its count reads one more
+        assert "orchestrator.log" not in drawn  # still "12k"
+
+
 async def test_live_lines_wait_while_a_key_is_on_its_way(
     library_run: FixtureRun, monkeypatch: pytest.MonkeyPatch
 ) -> None:
