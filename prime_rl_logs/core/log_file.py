@@ -20,7 +20,7 @@ import errno
 import os
 import time
 from array import array
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Final, Literal
@@ -243,11 +243,12 @@ class LogFile:
 
     # -- background indexing -----------------------------------------------------
 
-    def build_index(self, budget_s: float = 0.02) -> bool:
+    def build_index(self, budget_s: float = 0.02, stop: Callable[[], bool] | None = None) -> bool:
         """Index older lines for a while.
 
         Args:
             budget_s: about how long to work, in seconds (at least one step is done).
+            stop: asked after each step; True ends the slice early.
 
         Returns:
             True once the index is complete (or nothing more can be indexed).
@@ -266,7 +267,7 @@ class LogFile:
                 w, e = count_problems(step[1])
                 self.warnings += w
                 self.errors += e
-                if time.perf_counter() >= deadline:
+                if time.perf_counter() >= deadline or (stop is not None and stop()):
                     break
         except OSError as exc:
             self._fail(exc)

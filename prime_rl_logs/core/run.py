@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Final
@@ -175,11 +175,12 @@ class Run:
                 changes.gone.append(f)
         return changes
 
-    def build_index(self, budget_s: float = 0.02) -> bool:
+    def build_index(self, budget_s: float = 0.02, stop: Callable[[], bool] | None = None) -> bool:
         """Index older lines of the files (in the run's order) for a while.
 
         Args:
             budget_s: about how long to work, in seconds.
+            stop: asked between steps; True ends the slice early (a key arrived).
 
         Returns:
             True once every file is indexed.
@@ -188,8 +189,8 @@ class Run:
         for f in self.files:
             if f.indexed:
                 continue
-            f.build_index(max(0.0, deadline - time.perf_counter()))
-            if time.perf_counter() >= deadline:
+            f.build_index(max(0.0, deadline - time.perf_counter()), stop)
+            if time.perf_counter() >= deadline or (stop is not None and stop()):
                 break
         return self.indexed
 

@@ -158,13 +158,15 @@ async def _sleep_or_stop(seconds: float, stop_event: _Event | None) -> bool:
 async def _index_in_background(run: Run, gate: Gate | None) -> None:
     """Index older lines in small slices, leaving the loop free in between (their
     4 MB chunks unmapped when freed: `core.malloc`, set after the first screen);
-    each slice waits while ``gate`` is held (a key on its way)."""
+    each slice waits while ``gate`` is held (a key on its way), and ends after the
+    step during which a key arrived (the driver holds the gate as it reads it)."""
     await asyncio.sleep(INDEX_START_S)
     return_big_buffers()
+    held = None if gate is None else (lambda: gate.held > 0)
     while True:
         if gate is not None:
             await gate.wait()
-        if run.build_index(INDEX_SLICE_S):
+        if run.build_index(INDEX_SLICE_S, held):
             await asyncio.sleep(0.5)  # new files may come; cheap when all are done
         else:
             await asyncio.sleep(INDEX_PAUSE_S)

@@ -46,7 +46,7 @@ from prime_rl_logs.metrics import LiveMetrics
 from prime_rl_logs.scanner import Scanner
 from prime_rl_logs.tui import attempts
 from prime_rl_logs.tui.history import FIRST_SCREEN_S, INPUT_HOLD_S, History
-from prime_rl_logs.tui.keys import KEYS, run_app_key
+from prime_rl_logs.tui.keys import KEYS, keys_first_driver, run_app_key
 from prime_rl_logs.tui.metrics_pane import MetricsPane
 from prime_rl_logs.tui.pane import HiddenViews, LogPane, PaneSpec, TextLine, describe
 from prime_rl_logs.tui.problems import Problems
@@ -62,6 +62,8 @@ from prime_rl_logs.tui.sidebar import Sidebar
 
 if TYPE_CHECKING:
     # Imported when first used, not for the first screen (`tests/test_imports.py`).
+    from textual.driver import Driver
+
     from prime_rl_logs.core.user_regex import UserRegex
     from prime_rl_logs.tui.metrics_view import MetricsView
 
@@ -301,6 +303,14 @@ class PrimeLogsApp(App[int]):
     @work(exclusive=True, group="history")
     async def _build_history(self) -> None:
         await self.history.run()
+
+    def get_driver_class(self) -> type[Driver]:
+        return keys_first_driver(super().get_driver_class())
+
+    def input_arriving(self) -> None:
+        """A key or a click was just read (called from the driver's input thread):
+        background work waits for it from its next step (`core.gate`)."""
+        self.gate.hold(INPUT_HOLD_S)
 
     async def on_event(self, event: events.Event) -> None:
         # A key or a click holds background work until it has reached its action.

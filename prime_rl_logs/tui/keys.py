@@ -12,20 +12,27 @@ waits behind whatever else is ready on the event loop (a frame of a busy pane, a
 slice of history). When nothing between the focused widget and the app binds the
 key, and the focused widget is not a text field that would type it, the result is
 the same without the hops.
+
+`keys_first_driver` makes the app hear of a key before any of that: the driver's
+input thread calls ``app.input_arriving()`` as it reads the key or click, so the
+background work ready on the loop (an index step, a history slice, a batch of live
+lines) steps aside (`core.gate`) instead of running ahead of the key's first hop.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final
 
+from textual import events
 from textual.binding import Binding, BindingType
 from textual.widgets import Input
 
 if TYPE_CHECKING:
-    from textual import events
     from textual.app import App
+    from textual.driver import Driver
+    from textual.message import Message
 
-__all__ = ["KEYS", "PANE_KEYS", "run_app_key"]
+__all__ = ["KEYS", "PANE_KEYS", "keys_first_driver", "run_app_key"]
 
 PANE_KEYS: Final = Binding.Group("Panes", compact=True)
 """The pane keys 1-6, shown in the footer as one entry."""
@@ -91,3 +98,20 @@ async def run_app_key(app: App[Any], event: events.Key) -> bool:
                 return True
         return False
     return False
+
+
+def keys_first_driver(base: type[Driver]) -> type[Driver]:
+    """``base`` (the driver Textual picked: Linux, Windows, web) telling its app of
+    each key and click from its input thread, by ``app.input_arriving()`` (which must
+    be safe to call from another thread), before the event is sent on."""
+
+    class KeysFirst(base):  # type: ignore[valid-type,misc]
+        def process_message(self, message: Message) -> None:
+            if isinstance(message, events.InputEvent) and not isinstance(message, events.MouseMove):
+                arriving = getattr(self._app, "input_arriving", None)
+                if arriving is not None:
+                    arriving()
+            super().process_message(message)
+
+    KeysFirst.__name__ = KeysFirst.__qualname__ = f"KeysFirst{base.__name__}"
+    return KeysFirst

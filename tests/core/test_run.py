@@ -76,6 +76,28 @@ def test_existing_files_open_at_the_end_and_index_backwards(tmp_path: Path) -> N
     assert list(changes.grown) == [f] and f.lines == 5001
 
 
+def test_an_index_slice_ends_after_the_step_during_which_stop_turned_true(
+    tmp_path: Path,
+) -> None:
+    """A key read mid-slice (the gate, `core.watch`) waits for one step, not the
+    slice: with ``stop`` true, each call indexes one step whatever its budget."""
+    lines = [log_line(T0 + i, "INFO", "x" * 100) for i in range(40_000)]  # ~5 MB
+    append(tmp_path / "logs" / "orchestrator.log", b"".join(lines))
+    run = Run(tmp_path)
+    run.refresh()
+    f = only(run, "orchestrator.log")
+    seen = [f.lines]
+    while not run.build_index(60.0, stop=lambda: True):
+        seen.append(f.lines)
+    assert len(seen) > 10  # one step a call: about `index.CHUNK` each
+    steps = [b - a for a, b in itertools.pairwise(seen)]
+    assert max(steps) < 2 * min(steps[:-1])
+    assert f.lines == 40_000
+    fresh = Run(tmp_path)
+    fresh.refresh()
+    assert fresh.build_index(60.0)  # no stop: the whole file in one call
+
+
 def test_partial_lines_wait_for_their_newline(tmp_path: Path) -> None:
     log = tmp_path / "logs" / "rl.log"
     append(log, b"")

@@ -4,12 +4,15 @@ and the sidebar's tick touches only the rows that changed."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from textual import events
+from textual.drivers.headless_driver import HeadlessDriver
 from textual.widget import Widget
 
 from prime_rl_logs.core import gate as gate_module
@@ -19,6 +22,7 @@ from prime_rl_logs.core.watch import watch_run
 from prime_rl_logs.tui import app as app_module
 from prime_rl_logs.tui import history as history_module
 from prime_rl_logs.tui.app import PrimeLogsApp
+from prime_rl_logs.tui.keys import keys_first_driver
 from prime_rl_logs.tui.sidebar import Sidebar
 from tests.fixtures import FixtureRun, append, log_line, settle
 from tests.fixtures import pilot_wait_for as wait_for
@@ -56,9 +60,9 @@ async def test_index_slices_wait_while_the_gate_is_held(
     held_at_slices: list[float] = []
     build = run.build_index
 
-    def counted(budget_s: float) -> bool:
+    def counted(budget_s: float, stop: Callable[[], bool] | None = None) -> bool:
         held_at_slices.append(gate.held)
-        return build(budget_s)
+        return build(budget_s, stop)
 
     run.build_index = counted  # type: ignore[method-assign]
     stop = asyncio.Event()
@@ -169,6 +173,25 @@ async def test_a_sidebar_row_is_drawn_again_only_when_what_it_says_changed(
         await pilot.pause()
         assert small in drawn  # its count reads one more
         assert "orchestrator.log" not in drawn  # still "12k"
+
+
+async def test_the_driver_holds_the_gate_as_it_reads_a_key(library_run: FixtureRun) -> None:
+    """The driver's input thread holds the gate before the key's first hop: the
+    work already waiting on the loop steps aside instead of running ahead of it."""
+    app = PrimeLogsApp(library_run.output_dir)
+    assert issubclass(app.driver_class, app_module.App.get_driver_class(app))
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot, app)
+        driver = keys_first_driver(HeadlessDriver)(app)
+        app.gate.release()
+        assert app.gate.held == 0
+        thread = threading.Thread(
+            target=driver.process_message, args=(events.Key("1", "1"),), daemon=True
+        )
+        thread.start()
+        thread.join()
+        assert app.gate.held > 0  # before the app has seen the key
+        await wait_for(pilot, lambda: app.active_pane.spec.key == "trainer")
 
 
 async def test_live_lines_wait_while_a_key_is_on_its_way(
