@@ -192,11 +192,14 @@ def main(argv: list[str] | None = None) -> int:
         proc.start()
         samples: list[dict[str, float | int | None]] = []
         next_sample = t_start + 1.0
-        while proc.is_alive():
-            time.sleep(max(0.0, next_sample - time.time()))
-            next_sample += 1.0
+        while True:
+            # Wake when the writer ends, not at the next sample: the end is timed
+            # from its last write (sleeping to the sample timed it from there, so
+            # an end already on screen read as just under 1 s).
+            proc.join(timeout=max(0.0, next_sample - time.time()))
             if not proc.is_alive():
                 break
+            next_sample += 1.0
             now = time.time()
             shown = [
                 int(m) for m in MARK_RE.findall(tmux(socket, "capture-pane", "-p", "-t", "ingest"))
