@@ -16,6 +16,7 @@ from textual.strip import Strip
 from prime_rl_logs.layout import classify
 from prime_rl_logs.tui.app import PrimeLogsApp
 from prime_rl_logs.tui.log_view import tag_style
+from prime_rl_logs.tui.pane import PaneSpec
 from prime_rl_logs.tui.sidebar import Sidebar
 from tests.test_hostile_names import (
     EVIL,
@@ -122,3 +123,23 @@ async def test_folders_too_deep_are_reported_in_a_notification(
         await wait_for(pilot, lambda: bool(notes))
         [note] = notes
         assert note.startswith("folders more than 32 deep under logs/ are not read: d/d/")
+
+
+async def test_brackets_in_a_name_or_a_regex_are_drawn_as_they_are(tmp_path: Path) -> None:
+    """The title and status lines draw plain text: a file called ``gsm8k_[red]_[b].log``
+    or a filter ``[/]x|[red]`` was read as Textual markup (``[red]`` swallowed as a
+    style, and ``[/]`` a MarkupError that ended the app)."""
+    run = hostile_run(tmp_path)
+    odd = run / "logs" / "env_workers" / "gsm8k_[red]_[b].log"
+    odd.write_bytes(b"12:00:00    INFO odd\n")
+    app = PrimeLogsApp(run)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await pilot.press("F", *"[/]x|[red]", "enter")
+        await settle(pilot, app)
+        assert "hide /[/]x|[red]/" in app.status.render_line(0).text
+        pane = app.active_pane
+        pane.spec = PaneSpec.of_source("env_workers/gsm8k_[red]_[b].log")
+        pane.update_chrome()
+        await pilot.pause()
+        assert "gsm8k_[red]_[b].log" in pane.title.render_line(0).text
