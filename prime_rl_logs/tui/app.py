@@ -265,7 +265,13 @@ class PrimeLogsApp(App[int]):
         notice = too_deep_notice(self.run_model.logs, self.run_model.too_deep)
         if notice is not None and notice not in self._notices:
             self._notices.add(notice)
-            self.notify(notice, title="Not every folder is read", severity="warning", timeout=30)
+            self.notify(
+                notice,
+                title="Not every folder is read",
+                severity="warning",
+                timeout=30,
+                markup=False,
+            )
 
     def _tick(self) -> None:
         """Every `TICK_S` (2 s): the sidebar's ages and counts, the panes' chrome

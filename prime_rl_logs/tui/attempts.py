@@ -135,7 +135,7 @@ class AttemptPicker(ModalScreen[int | None]):
         self.options = OptionList(
             *(Option(attempt_line(a, shown=a is shown), id=str(a.number)) for a in info.attempts)
         )
-        self.options.border_title = f"attempts of {safe_name(info.name)}"
+        self.options.border_title = Text(f"attempts of {safe_name(info.name)}")
         self.shown_index = list(info.attempts).index(shown)
 
     def compose(self) -> ComposeResult:

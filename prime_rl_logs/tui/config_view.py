@@ -136,7 +136,7 @@ class ConfigView(Screen[None]):
         try:
             pattern = compile_user_regex(event.value) if event.value else None
         except re.error as exc:
-            self.prompt.border_title = f"invalid regex: {exc}"
+            self.prompt.border_title = Text(f"invalid regex: {exc}")
             self.prompt.add_class("-error")
             return
         self.prompt.display = False
@@ -156,13 +156,15 @@ class ConfigView(Screen[None]):
                 ]
                 text.highlight_regex(pattern, style=MATCH_STYLE)  # type: ignore[arg-type]
             except RegexTooSlow as exc:
-                self.notify(f"search stopped: {exc}", severity="error", timeout=10)
+                self.notify(f"search stopped: {exc}", severity="error", timeout=10, markup=False)
                 self.matches = []
                 text = self.text.copy()
         self.shown = text
         self.body.update(text)
         if pattern is not None and not self.matches:
-            self.notify(f"no match for /{pattern.pattern}/", severity="warning", timeout=2)
+            self.notify(
+                f"no match for /{pattern.pattern}/", severity="warning", timeout=2, markup=False
+            )
         elif self.matches:
             self._go(1, inclusive=True)
 

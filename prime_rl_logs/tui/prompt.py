@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from rich.text import Text
 from textual.widgets import Input
 
 from prime_rl_logs.core.user_regex import UserRegex, compile_user_regex
@@ -52,6 +53,6 @@ class Prompt(Input):
         try:
             return True, compile_user_regex(text) if text else None
         except re.error as exc:
-            self.border_title = f"invalid regex: {exc}"
+            self.border_title = Text(f"invalid regex: {exc}")
             self.add_class("-error")
             return False, None

@@ -54,10 +54,12 @@ def jump_to_match(lv: LogView, step: int, *, inclusive: bool = False) -> None:
     try:
         row = lv.view.find(lv.search, start, backwards=step < 0)
     except RegexTooSlow as exc:
-        lv.notify(f"search stopped: {exc}", severity="error", timeout=10)
+        lv.notify(f"search stopped: {exc}", severity="error", timeout=10, markup=False)
         return
     if row is None:
-        lv.notify(f"no match for /{lv.search.pattern}/", severity="warning", timeout=2)
+        lv.notify(
+            f"no match for /{lv.search.pattern}/", severity="warning", timeout=2, markup=False
+        )
         return
     lv.show_row(row)
 
@@ -113,7 +115,9 @@ def delivery_notice(app: App[Any], event: events.DeliveryComplete | events.Deliv
     if event.name != RECORD_DELIVERY:
         return
     if isinstance(event, events.DeliveryFailed):
-        app.notify(f"record not saved: {event.exception}", severity="error", timeout=6)
+        app.notify(
+            f"record not saved: {event.exception}", severity="error", timeout=6, markup=False
+        )
         return
     where = f"to {safe_name(str(event.path))}" if event.path else "as a download"
-    app.notify(f"record saved {where}", timeout=4)
+    app.notify(f"record saved {where}", timeout=4, markup=False)

@@ -12,6 +12,7 @@ from typing import Any
 
 from rich.text import Text
 from textual.strip import Strip
+from textual.widgets._toast import Toast
 
 from prime_rl_logs.layout import classify
 from prime_rl_logs.tui.app import PrimeLogsApp
@@ -143,3 +144,8 @@ async def test_brackets_in_a_name_or_a_regex_are_drawn_as_they_are(tmp_path: Pat
         pane.update_chrome()
         await pilot.pause()
         assert "gsm8k_[red]_[b].log" in pane.title.render_line(0).text
+        await pilot.press("escape", "slash", *"[/]nowhere", "enter")  # no match: a toast
+        await wait_for(pilot, lambda: len(app._notifications) > 0)
+        # What the toast draws (Textual's own Toast.render: markup raised MarkupError).
+        shown = [Toast(n).render().plain for n in app._notifications]
+        assert any("no match for /[/]nowhere/" in text for text in shown), shown
