@@ -25,10 +25,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import ScrollableContainer
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from prime_rl_logs.core.user_regex import RegexTooSlow, UserRegex, compile_user_regex
 from prime_rl_logs.layout import safe_name
+from prime_rl_logs.tui.keys import KeyFooter
 
 __all__ = ["MAX_BYTES", "ConfigView", "config_text", "lexer_of", "safe_lines"]
 
@@ -117,7 +118,7 @@ class ConfigView(Screen[None]):
         yield Static(Text.assemble(" prime-logs  ", (self.title_text, "bold")), id="config-title")
         yield self.scroller
         yield self.prompt
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.prompt.display = False

@@ -13,6 +13,10 @@ slice of history). When nothing between the focused widget and the app binds the
 key, and the focused widget is not a text field that would type it, the result is
 the same without the hops.
 
+`KeyFooter` is Textual's footer, composed again only when the keys it shows change:
+Textual's composes all of its keys again (some 25 widgets, then a layout pass) each
+time any binding might have changed, which is every focus change: every pane switch.
+
 `keys_first_driver` makes the app hear of a key before any of that: the driver's
 input thread calls ``app.input_arriving()`` as it reads the key or click, so the
 background work ready on the loop (an index step, a history slice, a batch of live
@@ -25,14 +29,15 @@ from typing import TYPE_CHECKING, Any, Final
 
 from textual import events
 from textual.binding import Binding, BindingType
-from textual.widgets import Input
+from textual.widgets import Footer, Input
 
 if TYPE_CHECKING:
     from textual.app import App
     from textual.driver import Driver
     from textual.message import Message
+    from textual.screen import Screen
 
-__all__ = ["KEYS", "PANE_KEYS", "keys_first_driver", "run_app_key"]
+__all__ = ["KEYS", "PANE_KEYS", "KeyFooter", "keys_first_driver", "run_app_key"]
 
 PANE_KEYS: Final = Binding.Group("Panes", compact=True)
 """The pane keys 1-6, shown in the footer as one entry."""
@@ -115,3 +120,26 @@ def keys_first_driver(base: type[Driver]) -> type[Driver]:
 
     KeysFirst.__name__ = KeysFirst.__qualname__ = f"KeysFirst{base.__name__}"
     return KeysFirst
+
+
+class KeyFooter(Footer):
+    """`Footer`, composed again only when what it shows changes (a key enabled or
+    disabled, a screen with other keys), not at every focus change: a pane switch
+    composed its 25 keys again (15-20 ms of the switch's frame, plus a layout pass),
+    and the widgets dropped were cyclic garbage for the collector."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._shown: tuple[object, ...] | None = None
+
+    def bindings_changed(self, screen: Screen[Any]) -> None:
+        shown = tuple(
+            (binding.key, binding.action, binding.description, enabled, tooltip)
+            for (_, binding, enabled, tooltip) in screen.active_bindings.values()
+            if binding.show
+        )
+        if self._shown is not None and shown == self._shown and screen is self.screen:
+            return
+        if screen.app.app_focus and self.is_attached and screen is self.screen:
+            self._shown = shown  # composed again below
+        super().bindings_changed(screen)

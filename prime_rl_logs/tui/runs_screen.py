@@ -25,11 +25,12 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from prime_rl_logs.errors import UsageError
 from prime_rl_logs.layout import safe_name
 from prime_rl_logs.runs import RunInfo, find_runs, format_duration, scan_runs
+from prime_rl_logs.tui.keys import KeyFooter
 
 __all__ = ["REFRESH_S", "STATUS_STYLE", "RunsScreen", "row_cells", "sparkline"]
 
@@ -122,7 +123,7 @@ class RunsScreen(Screen[Path | None]):
         yield self.title_line
         yield self.table
         yield self.note
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         for label in COLUMNS:

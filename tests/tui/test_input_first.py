@@ -14,6 +14,7 @@ import pytest
 from textual import events
 from textual.drivers.headless_driver import HeadlessDriver
 from textual.widget import Widget
+from textual.widgets._footer import FooterKey
 
 from prime_rl_logs.core import gate as gate_module
 from prime_rl_logs.core.gate import Gate
@@ -22,7 +23,7 @@ from prime_rl_logs.core.watch import watch_run
 from prime_rl_logs.tui import app as app_module
 from prime_rl_logs.tui import history as history_module
 from prime_rl_logs.tui.app import PrimeLogsApp
-from prime_rl_logs.tui.keys import keys_first_driver
+from prime_rl_logs.tui.keys import KeyFooter, keys_first_driver
 from prime_rl_logs.tui.sidebar import Sidebar
 from tests.fixtures import FixtureRun, append, log_line, settle
 from tests.fixtures import pilot_wait_for as wait_for
@@ -248,3 +249,26 @@ async def test_an_app_key_runs_its_action_without_the_hops_through_the_widgets(
         await pilot.press("slash", "1")
         assert app.prompt.value == "1" and forwarded == ["Prompt 1"]
         assert app.active_pane.spec.rel is not None
+
+
+async def test_the_footer_is_composed_again_only_when_its_keys_change(
+    library_run: FixtureRun,
+) -> None:
+    """Textual's footer composes its keys again at every focus change (a pane switch,
+    a click on the other split pane): 15-20 ms of the frame, and cyclic garbage."""
+    app = PrimeLogsApp(library_run.output_dir)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("s")  # two panes: tab moves the focus between their views
+        await settle(pilot, app)
+        footer = app.query_one(KeyFooter)
+        keys = list(footer.query(FooterKey))
+        assert keys
+        other = next(p.log_view for p in app.panes if p.log_view is not app.focused)
+        other.focus()  # what a click on the other pane does
+        await settle(pilot, app)
+        assert app.focused is other
+        assert list(footer.query(FooterKey)) == keys  # the same widgets: not composed
+        app.attempt_count = 2  # `a` (Attempts) now means something: it shows
+        app.refresh_bindings()
+        await wait_for(pilot, lambda: any(k.action == "attempts" for k in footer.query(FooterKey)))
