@@ -27,7 +27,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Container, Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Input, OptionList
+from textual.widgets import Input, OptionList
 
 from prime_rl_logs.core.gate import Gate
 from prime_rl_logs.core.run import Run, RunChanges
@@ -44,9 +44,9 @@ from prime_rl_logs.layout import (
 from prime_rl_logs.levels import DEBUG, ERROR, INFO, LEVELS, SUCCESS, WARNING
 from prime_rl_logs.metrics import LiveMetrics
 from prime_rl_logs.scanner import Scanner
-from prime_rl_logs.tui import attempts
+from prime_rl_logs.tui import attempts, textual_fixes
 from prime_rl_logs.tui.history import FIRST_SCREEN_S, INPUT_HOLD_S, History
-from prime_rl_logs.tui.keys import KEYS, keys_first_driver, run_app_key
+from prime_rl_logs.tui.keys import KEYS, KeyFooter, keys_first_driver, run_app_key
 from prime_rl_logs.tui.metrics_pane import MetricsPane
 from prime_rl_logs.tui.pane import HiddenViews, LogPane, PaneSpec, TextLine, describe
 from prime_rl_logs.tui.problems import Problems
@@ -59,6 +59,8 @@ from prime_rl_logs.tui.record_actions import (
     save_record,
 )
 from prime_rl_logs.tui.sidebar import Sidebar
+
+textual_fixes.apply()
 
 if TYPE_CHECKING:
     # Imported when first used, not for the first screen (`tests/test_imports.py`).
@@ -171,7 +173,7 @@ class PrimeLogsApp(App[int]):
                 yield self.problems.view
         yield self.prompt
         yield self.status
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.panes[1].display = self._split
