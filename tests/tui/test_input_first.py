@@ -117,6 +117,19 @@ async def test_a_key_holds_history_until_the_gate_opens(
         await wait_for(pilot, lambda: len(slices) > 0)
 
 
+def count_drawn_rows(monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
+    """The ids of the sidebar rows drawn from now on, in order."""
+    drawn: list[str | None] = []
+    draw_row = Sidebar._draw_row
+
+    def counted(self: Sidebar, prompt: Any, base: Any, width: int, index: int) -> Any:
+        drawn.append(self.get_option_at_index(index).id)
+        return draw_row(self, prompt, base, width, index)
+
+    monkeypatch.setattr(Sidebar, "_draw_row", counted)
+    return drawn
+
+
 async def test_the_sidebar_tick_rerenders_only_the_rows_that_changed(
     library_run: FixtureRun, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -127,14 +140,7 @@ async def test_the_sidebar_tick_rerenders_only_the_rows_that_changed(
         rel = next(f.source.rel for f in app.run_model.files if f.source.rel not in sidebar.marked)
         index = sidebar.get_option_index(rel)
         assert "●" not in sidebar.render_line(index - sidebar.scroll_offset.y).text
-        drawn: list[Any] = []
-        draw_row = Sidebar._draw_row
-
-        def counted(self: Sidebar, prompt: Any, base: Any, width: int, index: int) -> Any:
-            drawn.append(self.get_option_at_index(index).id)
-            return draw_row(self, prompt, base, width, index)
-
-        monkeypatch.setattr(Sidebar, "_draw_row", counted)
+        drawn = count_drawn_rows(monkeypatch)
         sidebar.marked = sidebar.marked | {rel}
         sidebar.update_sources(app.run_model.files)
         await pilot.pause()
@@ -158,14 +164,7 @@ async def test_a_sidebar_row_is_drawn_again_only_when_what_it_says_changed(
         small = next(
             rel for rel, f in files.items() if 0 < f.lines < 9_000 and rel != "orchestrator.log"
         )
-        drawn: list[Any] = []
-        draw_row = Sidebar._draw_row
-
-        def counted(self: Sidebar, prompt: Any, base: Any, width: int, index: int) -> Any:
-            drawn.append(self.get_option_at_index(index).id)
-            return draw_row(self, prompt, base, width, index)
-
-        monkeypatch.setattr(Sidebar, "_draw_row", counted)
+        drawn = count_drawn_rows(monkeypatch)
         counts = {rel: files[rel].lines for rel in ("orchestrator.log", small)}
         append(big, log_line(1, "INFO", "one more"))
         append(library_run.logs / small, log_line(1, "INFO", "one more"))
