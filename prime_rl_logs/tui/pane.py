@@ -20,7 +20,6 @@ import time
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import on
@@ -34,6 +33,7 @@ from prime_rl_logs.core.view import Filter, View, ViewDelta
 from prime_rl_logs.layout import PANE_BY_KEY, PANES, safe_name
 from prime_rl_logs.levels import LEVELS, TRACE, name_at_or_below
 from prime_rl_logs.tui.log_view import LogView
+from prime_rl_logs.tui.text_strip import text_strip
 
 if TYPE_CHECKING:
     from prime_rl_logs.core.log_file import LogFile
@@ -208,9 +208,7 @@ class TextLine(Widget):
             text = self._text
             if isinstance(text, str):
                 text = Text(text, end="", no_wrap=True)
-            segments = [s for s in text.render(self.app.console) if s.text != "\n"]
-            strip = Strip(Segment.apply_style(segments, style)).crop_extend(0, width, style)
-            self._strip = (key, strip)
+            self._strip = (key, text_strip(text, self.app.console, style, width))
         return self._strip[1]
 
 

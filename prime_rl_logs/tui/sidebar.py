@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from statistics import median
 from typing import TYPE_CHECKING, NamedTuple
 
-from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.geometry import Region
@@ -23,6 +22,7 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from prime_rl_logs.layout import COMPONENT_TITLES, COMPONENTS, safe_name
+from prime_rl_logs.tui.text_strip import text_strip
 
 if TYPE_CHECKING:
     from prime_rl_logs.core.log_file import LogFile
@@ -278,14 +278,11 @@ class Sidebar(OptionList):
         prompt = option.prompt
         if offset or option.disabled or frame.padded or not isinstance(prompt, Text):
             return super().render_line(y)
+        base = frame.base
         if self.highlighted == index:
-            style = self.get_visual_style("option-list--option", "option-list--option-highlighted")
-            base = style.rich_style
+            base = self._option_style("option-list--option-highlighted")
         elif self._mouse_hovering_over == index:
-            style = self.get_visual_style("option-list--option", "option-list--option-hover")
-            base = style.rich_style
-        else:
-            base = frame.base
+            base = self._option_style("option-list--option-hover")
         width = frame.width
         key = (id(prompt), base, width, index)
         kept = self._row_strips.get(key)
@@ -297,10 +294,11 @@ class Sidebar(OptionList):
         self._row_strips[key] = (prompt, strip)
         return strip
 
+    def _option_style(self, state: str) -> Style:
+        return self.get_visual_style("option-list--option", state).rich_style
+
     def _draw_row(self, prompt: Text, base: Style, width: int, index: int) -> Strip:
-        segments = [s for s in prompt.render(self.app.console) if s.text != "\n"]
-        strip = Strip(Segment.apply_style(segments, base))
-        return strip.crop_extend(0, width, base).apply_meta({"option": index})
+        return text_strip(prompt, self.app.console, base, width).apply_meta({"option": index})
 
     def _replace_rows(self, changed: dict[str, Text]) -> None:
         """Put new text in the rows of ``changed`` (rel: row), in place.
